@@ -1,0 +1,291 @@
+"""The spike-series container: one long binary time series with labels, names and splits.
+
+A :class:`SpikeSeries` holds a dense binary matrix ``spikes`` of shape ``[T, n_inputs]`` (int8,
+one row per time step, one column per input channel), per-step class labels ``[T]`` (int8), the
+input names, the class names and named chronological splits ``{name: (start, stop)}``.
+
+On disk a series is one ``.npz`` file that ``np.load(path, allow_pickle=False)`` reads:
+
+=================  ==============  ==========================================================
+key                dtype / shape   meaning
+=================  ==============  ==========================================================
+``X``              int8 [T, n]     spikes, 0 or 1
+``y``              int8 [T]        class index per step (``-1`` = unlabelled)
+``input_names``    str [n]         channel names, in column order
+``class_names``    str [C]         class names, in index order
+``split_names``    str [k]         e.g. ``train``, ``val``, ``test``
+``split_bounds``   int64 [k, 2]    ``[start, stop)`` of each split, in steps
+``meta``           str []          JSON object: data set name, encoding, provenance, checksums
+=================  ==============  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikeattr._io import array_sha256, save_npz_atomic
+from spikeattr.errors import DataFormatError
+
+FORMAT_VERSION = 1
+_REQUIRED_KEYS = ("X", "y", "input_names", "class_names", "split_names", "split_bounds")
+
+
+def check_binary_spikes(spikes: np.ndarray, what: str = "spikes") -> None:
+    """Raise :class:`DataFormatError` unless ``spikes`` holds only 0 and 1."""
+    if spikes.size == 0:
+        return
+    if spikes.dtype == np.bool_:
+        return
+    bad = (spikes != 0) & (spikes != 1)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataFormatError(
+            f"{what} must be binary (0 or 1); found {spikes[index]!r} at index {index} "
+            f"({int(bad.sum())} non-binary values in all)"
+        )
+
+
+@dataclass(frozen=True)
+class SpikeSeries:
+    """A binary multichannel spike series with per-step labels and chronological splits.
+
+    Attributes:
+        spikes: int8 ``[T, n_inputs]``, values 0/1.
+        labels: int8 ``[T]``, class index per step, ``-1`` where unlabelled.
+        input_names: one name per column of ``spikes``.
+        class_names: one name per class index.
+        splits: ``{name: (start, stop)}`` half-open step ranges, e.g. ``train``/``val``/``test``.
+        meta: free-form JSON-serialisable provenance (data set, encoding, defects found...).
+    """
+
+    spikes: np.ndarray
+    labels: np.ndarray
+    input_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    splits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        spikes = np.asarray(self.spikes)
+        labels = np.asarray(self.labels)
+        if spikes.ndim != 2:
+            raise DataFormatError(
+                f"spikes must have shape [T, n_inputs]; got {spikes.ndim} dimensions {spikes.shape}"
+            )
+        check_binary_spikes(spikes)
+        if labels.shape != (spikes.shape[0],):
+            raise DataFormatError(
+                f"labels must have shape [T] = [{spikes.shape[0]}]; got {labels.shape}"
+            )
+        if len(self.input_names) != spikes.shape[1]:
+            raise DataFormatError(
+                f"input_names has {len(self.input_names)} names but spikes has "
+                f"{spikes.shape[1]} columns"
+            )
+        if len(set(self.input_names)) != len(self.input_names):
+            raise DataFormatError(f"input_names must be unique; got {list(self.input_names)}")
+        if labels.size and (labels.min() < -1 or labels.max() >= len(self.class_names)):
+            raise DataFormatError(
+                f"labels must lie in [-1, {len(self.class_names) - 1}] for "
+                f"{len(self.class_names)} classes; found [{labels.min()}, {labels.max()}]"
+            )
+        n_steps = spikes.shape[0]
+        for name, (start, stop) in self.splits.items():
+            if not 0 <= start <= stop <= n_steps:
+                raise DataFormatError(
+                    f"split {name!r} = [{start}, {stop}) does not lie in [0, {n_steps}]"
+                )
+        object.__setattr__(self, "spikes", np.ascontiguousarray(spikes, dtype=np.int8))
+        object.__setattr__(self, "labels", np.ascontiguousarray(labels, dtype=np.int8))
+        object.__setattr__(self, "input_names", tuple(str(n) for n in self.input_names))
+        object.__setattr__(self, "class_names", tuple(str(n) for n in self.class_names))
+        object.__setattr__(
+            self, "splits", {str(k): (int(a), int(b)) for k, (a, b) in self.splits.items()}
+        )
+        object.__setattr__(self, "meta", dict(self.meta))
+
+    # -- shape -------------------------------------------------------------------------------
+    @property
+    def n_steps(self) -> int:
+        """Number of time steps ``T``."""
+        return int(self.spikes.shape[0])
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of input channels."""
+        return int(self.spikes.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes."""
+        return len(self.class_names)
+
+    def __len__(self) -> int:
+        return self.n_steps
+
+    def __repr__(self) -> str:
+        splits = ", ".join(f"{k}=[{a}, {b})" for k, (a, b) in self.splits.items())
+        return (
+            f"SpikeSeries(T={self.n_steps}, inputs={list(self.input_names)}, "
+            f"classes={self.n_classes}, splits: {splits or 'none'})"
+        )
+
+    # -- views -------------------------------------------------------------------------------
+    def split(self, name: str) -> SpikeSeries:
+        """The sub-series of split ``name`` (its own single split ``{name: (0, len)}``)."""
+        if name not in self.splits:
+            raise DataFormatError(
+                f"unknown split {name!r}; this series has splits {sorted(self.splits)}"
+            )
+        start, stop = self.splits[name]
+        return SpikeSeries(
+            spikes=self.spikes[start:stop],
+            labels=self.labels[start:stop],
+            input_names=self.input_names,
+            class_names=self.class_names,
+            splits={name: (0, stop - start)},
+            meta={**self.meta, "parent_split": name, "parent_offset": start},
+        )
+
+    def to_tensor(self, dtype: Any = None, device: Any = None) -> Any:
+        """Batch-first float tensor ``[1, T, n_inputs]`` (Captum's convention)."""
+        import torch
+
+        tensor = torch.from_numpy(self.spikes).to(dtype=dtype or torch.float32, device=device)
+        return tensor.unsqueeze(0)
+
+    # -- events ------------------------------------------------------------------------------
+    def to_events(self) -> tuple[np.ndarray, np.ndarray]:
+        """Spikes as events: ``(times, units)``, both int64 ``[n_spikes]``, sorted by time then unit."""
+        times, units = np.nonzero(self.spikes)
+        return times.astype(np.int64), units.astype(np.int64)
+
+    @classmethod
+    def from_events(
+        cls,
+        times: Sequence[int] | np.ndarray,
+        units: Sequence[int] | np.ndarray,
+        n_steps: int,
+        input_names: Sequence[str],
+        labels: np.ndarray | None = None,
+        class_names: Sequence[str] = (),
+        splits: Mapping[str, tuple[int, int]] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> SpikeSeries:
+        """Build a series from ``(time, unit)`` events; labels default to ``-1`` (unlabelled)."""
+        times_a = np.asarray(times, dtype=np.int64)
+        units_a = np.asarray(units, dtype=np.int64)
+        if times_a.shape != units_a.shape or times_a.ndim != 1:
+            raise DataFormatError(
+                f"times and units must be 1-D of equal length; got {times_a.shape} and "
+                f"{units_a.shape}"
+            )
+        n_inputs = len(input_names)
+        if times_a.size and (times_a.min() < 0 or times_a.max() >= n_steps):
+            raise DataFormatError(f"event times must lie in [0, {n_steps}); got "
+                                  f"[{times_a.min()}, {times_a.max()}]")
+        if units_a.size and (units_a.min() < 0 or units_a.max() >= n_inputs):
+            raise DataFormatError(f"event units must lie in [0, {n_inputs}); got "
+                                  f"[{units_a.min()}, {units_a.max()}]")
+        spikes = np.zeros((n_steps, n_inputs), dtype=np.int8)
+        spikes[times_a, units_a] = 1
+        if labels is None:
+            labels = np.full(n_steps, -1, dtype=np.int8)
+        return cls(spikes, labels, tuple(input_names), tuple(class_names),
+                   dict(splits or {}), dict(meta or {}))
+
+    # -- checksums and files -----------------------------------------------------------------
+    def checksums(self) -> dict[str, str]:
+        """SHA-256 of the C-order bytes of ``X`` (int8) and ``y`` (int8)."""
+        return {"X_sha256": array_sha256(self.spikes), "y_sha256": array_sha256(self.labels)}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the series to ``path`` (``.npz``) atomically; returns the path."""
+        target = Path(path)
+        names = list(self.splits)
+        bounds = np.array([self.splits[n] for n in names], dtype=np.int64).reshape(-1, 2)
+        meta = {**self.meta, "format_version": FORMAT_VERSION, **self.checksums()}
+        save_npz_atomic(
+            target,
+            {
+                "X": self.spikes,
+                "y": self.labels,
+                "input_names": np.array(self.input_names, dtype=str),
+                "class_names": np.array(self.class_names, dtype=str),
+                "split_names": np.array(names, dtype=str),
+                "split_bounds": bounds,
+                "meta": np.array(json.dumps(meta)),
+            },
+        )
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SpikeSeries:
+        """Read a series written by :meth:`save` (or any ``.npz`` with the documented keys)."""
+        source = Path(path)
+        if not source.is_file():
+            raise DataFormatError(f"data file {source} does not exist")
+        try:
+            archive = np.load(source, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DataFormatError(f"{source} is not a readable .npz data file: {exc}") from exc
+        with archive:
+            missing = [k for k in _REQUIRED_KEYS if k not in archive.files]
+            if missing:
+                raise DataFormatError(
+                    f"{source} lacks the keys {missing}; a spike-series file needs "
+                    f"{list(_REQUIRED_KEYS)} (see spikeattr.data.series)"
+                )
+            spikes = archive["X"]
+            if spikes.dtype not in (np.int8, np.uint8, np.bool_):
+                raise DataFormatError(f"{source}: field 'X' must be int8 [T, n_inputs]; got "
+                                      f"dtype {spikes.dtype}")
+            names = [str(n) for n in archive["split_names"]]
+            bounds = archive["split_bounds"].reshape(-1, 2)
+            meta: dict[str, Any] = {}
+            if "meta" in archive.files:
+                meta = json.loads(str(archive["meta"]))
+            try:
+                series = cls(
+                    spikes=spikes,
+                    labels=archive["y"],
+                    input_names=tuple(str(n) for n in archive["input_names"]),
+                    class_names=tuple(str(n) for n in archive["class_names"]),
+                    splits={n: (int(a), int(b)) for n, (a, b) in zip(names, bounds, strict=True)},
+                    meta=meta,
+                )
+            except DataFormatError as exc:
+                raise DataFormatError(f"{source}: {exc}") from exc
+        return series
+
+
+def chronological_splits(
+    n_steps: int, fractions: Sequence[float] = (0.6, 0.2, 0.2),
+    names: Sequence[str] = ("train", "val", "test"),
+) -> dict[str, tuple[int, int]]:
+    """Chronological split boundaries: step ``t`` is in split ``k`` if ``t < cumsum(f)[k] * n``.
+
+    With the default 60/20/20 this is SPEC 2.2: train if ``t < 0.6 n``, val if ``t < 0.8 n``,
+    else test.
+    """
+    if len(fractions) != len(names):
+        raise ValueError("one fraction per split name is needed")
+    if abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"split fractions must sum to 1; got {list(fractions)}")
+    steps = np.arange(n_steps)
+    splits: dict[str, tuple[int, int]] = {}
+    start = 0
+    cumulative = 0.0
+    for name, fraction in zip(names, fractions, strict=True):
+        cumulative += fraction
+        stop = n_steps if name == names[-1] else int(np.count_nonzero(steps < cumulative * n_steps))
+        splits[name] = (start, stop)
+        start = stop
+    return splits

@@ -1,0 +1,23 @@
+"""Spiking networks: LIF dynamics, the network module, checkpoints, accuracy."""
+
+from __future__ import annotations
+
+from spikeattr.snn.accuracy import AccuracyReport, accuracy_report, balanced_accuracy
+from spikeattr.snn.checkpoint import PUBLISHED_MODELS, load_model, save_checkpoint
+from spikeattr.snn.lif import LIFParameters, LIFState, lif_step
+from spikeattr.snn.network import LIFNetwork, NetworkOutput, SeriesPrediction
+
+__all__ = [
+    "PUBLISHED_MODELS",
+    "AccuracyReport",
+    "LIFNetwork",
+    "LIFParameters",
+    "LIFState",
+    "NetworkOutput",
+    "SeriesPrediction",
+    "accuracy_report",
+    "balanced_accuracy",
+    "lif_step",
+    "load_model",
+    "save_checkpoint",
+]
