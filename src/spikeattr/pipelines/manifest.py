@@ -1,0 +1,52 @@
+"""The manifest every run directory records: config, seed, versions, data checksums, timings."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from spikeattr._io import write_json_atomic
+
+_PACKAGES = ("spikeattr", "torch", "numpy", "numba", "safetensors", "typer", "rich")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of spikeattr and its main dependencies."""
+    versions = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def write_manifest(
+    run_dir: str | os.PathLike[str],
+    command: str,
+    config: dict[str, Any],
+    data_checksums: dict[str, Any],
+    results: dict[str, Any] | None = None,
+    timings: dict[str, float] | None = None,
+) -> Path:
+    """Write ``manifest.json`` into ``run_dir`` atomically and return its path."""
+    path = Path(run_dir) / "manifest.json"
+    write_json_atomic(
+        path,
+        {
+            "command": command,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "config": config,
+            "seed": config.get("seed"),
+            "versions": package_versions(),
+            "data_checksums": data_checksums,
+            "timings_s": timings or {},
+            "results": results or {},
+        },
+    )
+    return path
