@@ -159,6 +159,11 @@ def parse_intervals(path: str | os.PathLike[str], kind: RowKind) -> list[Interva
     accepted. Rows whose end lies before their start are returned as they are (callers count
     them).
 
+    The real files have no newline after their last row, so a row cut inside its *last* field
+    cannot be told from a complete one here; :func:`encode_subject` catches it for ``Location``
+    and ``Activity`` (unknown names), while ``Type`` and ``Place`` are not checked (they are not
+    encoded). With ``verify=True`` the checksums catch any truncation.
+
     Raises:
         DataFormatError: the file is missing or unreadable, lacks the header, or a row is
             truncated or malformed (the message names the file, the 1-based line, the field and
@@ -228,9 +233,9 @@ def _parse_datetime(tokens: Sequence[str], where: str, field: str) -> dt.datetim
         raise DataFormatError(
             f"{where}: {field} is missing (truncated row?); expected 'YYYY-MM-DD HH:MM:SS'"
         )
-    return_hint = " (truncated row?)" if len(tokens) < 2 else ""
+    hint = " (truncated row?)" if len(tokens) < 2 else ""
     raise DataFormatError(
-        f"{where}: {field} {found!r} is not a date 'YYYY-MM-DD HH:MM:SS'{return_hint}"
+        f"{where}: {field} {found!r} is not a date 'YYYY-MM-DD HH:MM:SS'{hint}"
     )
 
 
@@ -278,7 +283,8 @@ def encode_subject(
     ``compat="aligned"`` (the default, correct encoding):
 
     * time 0 is the earliest start among the subject's sensor and label rows; ``T`` runs up to
-      the latest end among them, inclusive;
+      the latest end among them, inclusive (rows with ``end < start`` are skipped entirely, so
+      they never move these bounds; in the real files they lie inside them anyway);
     * channel = the ``Location`` column; a channel is 1 at every second ``s`` with
       ``start <= s <= end`` of any of its rows; ``Bias`` is 1 everywhere; a sensor the subject
       lacks stays all zeros; rows with ``end < start`` are skipped and counted;
@@ -315,8 +321,16 @@ def encode_subject(
     Returns:
         A :class:`SpikeSeries`: spikes int8 ``[T, 14]`` (:data:`ADL_INPUTS`), labels int8 ``[T]``
         (:data:`ADL_CLASSES`), chronological 60/20/20 ``train``/``val``/``test`` splits and meta
-        ``{"dataset", "subject", "encoding", "start_time", "resolution_s", "defects",
-        "raw_sha256"}``.
+        ``{"dataset": "adl", "subject", "encoding": compat, "start_time": ISO time of row 0,
+        "resolution_s": 1, "defects", "skipped_rows", "raw_sha256"}``. ``defects`` counts
+        ``sensor_rows``, ``label_rows``, ``{sensor,label}_rows_end_before_start`` (skipped),
+        ``label_rows_overlapping`` (usable label rows sharing a second with another one),
+        ``label_seconds_multiply_labelled``, ``sensor_rows_start_before_previous_row`` (listed
+        out of time order) and ``sensor_rows_overlapping_same_channel`` (starting at or before
+        the latest end of an earlier row of the same channel); in reference mode also
+        ``reference_sensor_offset_s``, ``reference_cells_dropped_by_cursor`` and
+        ``reference_cells_outside_timeline``. ``skipped_rows`` maps each file name to the
+        1-based line numbers of its skipped rows. ``raw_sha256`` maps file name to digest.
 
     Raises:
         DataFormatError: a file is missing or malformed, or names an unknown location/activity.
@@ -334,41 +348,40 @@ def encode_subject(
     label_rows = parse_intervals(adls_path, "adls")
     if not verify:
         raw_sha = {p.name: file_sha256(p) for p in (sensors_path, adls_path)}
-    if not sensor_rows:
-        raise DataFormatError(f"{sensors_path}: no sensor rows after the two header lines")
-    if not label_rows:
-        raise DataFormatError(f"{adls_path}: no activity rows after the two header lines")
-
     channels = [_channel_of(row, sensors_path) for row in sensor_rows]
     classes = [_class_of(row, adls_path) for row in label_rows]
+    valid_sensors = [(r, c) for r, c in zip(sensor_rows, channels, strict=True) if _valid(r)]
+    valid_labels = [(r, c) for r, c in zip(label_rows, classes, strict=True) if _valid(r)]
+    for path, valid in ((sensors_path, valid_sensors), (adls_path, valid_labels)):
+        if not valid:
+            raise DataFormatError(
+                f"{path}: no usable rows after the two header lines (rows whose end lies before "
+                f"their start are skipped)"
+            )
 
-    all_rows = sensor_rows + label_rows
-    time0 = min(row.start for row in all_rows)
-    time_last = max(row.end for row in all_rows)
+    time0 = min(row.start for row, _ in valid_sensors + valid_labels)
+    time_last = max(row.end for row, _ in valid_sensors + valid_labels)
     n_steps = _seconds(time_last - time0) + 1
+    sensor_intervals = _intervals(valid_sensors, time0)
+    label_intervals = _intervals(valid_labels, time0)
 
-    sensor_intervals = _intervals(sensor_rows, channels, time0)
-    spikes = np.zeros((n_steps, len(ADL_INPUTS)), dtype=np.int8)
-    spikes[:, 0] = 1
-    defects = _defects(sensor_intervals, _intervals(label_rows, classes, time0))
+    defects = _defects(sensor_rows, label_rows, sensor_intervals, label_intervals)
     if compat == "aligned":
-        for start, end, channel in sensor_intervals:
-            if end >= start:
-                spikes[start : end + 1, channel] = 1
+        sensor_cells = _fill(sensor_intervals, n_steps, cursor=False)
     else:
-        offset = _seconds(sensor_rows[0].start - time0)
-        shifted = [(a - offset, b - offset, c) for a, b, c in sensor_intervals]
+        offset = _seconds(valid_sensors[0][0].start - time0)
+        shifted = [(start - offset, end - offset, c) for start, end, c in sensor_intervals]
+        sensor_cells = _fill(shifted, n_steps, cursor=True)
         full = _fill(shifted, n_steps, cursor=False)
-        compat_cells = _fill(shifted, n_steps, cursor=True)
-        spikes[:, 1:] = compat_cells[:, 1:]
         defects["reference_sensor_offset_s"] = offset
-        defects["reference_cells_dropped_by_cursor"] = int(np.count_nonzero(full != compat_cells))
+        defects["reference_cells_dropped_by_cursor"] = int(np.count_nonzero(full != sensor_cells))
         defects["reference_cells_outside_timeline"] = _cells_outside(shifted, n_steps)
+    spikes = sensor_cells
+    spikes[:, 0] = 1
 
     labels = np.full(n_steps, OTHER_CLASS, dtype=np.int8)
-    for start, end, label in reversed(_intervals(label_rows, classes, time0)):
-        if end >= start:
-            labels[start : end + 1] = label  # reverse file order: the first row wins
+    for start, end, label in reversed(label_intervals):
+        labels[start : end + 1] = label  # reverse file order, so the first row wins
 
     meta: dict[str, Any] = {
         "dataset": "adl",
@@ -377,6 +390,10 @@ def encode_subject(
         "start_time": time0.isoformat(),
         "resolution_s": 1,
         "defects": defects,
+        "skipped_rows": {
+            sensors_name: [row.line for row in sensor_rows if not _valid(row)],
+            adls_name: [row.line for row in label_rows if not _valid(row)],
+        },
         "raw_sha256": raw_sha,
     }
     return SpikeSeries(
@@ -387,6 +404,10 @@ def encode_subject(
         splits=chronological_splits(n_steps),
         meta=meta,
     )
+
+
+def _valid(row: IntervalRow) -> bool:
+    return not row.ends_before_start
 
 
 def _check_subject(subject: str) -> None:
@@ -418,24 +439,21 @@ def _class_of(row: IntervalRow, path: Path) -> int:
 
 
 def _intervals(
-    rows: Sequence[IntervalRow], values: Sequence[int], time0: dt.datetime
+    rows: Sequence[tuple[IntervalRow, int]], time0: dt.datetime
 ) -> list[tuple[int, int, int]]:
-    """``(start_s, end_s, value)`` per row, in file order, seconds relative to ``time0``."""
+    """``(start_s, end_s, value)`` per ``(row, value)``, in order, seconds after ``time0``."""
     return [
-        (_seconds(row.start - time0), _seconds(row.end - time0), value)
-        for row, value in zip(rows, values, strict=True)
+        (_seconds(row.start - time0), _seconds(row.end - time0), value) for row, value in rows
     ]
 
 
 def _fill(intervals: Sequence[tuple[int, int, int]], n_steps: int, cursor: bool) -> np.ndarray:
-    """Sensor matrix ``[n_steps, 14]`` from intervals; with ``cursor`` the reference's per-channel
-    forward-only cursor applies (see :func:`encode_subject`). Cells outside ``[0, n_steps)`` are
-    lost."""
+    """int8 ``[n_steps, 14]`` with ``[s, c] = 1`` for every second ``s`` of an interval of
+    channel ``c``; cells outside ``[0, n_steps)`` are lost. With ``cursor``, the reference's
+    per-channel forward-only cursor applies (see :func:`encode_subject`)."""
     cells = np.zeros((n_steps, len(ADL_INPUTS)), dtype=np.int8)
     cursors = dict.fromkeys(range(len(ADL_INPUTS)), 0)
     for start, end, channel in intervals:
-        if end < start:
-            continue
         first = max(start, cursors[channel]) if cursor else max(start, 0)
         if end >= first:
             cells[first : end + 1, channel] = 1
@@ -448,43 +466,40 @@ def _cells_outside(intervals: Sequence[tuple[int, int, int]], n_steps: int) -> i
     """Number of row-seconds of ``intervals`` that fall outside ``[0, n_steps)``."""
     lost = 0
     for start, end, _ in intervals:
-        if end < start:
-            continue
         lost += max(0, min(end, -1) - start + 1) + max(0, end - max(start, n_steps) + 1)
     return lost
 
 
 def _defects(
-    sensors: Sequence[tuple[int, int, int]], labels: Sequence[tuple[int, int, int]]
+    sensor_rows: Sequence[IntervalRow],
+    label_rows: Sequence[IntervalRow],
+    sensors: Sequence[tuple[int, int, int]],
+    labels: Sequence[tuple[int, int, int]],
 ) -> dict[str, int]:
-    """Counts of the data defects SPEC 2.2 expects, for ``meta["defects"]``."""
-    label_cover = np.zeros(max((b for _, b, _ in labels), default=-1) + 2, dtype=np.int64)
-    valid_labels = [(a, b) for a, b, _ in labels if b >= a]
-    for start, end in valid_labels:
-        label_cover[start] += 1
-        label_cover[end + 1] -= 1
-    depth = np.cumsum(label_cover)
-    overlapping = sum(
-        1 for start, end in valid_labels if int(depth[start : end + 1].max(initial=0)) > 1
-    )
+    """Counts of the data defects (SPEC 2.2) for ``meta["defects"]``; ``sensors`` and
+    ``labels`` are the usable rows' intervals, in file order."""
+    coverage = np.zeros(max(end for _, end, _ in labels) + 2, dtype=np.int64)
+    for start, end, _ in labels:
+        coverage[start] += 1
+        coverage[end + 1] -= 1
+    depth = np.cumsum(coverage)
+    overlapping = sum(1 for start, end, _ in labels if int(depth[start : end + 1].max()) > 1)
     out_of_order = sum(1 for i in range(1, len(sensors)) if sensors[i][0] < sensors[i - 1][0])
     latest_end: dict[int, int] = {}
-    behind_channel = 0
+    overlapping_same_channel = 0
     for start, end, channel in sensors:
-        if end < start:
-            continue
         if channel in latest_end and start <= latest_end[channel]:
-            behind_channel += 1
+            overlapping_same_channel += 1
         latest_end[channel] = max(latest_end.get(channel, end), end)
     return {
-        "sensor_rows": len(sensors),
-        "label_rows": len(labels),
-        "sensor_rows_end_before_start": sum(1 for a, b, _ in sensors if b < a),
-        "label_rows_end_before_start": sum(1 for a, b, _ in labels if b < a),
+        "sensor_rows": len(sensor_rows),
+        "label_rows": len(label_rows),
+        "sensor_rows_end_before_start": sum(1 for row in sensor_rows if not _valid(row)),
+        "label_rows_end_before_start": sum(1 for row in label_rows if not _valid(row)),
         "label_rows_overlapping": overlapping,
         "label_seconds_multiply_labelled": int(np.count_nonzero(depth > 1)),
         "sensor_rows_start_before_previous_row": out_of_order,
-        "sensor_rows_start_before_end_of_same_channel": behind_channel,
+        "sensor_rows_overlapping_same_channel": overlapping_same_channel,
     }
 
 

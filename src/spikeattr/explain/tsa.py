@@ -1,0 +1,283 @@
+"""Temporal Spike Attribution (TSA-S, TSA-NS) and the SAM baseline, exact and vectorised (SPEC 4).
+
+For a prediction at the last step ``T-1`` of a window, with ``p`` the softmax of the output
+scores at ``T-1``, ``S_0`` the input spikes and ``S_l`` the spikes of hidden layer ``l``, every
+past step ``t`` and weight layer ``l`` get a diagonal matrix ``D_l(t)``:
+
+* TSA-S:  ``D_l(t)[i, i] = beta^(T-t)`` if neuron ``i`` of layer ``l`` spiked at ``t``, else 0;
+* TSA-NS: as TSA-S, but a silent neuron gets ``-(1/n_l) beta^(T-t)``;
+* SAM:    TSA-S with every ``W_l`` replaced by ones (the TSA authors' adaptation of the
+  spike activation map);
+
+and ``A[c, i, t] = (D_0(t) W_0 D_1(t) W_1 ... D_{L-1}(t) W_{L-1} diag(p))[i, c]``.
+
+Every factor carries ``beta^(T-t)``, so ``A[:, :, t] = beta^(L (T-t)) B(t) diag(p)`` with
+``B(t) = d_0(t) * (W_0 diag(d_1(t)) W_1 ... W_{L-1})`` independent of ``T``: one batched
+right-to-left product over all steps at once. With layer-specific decays the factor is
+``prod_l beta_l^(T-t)``. The decay reaches the dtype's smallest normal number after a few dozen
+steps for fast membranes (``beta = e^-1``), so only the steps where it is representable are
+computed: the map is exactly zero before (the *effective support*).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from spikeattr.errors import ExplanationError
+from spikeattr.explain.recording import RecordableNetwork, SpikeRecording
+
+Variant = Literal["s", "ns", "sam"]
+VARIANTS: tuple[str, ...] = ("s", "ns", "sam")
+Target = int | Sequence[int] | torch.Tensor | None
+
+
+@dataclass
+class Attribution:
+    """The class-wise attribution maps of a batch of explained predictions.
+
+    Attributes:
+        values: ``[B, C, n_in, T]`` attribution of every input and step to every class.
+        probs: ``[B, C]`` class probabilities at the explained step.
+        predicted: ``[B]`` predicted class (argmax of ``probs``).
+        target: ``[B]`` the class each sample's explanation is for.
+        variant: ``"s"``, ``"ns"`` or ``"sam"``.
+        support: number of final steps with a non-zero decay factor (the rest is exactly 0).
+    """
+
+    values: torch.Tensor
+    probs: torch.Tensor
+    predicted: torch.Tensor
+    target: torch.Tensor
+    variant: str
+    support: int
+
+    @property
+    def explanation(self) -> torch.Tensor:
+        """The map of each sample's target class, ``[B, n_in, T]``."""
+        index = self.target.view(-1, 1, 1, 1).expand(-1, 1, *self.values.shape[2:])
+        return self.values.gather(1, index).squeeze(1)
+
+    def for_class(self, cls: int) -> torch.Tensor:
+        """The map of class ``cls`` for every sample, ``[B, n_in, T]``."""
+        n_classes = self.values.shape[1]
+        if not 0 <= cls < n_classes:
+            raise ExplanationError(f"class index {cls} out of range [0, {n_classes})")
+        return self.values[:, cls]
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        """Plain arrays: ``values``, ``probs``, ``predicted``, ``target``."""
+        return {
+            "values": self.values.detach().cpu().numpy(),
+            "probs": self.probs.detach().cpu().numpy(),
+            "predicted": self.predicted.detach().cpu().numpy(),
+            "target": self.target.detach().cpu().numpy(),
+        }
+
+
+def check_spikes(spikes: torch.Tensor, n_inputs: int | None = None) -> None:
+    """Raise :class:`ExplanationError` unless ``spikes`` is a binary ``[B, T, n_in]`` tensor."""
+    if not isinstance(spikes, torch.Tensor):
+        raise ExplanationError(f"spikes must be a torch.Tensor [B, T, n_in]; got "
+                               f"{type(spikes).__name__}")
+    if spikes.ndim != 3:
+        raise ExplanationError(
+            f"spikes must have shape [B, T, n_in] (batch first); got {tuple(spikes.shape)}"
+            + (" — add a batch dimension with spikes.unsqueeze(0)" if spikes.ndim == 2 else ""))
+    if n_inputs is not None and spikes.shape[2] != n_inputs:
+        raise ExplanationError(
+            f"spikes has {spikes.shape[2]} inputs in its last dimension; the model has "
+            f"{n_inputs} (shape must be [B, T, {n_inputs}])")
+    if spikes.shape[1] == 0:
+        raise ExplanationError("spikes has no time steps (T = 0); nothing to explain")
+    if spikes.is_complex() or not (spikes.dtype.is_floating_point or spikes.dtype in (
+            torch.bool, torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)):
+        raise ExplanationError(f"spikes must be a real or integer tensor; got {spikes.dtype}")
+    if spikes.dtype != torch.bool and not bool(((spikes == 0) | (spikes == 1)).all()):
+        bad = spikes[(spikes != 0) & (spikes != 1)]
+        raise ExplanationError(
+            f"spikes must be binary (0 or 1); found {bad.numel()} other values, e.g. "
+            f"{bad.flatten()[0].item()!r}")
+
+
+def record_network(model: Any, spikes: torch.Tensor) -> SpikeRecording:
+    """Run ``model`` on ``spikes [B, T, n_in]`` from zero state and record what TSA needs."""
+    from spikeattr.snn.network import LIFNetwork
+
+    if isinstance(model, LIFNetwork):
+        check_spikes(spikes, model.layer_sizes[0])
+        with torch.no_grad():
+            out = model(spikes)
+        weights = [w.detach() for w in model.weights]
+        inputs = [spikes.to(weights[0].dtype), *out.layer_spikes]
+        return SpikeRecording(inputs, weights, [model.beta] * model.n_layers,
+                              out.membrane[:, -1])
+    if isinstance(model, RecordableNetwork):
+        check_spikes(spikes)
+        return model.record_spikes(spikes)
+    raise ExplanationError(
+        f"cannot explain a {type(model).__name__}: TSA needs a spikeattr LIFNetwork or a model "
+        "with record_spikes(spikes) -> SpikeRecording (see spikeattr.explain.recording)")
+
+
+def layer_factors(spikes: torch.Tensor, variant: str) -> torch.Tensor:
+    """The diagonal of ``D_l(t)`` without the decay: ``[B, T, n_l]``.
+
+    ``s``/``sam``: 1 where the neuron spiked, else 0. ``ns``: 1 where it spiked, else ``-1/n_l``.
+    """
+    if variant == "ns":
+        n = spikes.shape[-1]
+        return torch.where(spikes > 0, torch.ones_like(spikes), torch.full_like(spikes, -1.0 / n))
+    return (spikes > 0).to(spikes.dtype)
+
+
+def propagate(factors: Sequence[torch.Tensor], weights: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``B(t) = d_0(t) * (W_0 diag(d_1(t)) W_1 ... W_{L-1})`` for all steps: ``[B, T, n_0, C]``.
+
+    Args:
+        factors: ``L`` tensors ``[B, T, n_l]`` (the diagonals of ``D_l`` without the decay).
+        weights: ``L`` matrices ``[n_l, n_{l+1}]``.
+    """
+    right = weights[-1]  # [n_{L-1}, C], the same for every step
+    product: torch.Tensor | None = None
+    for layer in range(len(weights) - 1, 0, -1):
+        scaled = factors[layer].unsqueeze(-1) * (right if product is None else product)
+        product = torch.matmul(weights[layer - 1], scaled)  # [B, T', n_{l-1}, C]
+    if product is None:
+        return factors[0].unsqueeze(-1) * right
+    return factors[0].unsqueeze(-1) * product
+
+
+def decay_exponents(betas: Sequence[float]) -> float:
+    """``-log(prod_l beta_l)``: the decay of ``A`` per step back in time."""
+    return -sum(math.log(beta) for beta in betas)
+
+
+def support_length(betas: Sequence[float], n_steps: int, dtype: torch.dtype,
+                   tolerance: float | None = None) -> int:
+    """Number of final steps whose decay ``prod_l beta_l^(T-t)`` is at least ``tolerance``.
+
+    The default tolerance is the smallest normal number of ``dtype``: below it the decay itself
+    is no longer representable, so those steps are set to exactly 0.
+    """
+    tol = torch.finfo(dtype).tiny if tolerance is None else tolerance
+    if not 0 < tol < 1:
+        raise ExplanationError(f"tolerance must lie in (0, 1); got {tolerance}")
+    rate = decay_exponents(betas)
+    if rate <= 0:
+        return n_steps
+    # largest k with exp(-rate * k) >= tol, for k = T - t in 1..T
+    return max(0, min(n_steps, math.floor(-math.log(tol) / rate)))
+
+
+def resolve_target(target: Target, predicted: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Turn ``target`` (None, int, sequence or tensor) into a ``[B]`` long tensor, checked."""
+    batch = predicted.shape[0]
+    if target is None:
+        return predicted.clone()
+    if isinstance(target, bool):
+        raise ExplanationError(f"target must be a class index; got {target!r}")
+    if isinstance(target, int):
+        resolved = torch.full((batch,), target, dtype=torch.long, device=predicted.device)
+    else:
+        resolved = torch.as_tensor(target, device=predicted.device)
+        if resolved.is_floating_point() or resolved.ndim != 1 or resolved.shape[0] != batch:
+            raise ExplanationError(
+                f"target must be None, an int or {batch} integer class indices (one per sample); "
+                f"got shape {tuple(resolved.shape)} dtype {resolved.dtype}")
+        resolved = resolved.long()
+    if bool(((resolved < 0) | (resolved >= n_classes)).any()):
+        raise ExplanationError(
+            f"target class {resolved.tolist()} out of range: the model has {n_classes} classes "
+            f"(0..{n_classes - 1})")
+    return resolved
+
+
+def attribute_recording(
+    recording: SpikeRecording,
+    variant: str = "s",
+    target: Target = None,
+    dtype: torch.dtype | None = None,
+    tolerance: float | None = None,
+) -> Attribution:
+    """TSA of the last step of a recorded window; see the module docstring for the formula."""
+    if variant not in VARIANTS:
+        raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    dtype = dtype or recording.weights[0].dtype
+    if not dtype.is_floating_point:
+        raise ExplanationError(f"dtype must be a floating-point dtype; got {dtype}")
+    n_steps = recording.n_steps
+    scores = recording.scores.to(dtype)
+    probs = torch.softmax(scores, dim=-1)
+    predicted = probs.argmax(dim=-1)
+    chosen = resolve_target(target, predicted, recording.n_classes)
+    support = support_length(recording.betas, n_steps, dtype, tolerance)
+    batch = recording.batch_size
+    n_inputs = recording.layer_inputs[0].shape[-1]
+    values = torch.zeros(batch, recording.n_classes, n_inputs, n_steps, dtype=dtype,
+                         device=scores.device)
+    if support > 0:
+        start = n_steps - support
+        factors = [layer_factors(s[:, start:].to(dtype), variant) for s in
+                   recording.layer_inputs]
+        weights = [torch.ones_like(w, dtype=dtype) if variant == "sam" else w.to(dtype)
+                   for w in recording.weights]
+        product = propagate(factors, weights)  # [B, K, n_in, C]
+        back = torch.arange(support, 0, -1, dtype=torch.float64, device=scores.device)
+        decay = torch.exp(-decay_exponents(recording.betas) * back).to(dtype)  # [K]
+        scaled = product * decay.view(1, -1, 1, 1) * probs.view(batch, 1, 1, -1)
+        values[..., start:] = scaled.permute(0, 3, 2, 1)
+    return Attribution(values=values, probs=probs, predicted=predicted, target=chosen,
+                       variant=variant, support=support)
+
+
+class TemporalSpikeAttribution:
+    """Temporal Spike Attribution of a spiking network's prediction at the last input step.
+
+    Captum's call shape: the constructor takes the model, :meth:`attribute` the data.
+
+    Args:
+        model: a :class:`~spikeattr.snn.network.LIFNetwork`, or any model with
+            ``record_spikes(spikes) -> SpikeRecording``.
+        variant: ``"s"`` (TSA-S, spikes only), ``"ns"`` (TSA-NS, silent neurons count
+            negatively) or ``"sam"`` (the SAM baseline).
+        tolerance: decay below which past steps are set to 0 (default: the dtype's smallest
+            normal number, i.e. exact to the dtype).
+
+    Example:
+        >>> from spikeattr.snn import load_model
+        >>> model = load_model("published:synthetic_1L")
+        >>> spikes = torch.ones(1, 100, 3)
+        >>> result = TemporalSpikeAttribution(model, variant="ns").attribute(spikes)
+        >>> tuple(result.values.shape)  # [B, C, n_in, T]
+        (1, 4, 3, 100)
+    """
+
+    def __init__(self, model: Any, variant: str = "s", tolerance: float | None = None) -> None:
+        if variant not in VARIANTS:
+            raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+        self.model = model
+        self.variant = variant
+        self.tolerance = tolerance
+
+    def attribute(self, spikes: torch.Tensor, target: Target = None,
+                  dtype: torch.dtype | None = None) -> Attribution:
+        """Explain the prediction at the last step of each window of ``spikes [B, T, n_in]``.
+
+        Each window is run from zero state. ``target=None`` explains the predicted class; an int
+        or one index per sample picks other classes. ``dtype`` sets the precision of the
+        attribution algebra (the forward pass stays in the model's dtype).
+
+        Returns:
+            :class:`Attribution` with ``values [B, C, n_in, T]``.
+        """
+        recording = record_network(self.model, spikes)
+        return attribute_recording(recording, self.variant, target, dtype, self.tolerance)
+
+
+TSA = TemporalSpikeAttribution
