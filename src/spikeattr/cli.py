@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -185,6 +185,93 @@ def model_evaluate(
     out.print(f"{model} on {data} [{split}]: balanced accuracy {report.balanced_accuracy:.5f} "
               f"(95% CI {low:.5f}-{high:.5f}), accuracy {report.accuracy:.5f}, "
               f"{report.n_steps} steps")
+
+
+# -- explanations ----------------------------------------------------------------------------
+ModelOption = Annotated[str, typer.Option("--model", help="published:NAME or a checkpoint .json.")]
+DataOption = Annotated[Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")]
+SplitOption = Annotated[str, typer.Option("--split", help="Split of the data file.")]
+VariantOption = Annotated[str, typer.Option(
+    "--variant", help="s (TSA-S), ns (TSA-NS) or sam (SAM baseline).")]
+
+
+@app.command("explain")
+def explain(
+    model: ModelOption,
+    data: DataOption,
+    stamp: Annotated[list[int], typer.Option(
+        "--stamp", help="Stamp t to explain (repeatable): the prediction at split step t-1 "
+        "from the window [max(0, t-window), t).")],
+    out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")],
+    split: SplitOption = "test",
+    variant: VariantOption = "s",
+    window: Annotated[int, typer.Option("--window", help="Window length in steps.")] = 1000,
+    target: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--target", help="Explain this class instead of the predicted one.")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Explain predictions at time stamps of a data file (window mode, as in the paper)."""
+    from spikeattr.data.series import SpikeSeries
+    from spikeattr.pipelines.explain import run_explain
+    from spikeattr.snn.checkpoint import load_model
+
+    with _user_errors():
+        series = SpikeSeries.load(data)
+        network = load_model(model)
+        with _progress("explaining", len(stamp), quiet or as_json) as update:
+            path, result = run_explain(network, series, split, stamp, variant, out_path,
+                                       window=window, target=target,
+                                       meta={"data": str(data)}, progress=update)
+    rows = [
+        {"stamp": int(t), "predicted": series.class_names[int(p)],
+         "probability": float(result.probs[i, p]), "target": series.class_names[int(c)]}
+        for i, (t, p, c) in enumerate(zip(result.stamps, result.predicted, result.target))
+    ]
+    if as_json:
+        out.print_json(json.dumps({"out": str(path), "variant": variant, "stamps": rows}))
+        return
+    for row in rows:
+        out.print(f"stamp {row['stamp']}: predicted {row['predicted']} "
+                  f"(p={row['probability']:.3f}); map for {row['target']}")
+    out.print(f"wrote {path}")
+
+
+@app.command("explain-series")
+def explain_series_command(
+    model: ModelOption,
+    data: DataOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    split: SplitOption = "test",
+    variant: VariantOption = "s",
+    support: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        "--support", help="Steps kept per explanation (default: from --tolerance).")] = None,
+    tolerance: Annotated[float, typer.Option(
+        "--tolerance", help="Drop past steps whose decay factor is below this.")] = 1e-7,
+    resume: Annotated[bool, typer.Option(
+        "--resume/--no-resume", help="Continue an interrupted run in --out.")] = True,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Explain the prediction at every step of a split from one forward pass (series mode)."""
+    from spikeattr.data.series import SpikeSeries
+    from spikeattr.pipelines.explain import run_explain_series
+    from spikeattr.snn.checkpoint import load_model
+
+    with _user_errors():
+        series = SpikeSeries.load(data)
+        network = load_model(model)
+        steps = series.splits.get(split, (0, 0))
+        with _progress("explaining series", steps[1] - steps[0], quiet or as_json) as update:
+            info = run_explain_series(network, series, split, variant, out_dir, support=support,
+                                      tolerance=tolerance, resume=resume, progress=update)
+    summary = {"out": str(out_dir), "n_steps": info.n_steps, "support": info.support,
+               "chunks": info.n_chunks, "variant": info.variant}
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    out.print(f"explained {info.n_steps} steps (support {info.support} steps each) into "
+              f"{out_dir} ({info.n_chunks} chunks)")
 
 
 # -- main job --------------------------------------------------------------------------------

@@ -234,9 +234,7 @@ def _parse_datetime(tokens: Sequence[str], where: str, field: str) -> dt.datetim
             f"{where}: {field} is missing (truncated row?); expected 'YYYY-MM-DD HH:MM:SS'"
         )
     hint = " (truncated row?)" if len(tokens) < 2 else ""
-    raise DataFormatError(
-        f"{where}: {field} {found!r} is not a date 'YYYY-MM-DD HH:MM:SS'{hint}"
-    )
+    raise DataFormatError(f"{where}: {field} {found!r} is not a date 'YYYY-MM-DD HH:MM:SS'{hint}")
 
 
 # -- checksums -----------------------------------------------------------------------------------
@@ -442,9 +440,7 @@ def _intervals(
     rows: Sequence[tuple[IntervalRow, int]], time0: dt.datetime
 ) -> list[tuple[int, int, int]]:
     """``(start_s, end_s, value)`` per ``(row, value)``, in order, seconds after ``time0``."""
-    return [
-        (_seconds(row.start - time0), _seconds(row.end - time0), value) for row, value in rows
-    ]
+    return [(_seconds(row.start - time0), _seconds(row.end - time0), value) for row, value in rows]
 
 
 def _fill(intervals: Sequence[tuple[int, int, int]], n_steps: int, cursor: bool) -> np.ndarray:
@@ -526,9 +522,10 @@ def download_uci_zip(
     with tempfile.TemporaryDirectory(dir=target, prefix=".download.") as tmp:
         archive = Path(tmp) / "adl.zip"
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response, open(
-                archive, "wb"
-            ) as handle:
+            with (
+                urllib.request.urlopen(url, timeout=timeout_s) as response,
+                open(archive, "wb") as handle,
+            ):
                 shutil.copyfileobj(response, handle)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise SpikeAttrError(

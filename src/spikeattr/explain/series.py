@@ -1,0 +1,257 @@
+"""Explaining every step of a long series from one forward pass (series mode).
+
+Window mode (:mod:`spikeattr.explain.stamps`) re-runs the network from zero state on the window
+before each stamp, as the paper did. Series mode runs the network **once** over the whole series
+with the state carried from step to step, which is how the network is deployed, and explains the
+prediction at every step ``tau`` from the spikes of that single run. Because
+``A_tau[:, :, t] = beta^(L (tau + 1 - t)) B(t) diag(p_tau)`` and ``B(t)`` does not depend on
+``tau``, one pass computes ``B`` once per step and slides a ``K``-step window over it. The two
+modes agree wherever the zero-state window run and the carried-state run produce the same spikes
+(always, once the window is much longer than the memory of the network), but not in general.
+
+Output: a directory with ``series.json`` (shapes, config, progress) and one atomically written
+``chunks/chunk_NNNNNN.npz`` per chunk, holding for its steps ``predicted [n]``, ``probs [n, C]``
+and ``attribution [n, C, n_in, K]`` where ``attribution[j, :, :, k]`` is series step
+``start + j - (K - 1) + k`` (``k = K - 1`` is the explained step itself; steps before 0 are 0).
+Memory is bounded by the chunk size; an interrupted run resumes at the first missing chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from spikeattr._io import array_sha256, save_npz_atomic, write_json_atomic
+from spikeattr.errors import ExplanationError
+from spikeattr.explain.tsa import VARIANTS, decay_exponents, layer_factors, propagate
+from spikeattr.snn.lif import LIFState
+from spikeattr.snn.network import LIFNetwork
+
+SERIES_FORMAT = "spikeattr-series-explanation"
+DEFAULT_SERIES_TOLERANCE = 1e-7
+_CHUNK_ELEMENTS = 1 << 23  # attribution elements per chunk (32 MiB in float32)
+
+
+def series_support(model: LIFNetwork, tolerance: float = DEFAULT_SERIES_TOLERANCE) -> int:
+    """``K``: steps back (the explained one included) whose decay ``beta^(L k)`` >= tolerance."""
+    if not 0 < tolerance < 1:
+        raise ExplanationError(f"tolerance must lie in (0, 1); got {tolerance}")
+    rate = decay_exponents([model.beta] * model.n_layers)
+    return max(1, math.floor(-math.log(tolerance) / rate))
+
+
+@dataclass
+class SeriesExplanationInfo:
+    """The contents of ``series.json``."""
+
+    n_steps: int
+    n_inputs: int
+    n_classes: int
+    support: int
+    chunk_size: int
+    variant: str
+    config: dict[str, Any]
+    completed_chunks: int
+
+    @property
+    def n_chunks(self) -> int:
+        """Number of chunk files when complete."""
+        return -(-self.n_steps // self.chunk_size)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every chunk has been written."""
+        return self.completed_chunks >= self.n_chunks
+
+
+def _chunk_path(out_dir: Path, index: int) -> Path:
+    return out_dir / "chunks" / f"chunk_{index:06d}.npz"
+
+
+def explain_series(
+    model: LIFNetwork,
+    spikes: np.ndarray,
+    out_dir: str | os.PathLike[str],
+    variant: str = "s",
+    support: int | None = None,
+    tolerance: float = DEFAULT_SERIES_TOLERANCE,
+    chunk_size: int | None = None,
+    resume: bool = True,
+    progress: Callable[[int], Any] | None = None,
+) -> SeriesExplanationInfo:
+    """Explain the prediction at every step of ``spikes [T, n_in]``; write chunks to ``out_dir``.
+
+    Args:
+        support: ``K``, the number of steps kept per explanation (the explained step and the
+            ``K - 1`` before it); default from ``tolerance`` via :func:`series_support`.
+        chunk_size: steps per chunk file; default keeps each chunk near 32 MiB of attribution.
+        resume: continue an interrupted run with the same configuration (else start over).
+        progress: called with the number of steps done after every chunk.
+    """
+    if variant not in VARIANTS:
+        raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    spikes = np.asarray(spikes)
+    if spikes.ndim != 2 or spikes.shape[1] != model.layer_sizes[0]:
+        raise ExplanationError(
+            f"spikes must have shape [T, n_in={model.layer_sizes[0]}]; got {spikes.shape}")
+    if spikes.shape[0] == 0:
+        raise ExplanationError("spikes has no time steps; nothing to explain")
+    k_support = support if support is not None else series_support(model, tolerance)
+    if k_support < 1:
+        raise ExplanationError(f"support must be at least 1 step; got {k_support}")
+    n_steps, n_inputs = spikes.shape
+    n_classes = model.layer_sizes[-1]
+    if chunk_size is None:
+        chunk_size = max(256, min(65_536, _CHUNK_ELEMENTS // (n_classes * n_inputs * k_support)))
+    if chunk_size < 1:
+        raise ExplanationError(f"chunk_size must be at least 1; got {chunk_size}")
+    out = Path(out_dir)
+    config = {
+        "format": SERIES_FORMAT,
+        "model": getattr(model, "name", "unnamed"),
+        "weights_sha256": [array_sha256(w.detach().cpu().numpy()) for w in model.weights],
+        "data_X_sha256": array_sha256(spikes.astype(np.int8)),
+        "variant": variant,
+        "support": k_support,
+        "chunk_size": chunk_size,
+        "n_steps": n_steps,
+    }
+    info = SeriesExplanationInfo(n_steps, n_inputs, n_classes, k_support, chunk_size, variant,
+                                 config, 0)
+    first_chunk = 0
+    state: list[LIFState] | None = None
+    tail = torch.zeros(k_support - 1, n_inputs, n_classes, dtype=model.weights[0].dtype)
+    existing = out / "series.json"
+    if existing.is_file():
+        previous = json.loads(existing.read_text(encoding="utf-8"))
+        if previous.get("config") != config:
+            if resume:
+                raise ExplanationError(
+                    f"{out} holds a series explanation with a different configuration; "
+                    "choose another --out directory or pass resume=False (--no-resume) to "
+                    "overwrite it")
+        elif resume and previous.get("completed_chunks", 0) > 0:
+            first_chunk = int(previous["completed_chunks"])
+            if first_chunk >= info.n_chunks:
+                info.completed_chunks = first_chunk
+                return info
+            state, tail = _load_carry(_chunk_path(out, first_chunk - 1), model)
+    if first_chunk == 0 and (out / "chunks").is_dir():
+        for stale in (out / "chunks").glob("chunk_*.npz"):
+            stale.unlink()
+    (out / "chunks").mkdir(parents=True, exist_ok=True)
+    info.completed_chunks = first_chunk
+    _write_info(out, info)
+    decay = torch.exp(-decay_exponents([model.beta] * model.n_layers)
+                      * torch.arange(k_support, 0, -1, dtype=torch.float64))
+    weights = [torch.ones_like(w) if variant == "sam" else w.detach() for w in model.weights]
+    for index in range(first_chunk, info.n_chunks):
+        start = index * chunk_size
+        stop = min(n_steps, start + chunk_size)
+        chunk = torch.from_numpy(spikes[start:stop].astype(np.float32)).to(
+            model.weights[0].dtype).unsqueeze(0)
+        with torch.no_grad():
+            outputs = model(chunk, state)
+        state = outputs.state
+        layer_inputs = [chunk, *outputs.layer_spikes]
+        dtype = model.weights[0].dtype
+        factors = [layer_factors(s.to(dtype), variant) for s in layer_inputs]
+        product = propagate(factors, weights)[0]  # [n, n_in, C]
+        extended = torch.cat([tail, product], dim=0)  # [K - 1 + n, n_in, C]
+        windows = extended.unfold(0, k_support, 1)  # [n, n_in, C, K]
+        probs = torch.softmax(outputs.membrane[0], dim=-1)  # [n, C]
+        attribution = (windows * decay.to(dtype) * probs.unsqueeze(1).unsqueeze(-1)
+                       ).permute(0, 2, 1, 3)  # [n, C, n_in, K]
+        tail = extended[extended.shape[0] - (k_support - 1):].clone()
+        save_npz_atomic(_chunk_path(out, index), {
+            "start": np.array(start, dtype=np.int64),
+            "predicted": probs.argmax(-1).numpy().astype(np.int64),
+            "probs": probs.numpy(),
+            "attribution": np.ascontiguousarray(attribution.numpy()),
+            "carry_syn": np.concatenate([s.syn[0].numpy() for s in state]),
+            "carry_mem": np.concatenate([s.mem[0].numpy() for s in state]),
+            "carry_tail": tail.numpy(),
+        })
+        info.completed_chunks = index + 1
+        _write_info(out, info)
+        if progress is not None:
+            progress(stop)
+    return info
+
+
+def _load_carry(path: Path, model: LIFNetwork) -> tuple[list[LIFState], torch.Tensor]:
+    with np.load(path, allow_pickle=False) as archive:
+        syn = torch.from_numpy(archive["carry_syn"])
+        mem = torch.from_numpy(archive["carry_mem"])
+        tail = torch.from_numpy(archive["carry_tail"])
+    state = []
+    offset = 0
+    for width in model.layer_sizes[1:]:
+        state.append(LIFState(syn[offset:offset + width].unsqueeze(0).clone(),
+                              mem[offset:offset + width].unsqueeze(0).clone()))
+        offset += width
+    return state, tail
+
+
+def _write_info(out: Path, info: SeriesExplanationInfo) -> None:
+    write_json_atomic(out / "series.json", {
+        "format": SERIES_FORMAT,
+        "n_steps": info.n_steps,
+        "n_inputs": info.n_inputs,
+        "n_classes": info.n_classes,
+        "support": info.support,
+        "chunk_size": info.chunk_size,
+        "variant": info.variant,
+        "n_chunks": info.n_chunks,
+        "completed_chunks": info.completed_chunks,
+        "config": info.config,
+    })
+
+
+class SeriesExplanation:
+    """Read a series explanation directory written by :func:`explain_series`.
+
+    Example: ``SeriesExplanation(out_dir).attribution(12345)`` is the ``[C, n_in, K]`` map of the
+    prediction at step 12345.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(out_dir)
+        index = self.path / "series.json"
+        if not index.is_file():
+            raise ExplanationError(f"{self.path} is not a series explanation (no series.json)")
+        meta = json.loads(index.read_text(encoding="utf-8"))
+        self.info = SeriesExplanationInfo(
+            meta["n_steps"], meta["n_inputs"], meta["n_classes"], meta["support"],
+            meta["chunk_size"], meta["variant"], meta["config"], meta["completed_chunks"])
+        if not self.info.complete:
+            raise ExplanationError(
+                f"{self.path}: only {self.info.completed_chunks} of {self.info.n_chunks} chunks "
+                "are written; rerun explain-series with the same arguments to resume")
+
+    def chunks(self) -> Iterator[dict[str, np.ndarray]]:
+        """Yield each chunk's arrays in order (``start``, ``predicted``, ``probs``, ``attribution``)."""
+        for index in range(self.info.n_chunks):
+            with np.load(_chunk_path(self.path, index), allow_pickle=False) as archive:
+                yield {k: archive[k] for k in ("start", "predicted", "probs", "attribution")}
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """int64 ``[T]`` predicted class per step."""
+        return np.concatenate([c["predicted"] for c in self.chunks()])
+
+    def attribution(self, step: int) -> np.ndarray:
+        """``[C, n_in, K]`` map of the prediction at ``step`` (column ``K-1`` = ``step``)."""
+        if not 0 <= step < self.info.n_steps:
+            raise ExplanationError(f"step {step} outside the series [0, {self.info.n_steps})")
+        index, offset = divmod(step, self.info.chunk_size)
+        with np.load(_chunk_path(self.path, index), allow_pickle=False) as archive:
+            return np.asarray(archive["attribution"][offset])

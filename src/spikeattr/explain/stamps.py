@@ -1,0 +1,137 @@
+"""Explaining time stamps of a long series the way the TSA paper does (window mode).
+
+Stamp ``t`` (an index into the series, e.g. into the test split as in
+``reference/test_stamps.json``) is explained with the window ``[max(0, t - window), t)`` run from
+zero state; the explained prediction is the one at the window's last step, series step ``t - 1``.
+So stamp ``t`` explains *what the network predicted just before step t, having seen only the
+``window`` steps before it*. Stamps must satisfy ``1 <= t <= T``.
+
+Maps of every stamp are returned right-aligned in one array ``[n_stamps, C, n_in, window]``:
+column ``j`` is series step ``t - window + j``; for a stamp with ``t < window`` the first
+``window - t`` columns are padding (zero), recorded in ``window_start``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from spikeattr.errors import ExplanationError
+from spikeattr.explain.tsa import Target, TemporalSpikeAttribution
+
+DEFAULT_WINDOW = 1000
+
+
+@dataclass
+class StampExplanations:
+    """Explanations of several stamps of one series.
+
+    Attributes:
+        stamps: int64 ``[S]`` the explained stamps.
+        values: ``[S, C, n_in, window]`` class-wise maps, right-aligned (see module doc).
+        probs: float ``[S, C]`` probabilities at the explained step ``t - 1``.
+        predicted: int64 ``[S]`` predicted class at ``t - 1``.
+        target: int64 ``[S]`` class whose map :attr:`explanation` selects.
+        window_start: int64 ``[S]`` first series step of each window (``max(0, t - window)``).
+        window: the window length.
+        variant: ``s``, ``ns`` or ``sam``.
+    """
+
+    stamps: np.ndarray
+    values: np.ndarray
+    probs: np.ndarray
+    predicted: np.ndarray
+    target: np.ndarray
+    window_start: np.ndarray
+    window: int
+    variant: str
+
+    @property
+    def explanation(self) -> np.ndarray:
+        """Map of each stamp's target class, ``[S, n_in, window]``."""
+        return self.values[np.arange(len(self.stamps)), self.target]
+
+
+def check_stamps(stamps: Sequence[int] | np.ndarray, n_steps: int) -> np.ndarray:
+    """Validate stamps against a series of ``n_steps``: each needs ``1 <= t <= n_steps``."""
+    array = np.asarray(stamps)
+    if array.ndim != 1 or array.size == 0:
+        raise ExplanationError(f"stamps must be a non-empty list of ints; got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ExplanationError(f"stamps must be integers; got dtype {array.dtype}")
+    bad = array[(array < 1) | (array > n_steps)]
+    if bad.size:
+        raise ExplanationError(
+            f"stamp {int(bad[0])} is outside the series: a stamp t explains the prediction at "
+            f"step t-1 from the window [max(0, t-window), t), so it must satisfy "
+            f"1 <= t <= {n_steps} (the series length); {bad.size} stamps are out of range")
+    return array.astype(np.int64)
+
+
+def explain_stamps(
+    model: Any,
+    spikes: np.ndarray | torch.Tensor,
+    stamps: Sequence[int] | np.ndarray,
+    variant: str = "s",
+    window: int = DEFAULT_WINDOW,
+    target: Target = None,
+    dtype: torch.dtype | None = None,
+    batch_size: int = 64,
+    progress: Callable[[int], Any] | None = None,
+) -> StampExplanations:
+    """Explain each stamp of ``spikes [T, n_in]`` with its own window run from zero state.
+
+    Windows of equal length are explained in batches of ``batch_size``. ``target`` is as in
+    :meth:`TemporalSpikeAttribution.attribute` (None = predicted class; int; one per stamp).
+    ``progress`` is called with the number of stamps done.
+    """
+    if window < 1:
+        raise ExplanationError(f"window must be at least 1 step; got {window}")
+    series = torch.as_tensor(np.asarray(spikes)) if isinstance(spikes, np.ndarray) else spikes
+    if series.ndim != 2:
+        raise ExplanationError(f"spikes must have shape [T, n_in]; got {tuple(series.shape)}")
+    checked = check_stamps(stamps, int(series.shape[0]))
+    targets: list[int] | None = None
+    if target is not None and not isinstance(target, int):
+        targets = [int(c) for c in torch.as_tensor(target).flatten().tolist()]
+        if len(targets) != len(checked):
+            raise ExplanationError(
+                f"target needs one class per stamp ({len(checked)}); got {len(targets)}")
+    explainer = TemporalSpikeAttribution(model, variant=variant)
+    starts = np.maximum(0, checked - window)
+    lengths = checked - starts
+    results: dict[int, tuple[Any, int]] = {}
+    done = 0
+    for length in np.unique(lengths):
+        members = np.flatnonzero(lengths == length)
+        for first in range(0, members.size, batch_size):
+            chosen = members[first:first + batch_size]
+            batch = torch.stack([series[starts[i]:checked[i]] for i in chosen])
+            batch_target: Target = target if targets is None else [targets[i] for i in chosen]
+            result = explainer.attribute(batch, target=batch_target, dtype=dtype)
+            for position, index in enumerate(chosen):
+                results[int(index)] = (result, position)
+            done += chosen.size
+            if progress is not None:
+                progress(done)
+    first_result = results[0][0]
+    n_classes, n_inputs = first_result.values.shape[1:3]
+    values = np.zeros((len(checked), n_classes, n_inputs, window),
+                      dtype=first_result.values.cpu().numpy().dtype)
+    probs = np.zeros((len(checked), n_classes), dtype=values.dtype)
+    predicted = np.zeros(len(checked), dtype=np.int64)
+    chosen_target = np.zeros(len(checked), dtype=np.int64)
+    for index, (result, position) in results.items():
+        length = int(lengths[index])
+        values[index, :, :, window - length:] = result.values[position].cpu().numpy()
+        probs[index] = result.probs[position].cpu().numpy()
+        predicted[index] = int(result.predicted[position])
+        chosen_target[index] = int(result.target[position])
+    return StampExplanations(
+        stamps=checked, values=values, probs=probs, predicted=predicted, target=chosen_target,
+        window_start=starts.astype(np.int64), window=window, variant=variant,
+    )
