@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -23,8 +22,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Build data sets: the synthetic benchmark, the UCI ADL data.",
-                       no_args_is_help=True)
+data_app = typer.Typer(
+    help="Build data sets: the synthetic benchmark, the UCI ADL data.", no_args_is_help=True
+)
 model_app = typer.Typer(help="Inspect and evaluate models.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
@@ -56,8 +56,13 @@ def _progress(description: str, total: int, quiet: bool) -> Iterator[Callable[[i
     if quiet:
         yield lambda done: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.update(task, completed=done)
@@ -71,8 +76,12 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
-                                          is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     """Explain the predictions of spiking neural networks with Temporal Spike Attribution."""
 
@@ -81,7 +90,8 @@ def _root(
 @data_app.command("synthetic")
 def data_synthetic(
     out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")] = Path(
-        "synthetic.npz"),
+        "synthetic.npz"
+    ),
     as_json: JsonOption = False,
 ) -> None:
     """Generate the synthetic benchmark (900 000 steps, SPEC 2.1) bit for bit."""
@@ -95,18 +105,28 @@ def data_synthetic(
 
 @data_app.command("adl")
 def data_adl(
-    raw_dir: Annotated[Path, typer.Option("--raw-dir", help="Folder with the raw UCI files "
-                                          "(OrdonezA_Sensors.txt, ...).")],
+    raw_dir: Annotated[
+        Path,
+        typer.Option(
+            "--raw-dir", help="Folder with the raw UCI files (OrdonezA_Sensors.txt, ...)."
+        ),
+    ],
     subject: Annotated[str, typer.Option("--subject", help="A or B.")] = "A",
-    out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")] = Path(
-        "adl.npz"),
-    compat: Annotated[str, typer.Option(
-        "--compat", help="'aligned' (correct, default) or 'reference' (the research code's "
-        "encoding, on which the published ADL models were trained).")] = "aligned",
-    download: Annotated[bool, typer.Option(
-        "--download", help="Download the official UCI zip into --raw-dir first.")] = False,
-    no_verify: Annotated[bool, typer.Option(
-        "--no-verify", help="Skip the SHA-256 check of the raw files.")] = False,
+    out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")] = Path("adl.npz"),
+    compat: Annotated[
+        str,
+        typer.Option(
+            "--compat",
+            help="'aligned' (correct, default) or 'reference' (the research code's "
+            "encoding, on which the published ADL models were trained).",
+        ),
+    ] = "aligned",
+    download: Annotated[
+        bool, typer.Option("--download", help="Download the official UCI zip into --raw-dir first.")
+    ] = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Skip the SHA-256 check of the raw files.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Encode one subject of the UCI ADL data set at 1-second resolution (SPEC 2.2)."""
@@ -120,8 +140,12 @@ def data_adl(
     with _user_errors():
         if download:
             adl.download_uci_zip(raw_dir)
-        series = adl.encode_subject(raw_dir, subject, compat=compat,  # type: ignore[arg-type]
-                                    verify=not no_verify)
+        series = adl.encode_subject(
+            raw_dir,
+            cast(adl.Subject, subject),
+            compat=cast(adl.Compat, compat),
+            verify=not no_verify,
+        )
         series.save(out_path)
     _print_series_summary(series, out_path, as_json)
 
@@ -150,8 +174,11 @@ def _print_series_summary(series: Any, path: Path, as_json: bool) -> None:
 @model_app.command("list")
 def model_list() -> None:
     """List the published models that ship with spikeattr."""
-    from spikeattr.snn.checkpoint import PUBLISHED_MODELS, published_model_path, \
-        read_checkpoint_metadata
+    from spikeattr.snn.checkpoint import (
+        PUBLISHED_MODELS,
+        published_model_path,
+        read_checkpoint_metadata,
+    )
 
     for name in PUBLISHED_MODELS:
         meta = read_checkpoint_metadata(published_model_path(name))
@@ -182,32 +209,44 @@ def model_evaluate(
         out.print_json(json.dumps(result))
         return
     low, high = report.ci95
-    out.print(f"{model} on {data} [{split}]: balanced accuracy {report.balanced_accuracy:.5f} "
-              f"(95% CI {low:.5f}-{high:.5f}), accuracy {report.accuracy:.5f}, "
-              f"{report.n_steps} steps")
+    out.print(
+        f"{model} on {data} [{split}]: balanced accuracy {report.balanced_accuracy:.5f} "
+        f"(95% CI {low:.5f}-{high:.5f}), accuracy {report.accuracy:.5f}, "
+        f"{report.n_steps} steps"
+    )
 
 
 # -- explanations ----------------------------------------------------------------------------
 ModelOption = Annotated[str, typer.Option("--model", help="published:NAME or a checkpoint .json.")]
-DataOption = Annotated[Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")]
+DataOption = Annotated[
+    Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")
+]
 SplitOption = Annotated[str, typer.Option("--split", help="Split of the data file.")]
-VariantOption = Annotated[str, typer.Option(
-    "--variant", help="s (TSA-S), ns (TSA-NS) or sam (SAM baseline).")]
+VariantOption = Annotated[
+    str, typer.Option("--variant", help="s (TSA-S), ns (TSA-NS) or sam (SAM baseline).")
+]
 
 
 @app.command("explain")
 def explain(
     model: ModelOption,
     data: DataOption,
-    stamp: Annotated[list[int], typer.Option(
-        "--stamp", help="Stamp t to explain (repeatable): the prediction at split step t-1 "
-        "from the window [max(0, t-window), t).")],
+    stamp: Annotated[
+        list[int],
+        typer.Option(
+            "--stamp",
+            help="Stamp t to explain (repeatable): the prediction at split step t-1 "
+            "from the window [max(0, t-window), t).",
+        ),
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")],
     split: SplitOption = "test",
     variant: VariantOption = "s",
     window: Annotated[int, typer.Option("--window", help="Window length in steps.")] = 1000,
-    target: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
-        "--target", help="Explain this class instead of the predicted one.")] = None,
+    target: Annotated[
+        int | None,
+        typer.Option("--target", help="Explain this class instead of the predicted one."),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -220,20 +259,37 @@ def explain(
         series = SpikeSeries.load(data)
         network = load_model(model)
         with _progress("explaining", len(stamp), quiet or as_json) as update:
-            path, result = run_explain(network, series, split, stamp, variant, out_path,
-                                       window=window, target=target,
-                                       meta={"data": str(data)}, progress=update)
+            path, result = run_explain(
+                network,
+                series,
+                split,
+                stamp,
+                variant,
+                out_path,
+                window=window,
+                target=target,
+                meta={"data": str(data)},
+                progress=update,
+            )
     rows = [
-        {"stamp": int(t), "predicted": series.class_names[int(p)],
-         "probability": float(result.probs[i, p]), "target": series.class_names[int(c)]}
-        for i, (t, p, c) in enumerate(zip(result.stamps, result.predicted, result.target))
+        {
+            "stamp": int(t),
+            "predicted": series.class_names[int(p)],
+            "probability": float(result.probs[i, p]),
+            "target": series.class_names[int(c)],
+        }
+        for i, (t, p, c) in enumerate(
+            zip(result.stamps, result.predicted, result.target, strict=True)
+        )
     ]
     if as_json:
         out.print_json(json.dumps({"out": str(path), "variant": variant, "stamps": rows}))
         return
     for row in rows:
-        out.print(f"stamp {row['stamp']}: predicted {row['predicted']} "
-                  f"(p={row['probability']:.3f}); map for {row['target']}")
+        out.print(
+            f"stamp {row['stamp']}: predicted {row['predicted']} "
+            f"(p={row['probability']:.3f}); map for {row['target']}"
+        )
     out.print(f"wrote {path}")
 
 
@@ -244,12 +300,16 @@ def explain_series_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
     split: SplitOption = "test",
     variant: VariantOption = "s",
-    support: Annotated[Optional[int], typer.Option(  # noqa: UP045
-        "--support", help="Steps kept per explanation (default: from --tolerance).")] = None,
-    tolerance: Annotated[float, typer.Option(
-        "--tolerance", help="Drop past steps whose decay factor is below this.")] = 1e-7,
-    resume: Annotated[bool, typer.Option(
-        "--resume/--no-resume", help="Continue an interrupted run in --out.")] = True,
+    support: Annotated[
+        int | None,
+        typer.Option("--support", help="Steps kept per explanation (default: from --tolerance)."),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Drop past steps whose decay factor is below this.")
+    ] = 1e-7,
+    resume: Annotated[
+        bool, typer.Option("--resume/--no-resume", help="Continue an interrupted run in --out.")
+    ] = True,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -263,24 +323,42 @@ def explain_series_command(
         network = load_model(model)
         steps = series.splits.get(split, (0, 0))
         with _progress("explaining series", steps[1] - steps[0], quiet or as_json) as update:
-            info = run_explain_series(network, series, split, variant, out_dir, support=support,
-                                      tolerance=tolerance, resume=resume, progress=update)
-    summary = {"out": str(out_dir), "n_steps": info.n_steps, "support": info.support,
-               "chunks": info.n_chunks, "variant": info.variant}
+            info = run_explain_series(
+                network,
+                series,
+                split,
+                variant,
+                out_dir,
+                support=support,
+                tolerance=tolerance,
+                resume=resume,
+                progress=update,
+            )
+    summary = {
+        "out": str(out_dir),
+        "n_steps": info.n_steps,
+        "support": info.support,
+        "chunks": info.n_chunks,
+        "variant": info.variant,
+    }
     if as_json:
         out.print_json(json.dumps(summary))
         return
-    out.print(f"explained {info.n_steps} steps (support {info.support} steps each) into "
-              f"{out_dir} ({info.n_chunks} chunks)")
+    out.print(
+        f"explained {info.n_steps} steps (support {info.support} steps each) into "
+        f"{out_dir} ({info.n_chunks} chunks)"
+    )
 
 
 # -- main job --------------------------------------------------------------------------------
 @app.command("quickstart")
 def quickstart(
     out_dir: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path(
-        "runs/quickstart"),
+        "runs/quickstart"
+    ),
     model: Annotated[str, typer.Option("--model", help="Model to run.")] = (
-        "published:synthetic_3L"),
+        "published:synthetic_3L"
+    ),
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -291,15 +369,26 @@ def quickstart(
         result = run_quickstart(out_dir, model=model, progress=update)
     report = result.report
     if as_json:
-        out.print_json(json.dumps({"run_dir": str(result.run_dir), "model": model,
-                                   **report.to_dict(), "timings_s": result.timings_s}))
+        out.print_json(
+            json.dumps(
+                {
+                    "run_dir": str(result.run_dir),
+                    "model": model,
+                    **report.to_dict(),
+                    "timings_s": result.timings_s,
+                }
+            )
+        )
         return
     low, high = report.ci95
     out.print(f"synthetic data: {result.data_path}")
-    out.print(f"{model}: test balanced accuracy {report.balanced_accuracy:.5f} "
-              f"(95% CI {low:.5f}-{high:.5f}) over {report.n_steps} steps")
-    out.print(f"run directory: {result.run_dir} (manifest.json records config, versions, "
-              "checksums)")
+    out.print(
+        f"{model}: test balanced accuracy {report.balanced_accuracy:.5f} "
+        f"(95% CI {low:.5f}-{high:.5f}) over {report.n_steps} steps"
+    )
+    out.print(
+        f"run directory: {result.run_dir} (manifest.json records config, versions, checksums)"
+    )
 
 
 def main() -> None:
@@ -308,4 +397,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,4 +1,4 @@
-"""Spike-series data: the container, the synthetic benchmark, the UCI ADL reader, stamps, windows."""
+"""Spike-series data: container, synthetic benchmark, UCI ADL reader, stamps, windows."""
 
 from __future__ import annotations
 

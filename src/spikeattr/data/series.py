@@ -163,7 +163,7 @@ class SpikeSeries:
 
     # -- events ------------------------------------------------------------------------------
     def to_events(self) -> tuple[np.ndarray, np.ndarray]:
-        """Spikes as events: ``(times, units)``, both int64 ``[n_spikes]``, sorted by time then unit."""
+        """Spikes as events ``(times, units)``, int64 ``[n_spikes]``, sorted by time, then unit."""
         times, units = np.nonzero(self.spikes)
         return times.astype(np.int64), units.astype(np.int64)
 
@@ -189,17 +189,25 @@ class SpikeSeries:
             )
         n_inputs = len(input_names)
         if times_a.size and (times_a.min() < 0 or times_a.max() >= n_steps):
-            raise DataFormatError(f"event times must lie in [0, {n_steps}); got "
-                                  f"[{times_a.min()}, {times_a.max()}]")
+            raise DataFormatError(
+                f"event times must lie in [0, {n_steps}); got [{times_a.min()}, {times_a.max()}]"
+            )
         if units_a.size and (units_a.min() < 0 or units_a.max() >= n_inputs):
-            raise DataFormatError(f"event units must lie in [0, {n_inputs}); got "
-                                  f"[{units_a.min()}, {units_a.max()}]")
+            raise DataFormatError(
+                f"event units must lie in [0, {n_inputs}); got [{units_a.min()}, {units_a.max()}]"
+            )
         spikes = np.zeros((n_steps, n_inputs), dtype=np.int8)
         spikes[times_a, units_a] = 1
         if labels is None:
             labels = np.full(n_steps, -1, dtype=np.int8)
-        return cls(spikes, labels, tuple(input_names), tuple(class_names),
-                   dict(splits or {}), dict(meta or {}))
+        return cls(
+            spikes,
+            labels,
+            tuple(input_names),
+            tuple(class_names),
+            dict(splits or {}),
+            dict(meta or {}),
+        )
 
     # -- checksums and files -----------------------------------------------------------------
     def checksums(self) -> dict[str, str]:
@@ -245,8 +253,9 @@ class SpikeSeries:
                 )
             spikes = archive["X"]
             if spikes.dtype not in (np.int8, np.uint8, np.bool_):
-                raise DataFormatError(f"{source}: field 'X' must be int8 [T, n_inputs]; got "
-                                      f"dtype {spikes.dtype}")
+                raise DataFormatError(
+                    f"{source}: field 'X' must be int8 [T, n_inputs]; got dtype {spikes.dtype}"
+                )
             names = [str(n) for n in archive["split_names"]]
             bounds = archive["split_bounds"].reshape(-1, 2)
             meta: dict[str, Any] = {}
@@ -267,7 +276,8 @@ class SpikeSeries:
 
 
 def chronological_splits(
-    n_steps: int, fractions: Sequence[float] = (0.6, 0.2, 0.2),
+    n_steps: int,
+    fractions: Sequence[float] = (0.6, 0.2, 0.2),
     names: Sequence[str] = ("train", "val", "test"),
 ) -> dict[str, tuple[int, int]]:
     """Chronological split boundaries: step ``t`` is in split ``k`` if ``t < cumsum(f)[k] * n``.

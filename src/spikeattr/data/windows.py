@@ -44,7 +44,8 @@ def training_windows(spikes: np.ndarray, labels: np.ndarray, window: int = 900) 
         raise ValueError(f"window must be at least 1 step; got {window}")
     if spikes.ndim != 2 or labels.shape != (spikes.shape[0],):
         raise DataFormatError(
-            f"need spikes [T, n_inputs] and labels [T]; got {spikes.shape} and {labels.shape}")
+            f"need spikes [T, n_inputs] and labels [T]; got {spikes.shape} and {labels.shape}"
+        )
     check_binary_spikes(spikes)
     n_steps, n_inputs = spikes.shape
     n_windows = max(1, -(-n_steps // window))

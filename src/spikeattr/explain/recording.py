@@ -43,29 +43,33 @@ class SpikeRecording:
             raise ExplanationError(
                 f"a recording needs one input-spike tensor and one beta per weight layer; got "
                 f"{len(self.layer_inputs)} spike tensors, {len(self.betas)} betas and "
-                f"{n_layers} weight matrices")
+                f"{n_layers} weight matrices"
+            )
         batch, steps = self.layer_inputs[0].shape[:2]
-        for index, (spikes, weight) in enumerate(zip(self.layer_inputs, self.weights,
-                                                     strict=True)):
+        for index, (spikes, weight) in enumerate(zip(self.layer_inputs, self.weights, strict=True)):
             if spikes.ndim != 3 or spikes.shape[:2] != (batch, steps):
                 raise ExplanationError(
                     f"layer_inputs[{index}] must have shape [B={batch}, T={steps}, n]; got "
-                    f"{tuple(spikes.shape)}")
+                    f"{tuple(spikes.shape)}"
+                )
             if weight.ndim != 2 or weight.shape[0] != spikes.shape[2]:
                 raise ExplanationError(
                     f"weights[{index}] must have shape [{spikes.shape[2]}, n_next]; got "
-                    f"{tuple(weight.shape)}")
+                    f"{tuple(weight.shape)}"
+                )
             if index + 1 < n_layers and weight.shape[1] != self.weights[index + 1].shape[0]:
                 raise ExplanationError(
                     f"weights[{index}] {tuple(weight.shape)} does not chain into weights"
-                    f"[{index + 1}] {tuple(self.weights[index + 1].shape)}")
+                    f"[{index + 1}] {tuple(self.weights[index + 1].shape)}"
+                )
         for index, beta in enumerate(self.betas):
             if not 0.0 < beta < 1.0:
                 raise ExplanationError(f"betas[{index}] must lie in (0, 1); got {beta}")
         if self.scores.shape != (batch, self.weights[-1].shape[1]):
             raise ExplanationError(
                 f"scores must have shape [B={batch}, C={self.weights[-1].shape[1]}]; got "
-                f"{tuple(self.scores.shape)}")
+                f"{tuple(self.scores.shape)}"
+            )
 
     @property
     def batch_size(self) -> int:

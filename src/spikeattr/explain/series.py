@@ -101,7 +101,8 @@ def explain_series(
     spikes = np.asarray(spikes)
     if spikes.ndim != 2 or spikes.shape[1] != model.layer_sizes[0]:
         raise ExplanationError(
-            f"spikes must have shape [T, n_in={model.layer_sizes[0]}]; got {spikes.shape}")
+            f"spikes must have shape [T, n_in={model.layer_sizes[0]}]; got {spikes.shape}"
+        )
     if spikes.shape[0] == 0:
         raise ExplanationError("spikes has no time steps; nothing to explain")
     k_support = support if support is not None else series_support(model, tolerance)
@@ -124,8 +125,9 @@ def explain_series(
         "chunk_size": chunk_size,
         "n_steps": n_steps,
     }
-    info = SeriesExplanationInfo(n_steps, n_inputs, n_classes, k_support, chunk_size, variant,
-                                 config, 0)
+    info = SeriesExplanationInfo(
+        n_steps, n_inputs, n_classes, k_support, chunk_size, variant, config, 0
+    )
     first_chunk = 0
     state: list[LIFState] | None = None
     tail = torch.zeros(k_support - 1, n_inputs, n_classes, dtype=model.weights[0].dtype)
@@ -137,7 +139,8 @@ def explain_series(
                 raise ExplanationError(
                     f"{out} holds a series explanation with a different configuration; "
                     "choose another --out directory or pass resume=False (--no-resume) to "
-                    "overwrite it")
+                    "overwrite it"
+                )
         elif resume and previous.get("completed_chunks", 0) > 0:
             first_chunk = int(previous["completed_chunks"])
             if first_chunk >= info.n_chunks:
@@ -150,14 +153,19 @@ def explain_series(
     (out / "chunks").mkdir(parents=True, exist_ok=True)
     info.completed_chunks = first_chunk
     _write_info(out, info)
-    decay = torch.exp(-decay_exponents([model.beta] * model.n_layers)
-                      * torch.arange(k_support, 0, -1, dtype=torch.float64))
+    decay = torch.exp(
+        -decay_exponents([model.beta] * model.n_layers)
+        * torch.arange(k_support, 0, -1, dtype=torch.float64)
+    )
     weights = [torch.ones_like(w) if variant == "sam" else w.detach() for w in model.weights]
     for index in range(first_chunk, info.n_chunks):
         start = index * chunk_size
         stop = min(n_steps, start + chunk_size)
-        chunk = torch.from_numpy(spikes[start:stop].astype(np.float32)).to(
-            model.weights[0].dtype).unsqueeze(0)
+        chunk = (
+            torch.from_numpy(spikes[start:stop].astype(np.float32))
+            .to(model.weights[0].dtype)
+            .unsqueeze(0)
+        )
         with torch.no_grad():
             outputs = model(chunk, state)
         state = outputs.state
@@ -168,18 +176,22 @@ def explain_series(
         extended = torch.cat([tail, product], dim=0)  # [K - 1 + n, n_in, C]
         windows = extended.unfold(0, k_support, 1)  # [n, n_in, C, K]
         probs = torch.softmax(outputs.membrane[0], dim=-1)  # [n, C]
-        attribution = (windows * decay.to(dtype) * probs.unsqueeze(1).unsqueeze(-1)
-                       ).permute(0, 2, 1, 3)  # [n, C, n_in, K]
-        tail = extended[extended.shape[0] - (k_support - 1):].clone()
-        save_npz_atomic(_chunk_path(out, index), {
-            "start": np.array(start, dtype=np.int64),
-            "predicted": probs.argmax(-1).numpy().astype(np.int64),
-            "probs": probs.numpy(),
-            "attribution": np.ascontiguousarray(attribution.numpy()),
-            "carry_syn": np.concatenate([s.syn[0].numpy() for s in state]),
-            "carry_mem": np.concatenate([s.mem[0].numpy() for s in state]),
-            "carry_tail": tail.numpy(),
-        })
+        attribution = (windows * decay.to(dtype) * probs.unsqueeze(1).unsqueeze(-1)).permute(
+            0, 2, 1, 3
+        )  # [n, C, n_in, K]
+        tail = extended[extended.shape[0] - (k_support - 1) :].clone()
+        save_npz_atomic(
+            _chunk_path(out, index),
+            {
+                "start": np.array(start, dtype=np.int64),
+                "predicted": probs.argmax(-1).numpy().astype(np.int64),
+                "probs": probs.numpy(),
+                "attribution": np.ascontiguousarray(attribution.numpy()),
+                "carry_syn": np.concatenate([s.syn[0].numpy() for s in state]),
+                "carry_mem": np.concatenate([s.mem[0].numpy() for s in state]),
+                "carry_tail": tail.numpy(),
+            },
+        )
         info.completed_chunks = index + 1
         _write_info(out, info)
         if progress is not None:
@@ -195,25 +207,32 @@ def _load_carry(path: Path, model: LIFNetwork) -> tuple[list[LIFState], torch.Te
     state = []
     offset = 0
     for width in model.layer_sizes[1:]:
-        state.append(LIFState(syn[offset:offset + width].unsqueeze(0).clone(),
-                              mem[offset:offset + width].unsqueeze(0).clone()))
+        state.append(
+            LIFState(
+                syn[offset : offset + width].unsqueeze(0).clone(),
+                mem[offset : offset + width].unsqueeze(0).clone(),
+            )
+        )
         offset += width
     return state, tail
 
 
 def _write_info(out: Path, info: SeriesExplanationInfo) -> None:
-    write_json_atomic(out / "series.json", {
-        "format": SERIES_FORMAT,
-        "n_steps": info.n_steps,
-        "n_inputs": info.n_inputs,
-        "n_classes": info.n_classes,
-        "support": info.support,
-        "chunk_size": info.chunk_size,
-        "variant": info.variant,
-        "n_chunks": info.n_chunks,
-        "completed_chunks": info.completed_chunks,
-        "config": info.config,
-    })
+    write_json_atomic(
+        out / "series.json",
+        {
+            "format": SERIES_FORMAT,
+            "n_steps": info.n_steps,
+            "n_inputs": info.n_inputs,
+            "n_classes": info.n_classes,
+            "support": info.support,
+            "chunk_size": info.chunk_size,
+            "variant": info.variant,
+            "n_chunks": info.n_chunks,
+            "completed_chunks": info.completed_chunks,
+            "config": info.config,
+        },
+    )
 
 
 class SeriesExplanation:
@@ -230,15 +249,23 @@ class SeriesExplanation:
             raise ExplanationError(f"{self.path} is not a series explanation (no series.json)")
         meta = json.loads(index.read_text(encoding="utf-8"))
         self.info = SeriesExplanationInfo(
-            meta["n_steps"], meta["n_inputs"], meta["n_classes"], meta["support"],
-            meta["chunk_size"], meta["variant"], meta["config"], meta["completed_chunks"])
+            meta["n_steps"],
+            meta["n_inputs"],
+            meta["n_classes"],
+            meta["support"],
+            meta["chunk_size"],
+            meta["variant"],
+            meta["config"],
+            meta["completed_chunks"],
+        )
         if not self.info.complete:
             raise ExplanationError(
                 f"{self.path}: only {self.info.completed_chunks} of {self.info.n_chunks} chunks "
-                "are written; rerun explain-series with the same arguments to resume")
+                "are written; rerun explain-series with the same arguments to resume"
+            )
 
     def chunks(self) -> Iterator[dict[str, np.ndarray]]:
-        """Yield each chunk's arrays in order (``start``, ``predicted``, ``probs``, ``attribution``)."""
+        """Yield each chunk's ``start``, ``predicted``, ``probs`` and ``attribution``, in order."""
         for index in range(self.info.n_chunks):
             with np.load(_chunk_path(self.path, index), allow_pickle=False) as archive:
                 yield {k: archive[k] for k in ("start", "predicted", "probs", "attribution")}

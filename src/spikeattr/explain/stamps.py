@@ -68,7 +68,8 @@ def check_stamps(stamps: Sequence[int] | np.ndarray, n_steps: int) -> np.ndarray
         raise ExplanationError(
             f"stamp {int(bad[0])} is outside the series: a stamp t explains the prediction at "
             f"step t-1 from the window [max(0, t-window), t), so it must satisfy "
-            f"1 <= t <= {n_steps} (the series length); {bad.size} stamps are out of range")
+            f"1 <= t <= {n_steps} (the series length); {bad.size} stamps are out of range"
+        )
     return array.astype(np.int64)
 
 
@@ -100,7 +101,8 @@ def explain_stamps(
         targets = [int(c) for c in torch.as_tensor(target).flatten().tolist()]
         if len(targets) != len(checked):
             raise ExplanationError(
-                f"target needs one class per stamp ({len(checked)}); got {len(targets)}")
+                f"target needs one class per stamp ({len(checked)}); got {len(targets)}"
+            )
     explainer = TemporalSpikeAttribution(model, variant=variant)
     starts = np.maximum(0, checked - window)
     lengths = checked - starts
@@ -109,8 +111,8 @@ def explain_stamps(
     for length in np.unique(lengths):
         members = np.flatnonzero(lengths == length)
         for first in range(0, members.size, batch_size):
-            chosen = members[first:first + batch_size]
-            batch = torch.stack([series[starts[i]:checked[i]] for i in chosen])
+            chosen = members[first : first + batch_size]
+            batch = torch.stack([series[starts[i] : checked[i]] for i in chosen])
             batch_target: Target = target if targets is None else [targets[i] for i in chosen]
             result = explainer.attribute(batch, target=batch_target, dtype=dtype)
             for position, index in enumerate(chosen):
@@ -120,18 +122,25 @@ def explain_stamps(
                 progress(done)
     first_result = results[0][0]
     n_classes, n_inputs = first_result.values.shape[1:3]
-    values = np.zeros((len(checked), n_classes, n_inputs, window),
-                      dtype=first_result.values.cpu().numpy().dtype)
+    values = np.zeros(
+        (len(checked), n_classes, n_inputs, window), dtype=first_result.values.cpu().numpy().dtype
+    )
     probs = np.zeros((len(checked), n_classes), dtype=values.dtype)
     predicted = np.zeros(len(checked), dtype=np.int64)
     chosen_target = np.zeros(len(checked), dtype=np.int64)
     for index, (result, position) in results.items():
         length = int(lengths[index])
-        values[index, :, :, window - length:] = result.values[position].cpu().numpy()
+        values[index, :, :, window - length :] = result.values[position].cpu().numpy()
         probs[index] = result.probs[position].cpu().numpy()
         predicted[index] = int(result.predicted[position])
         chosen_target[index] = int(result.target[position])
     return StampExplanations(
-        stamps=checked, values=values, probs=probs, predicted=predicted, target=chosen_target,
-        window_start=starts.astype(np.int64), window=window, variant=variant,
+        stamps=checked,
+        values=values,
+        probs=probs,
+        predicted=predicted,
+        target=chosen_target,
+        window_start=starts.astype(np.int64),
+        window=window,
+        variant=variant,
     )

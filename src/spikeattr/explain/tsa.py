@@ -83,26 +83,33 @@ class Attribution:
 def check_spikes(spikes: torch.Tensor, n_inputs: int | None = None) -> None:
     """Raise :class:`ExplanationError` unless ``spikes`` is a binary ``[B, T, n_in]`` tensor."""
     if not isinstance(spikes, torch.Tensor):
-        raise ExplanationError(f"spikes must be a torch.Tensor [B, T, n_in]; got "
-                               f"{type(spikes).__name__}")
+        raise ExplanationError(
+            f"spikes must be a torch.Tensor [B, T, n_in]; got {type(spikes).__name__}"
+        )
     if spikes.ndim != 3:
         raise ExplanationError(
             f"spikes must have shape [B, T, n_in] (batch first); got {tuple(spikes.shape)}"
-            + (" — add a batch dimension with spikes.unsqueeze(0)" if spikes.ndim == 2 else ""))
+            + (" — add a batch dimension with spikes.unsqueeze(0)" if spikes.ndim == 2 else "")
+        )
     if n_inputs is not None and spikes.shape[2] != n_inputs:
         raise ExplanationError(
             f"spikes has {spikes.shape[2]} inputs in its last dimension; the model has "
-            f"{n_inputs} (shape must be [B, T, {n_inputs}])")
+            f"{n_inputs} (shape must be [B, T, {n_inputs}])"
+        )
     if spikes.shape[1] == 0:
         raise ExplanationError("spikes has no time steps (T = 0); nothing to explain")
-    if spikes.is_complex() or not (spikes.dtype.is_floating_point or spikes.dtype in (
-            torch.bool, torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)):
+    if spikes.is_complex() or not (
+        spikes.dtype.is_floating_point
+        or spikes.dtype
+        in (torch.bool, torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)
+    ):
         raise ExplanationError(f"spikes must be a real or integer tensor; got {spikes.dtype}")
     if spikes.dtype != torch.bool and not bool(((spikes == 0) | (spikes == 1)).all()):
         bad = spikes[(spikes != 0) & (spikes != 1)]
         raise ExplanationError(
             f"spikes must be binary (0 or 1); found {bad.numel()} other values, e.g. "
-            f"{bad.flatten()[0].item()!r}")
+            f"{bad.flatten()[0].item()!r}"
+        )
 
 
 def record_network(model: Any, spikes: torch.Tensor) -> SpikeRecording:
@@ -115,14 +122,14 @@ def record_network(model: Any, spikes: torch.Tensor) -> SpikeRecording:
             out = model(spikes)
         weights = [w.detach() for w in model.weights]
         inputs = [spikes.to(weights[0].dtype), *out.layer_spikes]
-        return SpikeRecording(inputs, weights, [model.beta] * model.n_layers,
-                              out.membrane[:, -1])
+        return SpikeRecording(inputs, weights, [model.beta] * model.n_layers, out.membrane[:, -1])
     if isinstance(model, RecordableNetwork):
         check_spikes(spikes)
         return model.record_spikes(spikes)
     raise ExplanationError(
         f"cannot explain a {type(model).__name__}: TSA needs a spikeattr LIFNetwork or a model "
-        "with record_spikes(spikes) -> SpikeRecording (see spikeattr.explain.recording)")
+        "with record_spikes(spikes) -> SpikeRecording (see spikeattr.explain.recording)"
+    )
 
 
 def layer_factors(spikes: torch.Tensor, variant: str) -> torch.Tensor:
@@ -158,8 +165,9 @@ def decay_exponents(betas: Sequence[float]) -> float:
     return -sum(math.log(beta) for beta in betas)
 
 
-def support_length(betas: Sequence[float], n_steps: int, dtype: torch.dtype,
-                   tolerance: float | None = None) -> int:
+def support_length(
+    betas: Sequence[float], n_steps: int, dtype: torch.dtype, tolerance: float | None = None
+) -> int:
     """Number of final steps whose decay ``prod_l beta_l^(T-t)`` is at least ``tolerance``.
 
     The default tolerance is the smallest normal number of ``dtype``: below it the decay itself
@@ -189,12 +197,14 @@ def resolve_target(target: Target, predicted: torch.Tensor, n_classes: int) -> t
         if resolved.is_floating_point() or resolved.ndim != 1 or resolved.shape[0] != batch:
             raise ExplanationError(
                 f"target must be None, an int or {batch} integer class indices (one per sample); "
-                f"got shape {tuple(resolved.shape)} dtype {resolved.dtype}")
+                f"got shape {tuple(resolved.shape)} dtype {resolved.dtype}"
+            )
         resolved = resolved.long()
     if bool(((resolved < 0) | (resolved >= n_classes)).any()):
         raise ExplanationError(
             f"target class {resolved.tolist()} out of range: the model has {n_classes} classes "
-            f"(0..{n_classes - 1})")
+            f"(0..{n_classes - 1})"
+        )
     return resolved
 
 
@@ -219,21 +229,29 @@ def attribute_recording(
     support = support_length(recording.betas, n_steps, dtype, tolerance)
     batch = recording.batch_size
     n_inputs = recording.layer_inputs[0].shape[-1]
-    values = torch.zeros(batch, recording.n_classes, n_inputs, n_steps, dtype=dtype,
-                         device=scores.device)
+    values = torch.zeros(
+        batch, recording.n_classes, n_inputs, n_steps, dtype=dtype, device=scores.device
+    )
     if support > 0:
         start = n_steps - support
-        factors = [layer_factors(s[:, start:].to(dtype), variant) for s in
-                   recording.layer_inputs]
-        weights = [torch.ones_like(w, dtype=dtype) if variant == "sam" else w.to(dtype)
-                   for w in recording.weights]
+        factors = [layer_factors(s[:, start:].to(dtype), variant) for s in recording.layer_inputs]
+        weights = [
+            torch.ones_like(w, dtype=dtype) if variant == "sam" else w.to(dtype)
+            for w in recording.weights
+        ]
         product = propagate(factors, weights)  # [B, K, n_in, C]
         back = torch.arange(support, 0, -1, dtype=torch.float64, device=scores.device)
         decay = torch.exp(-decay_exponents(recording.betas) * back).to(dtype)  # [K]
         scaled = product * decay.view(1, -1, 1, 1) * probs.view(batch, 1, 1, -1)
         values[..., start:] = scaled.permute(0, 3, 2, 1)
-    return Attribution(values=values, probs=probs, predicted=predicted, target=chosen,
-                       variant=variant, support=support)
+    return Attribution(
+        values=values,
+        probs=probs,
+        predicted=predicted,
+        target=chosen,
+        variant=variant,
+        support=support,
+    )
 
 
 class TemporalSpikeAttribution:
@@ -265,8 +283,9 @@ class TemporalSpikeAttribution:
         self.variant = variant
         self.tolerance = tolerance
 
-    def attribute(self, spikes: torch.Tensor, target: Target = None,
-                  dtype: torch.dtype | None = None) -> Attribution:
+    def attribute(
+        self, spikes: torch.Tensor, target: Target = None, dtype: torch.dtype | None = None
+    ) -> Attribution:
         """Explain the prediction at the last step of each window of ``spikes [B, T, n_in]``.
 
         Each window is run from zero state. ``target=None`` explains the predicted class; an int

@@ -20,7 +20,7 @@ from spikeattr.snn.network import LIFNetwork
 EXPLAIN_KEYS = {
     "stamps": "int64 [S] explained stamps (indices into the split)",
     "attribution": "float32 [S, C, n_in, window] class-wise maps, right-aligned: column j is "
-                   "split step stamp - window + j",
+    "split step stamp - window + j",
     "probs": "float32 [S, C] class probabilities at step stamp - 1",
     "predicted": "int64 [S] predicted class at step stamp - 1",
     "target": "int64 [S] class of the explanation (the predicted class unless --target)",
@@ -43,21 +43,24 @@ def write_stamp_explanations(
     window = result.window
     spikes = np.zeros((len(result.stamps), window, part.n_inputs), dtype=np.int8)
     for index, (stamp, start) in enumerate(zip(result.stamps, result.window_start, strict=True)):
-        spikes[index, window - (stamp - start):] = part.spikes[start:stamp]
+        spikes[index, window - (stamp - start) :] = part.spikes[start:stamp]
     target = Path(path)
-    save_npz_atomic(target, {
-        "stamps": result.stamps,
-        "attribution": result.values.astype(np.float32),
-        "probs": result.probs.astype(np.float32),
-        "predicted": result.predicted,
-        "target": result.target,
-        "label": part.labels[result.stamps - 1].astype(np.int64),
-        "window_start": result.window_start,
-        "spikes": spikes,
-        "input_names": np.array(part.input_names, dtype=str),
-        "class_names": np.array(part.class_names, dtype=str),
-        "meta": np.array(json.dumps({**meta, "variant": result.variant, "window": window})),
-    })
+    save_npz_atomic(
+        target,
+        {
+            "stamps": result.stamps,
+            "attribution": result.values.astype(np.float32),
+            "probs": result.probs.astype(np.float32),
+            "predicted": result.predicted,
+            "target": result.target,
+            "label": part.labels[result.stamps - 1].astype(np.int64),
+            "window_start": result.window_start,
+            "spikes": spikes,
+            "input_names": np.array(part.input_names, dtype=str),
+            "class_names": np.array(part.class_names, dtype=str),
+            "meta": np.array(json.dumps({**meta, "variant": result.variant, "window": window})),
+        },
+    )
     return target
 
 
@@ -77,8 +80,9 @@ def run_explain(
     model.check_data(series.input_names)
     part = series.split(split)
     check_stamps(stamps, part.n_steps)
-    result = explain_stamps(model, part.spikes, stamps, variant=variant, window=window,
-                            target=target, progress=progress)
+    result = explain_stamps(
+        model, part.spikes, stamps, variant=variant, window=window, target=target, progress=progress
+    )
     meta = {**(meta or {}), "model": getattr(model, "name", "unnamed"), "split": split}
     return write_stamp_explanations(out, result, part, meta), result
 
@@ -97,5 +101,13 @@ def run_explain_series(
     """Explain every step of split ``split`` (series mode) into ``out_dir``."""
     model.check_data(series.input_names)
     part = series.split(split)
-    return explain_series(model, part.spikes, out_dir, variant=variant, support=support,
-                          tolerance=tolerance, resume=resume, progress=progress)
+    return explain_series(
+        model,
+        part.spikes,
+        out_dir,
+        variant=variant,
+        support=support,
+        tolerance=tolerance,
+        resume=resume,
+        progress=progress,
+    )

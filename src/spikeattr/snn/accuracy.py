@@ -32,8 +32,11 @@ class AccuracyReport:
         return out
 
 
-def _per_class_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _per_class_counts(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    n_classes: int,
+) -> tuple[np.ndarray, np.ndarray]:
     total = np.bincount(y_true, minlength=n_classes)
     correct = np.bincount(y_true[y_true == y_pred], minlength=n_classes)
     return correct, total
@@ -44,8 +47,9 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"y_true and y_pred must be [T] of equal length; got {y_true.shape}, "
-                         f"{y_pred.shape}")
+        raise ValueError(
+            f"y_true and y_pred must be [T] of equal length; got {y_true.shape}, {y_pred.shape}"
+        )
     if y_true.size == 0:
         raise ValueError("balanced accuracy of an empty series is undefined")
     n_classes = int(max(y_true.max(), y_pred.max())) + 1
@@ -89,7 +93,8 @@ def accuracy_report(
     full_correct, full_total = correct.sum(0), total.sum(0)
     names = list(class_names) if class_names is not None else [str(c) for c in range(n_classes)]
     per_class = {
-        names[c]: float(full_correct[c] / full_total[c]) for c in range(n_classes)
+        names[c]: float(full_correct[c] / full_total[c])
+        for c in range(n_classes)
         if full_total[c] > 0
     }
     return AccuracyReport(

@@ -16,6 +16,7 @@ The six published models of the TSA paper ship with the package and load by name
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from importlib import resources
@@ -33,11 +34,21 @@ FORMAT = "spikeattr-checkpoint"
 FORMAT_VERSION = 1
 PUBLISHED_PREFIX = "published:"
 PUBLISHED_MODELS: tuple[str, ...] = (
-    "synthetic_1L", "synthetic_2L", "synthetic_3L", "adl_1L", "adl_2L", "adl_3L",
+    "synthetic_1L",
+    "synthetic_2L",
+    "synthetic_3L",
+    "adl_1L",
+    "adl_2L",
+    "adl_3L",
 )
-_REQUIRED = {
-    "layer_sizes": list, "dt": (int, float), "tau_syn": (int, float), "tau_mem": (int, float),
-    "input_names": list, "class_names": list, "weights_file": str,
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "layer_sizes": list,
+    "dt": (int, float),
+    "tau_syn": (int, float),
+    "tau_mem": (int, float),
+    "input_names": list,
+    "class_names": list,
+    "weights_file": str,
 }
 
 
@@ -109,31 +120,38 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {json_path} is not valid JSON: {exc}") from exc
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise CheckpointError(
-            f"{json_path} is not a spikeattr checkpoint (field 'format' must be {FORMAT!r})")
+            f"{json_path} is not a spikeattr checkpoint (field 'format' must be {FORMAT!r})"
+        )
     if metadata.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{json_path}: field 'format_version' is {metadata.get('format_version')!r}; this "
-            f"version of spikeattr reads format_version {FORMAT_VERSION}")
+            f"version of spikeattr reads format_version {FORMAT_VERSION}"
+        )
     for field, kind in _REQUIRED.items():
         if field not in metadata:
             raise CheckpointError(f"{json_path}: required field {field!r} is missing")
         if not isinstance(metadata[field], kind) or isinstance(metadata[field], bool):
             raise CheckpointError(
                 f"{json_path}: field {field!r} has the wrong type "
-                f"({type(metadata[field]).__name__})")
+                f"({type(metadata[field]).__name__})"
+            )
     sizes = metadata["layer_sizes"]
     if len(sizes) < 2 or not all(isinstance(n, int) and n > 0 for n in sizes):
         raise CheckpointError(
             f"{json_path}: field 'layer_sizes' must list at least two positive integers; "
-            f"got {sizes}")
+            f"got {sizes}"
+        )
     for field, count in (("input_names", sizes[0]), ("class_names", sizes[-1])):
         if len(metadata[field]) != count:
             raise CheckpointError(
                 f"{json_path}: field {field!r} has {len(metadata[field])} names but "
-                f"layer_sizes says {count}")
+                f"layer_sizes says {count}"
+            )
     for field in ("dt", "tau_syn", "tau_mem"):
         if not metadata[field] > 0:
-            raise CheckpointError(f"{json_path}: field {field!r} must be > 0; got {metadata[field]}")
+            raise CheckpointError(
+                f"{json_path}: field {field!r} must be > 0; got {metadata[field]}"
+            )
     return metadata
 
 
@@ -144,8 +162,9 @@ def _read_weights(weights_path: Path) -> dict[str, np.ndarray]:
         try:
             return dict(load_file(str(weights_path)))
         except Exception as exc:  # safetensors raises its own error types
-            raise CheckpointError(f"{weights_path} is not a readable safetensors file: {exc}") \
-                from exc
+            raise CheckpointError(
+                f"{weights_path} is not a readable safetensors file: {exc}"
+            ) from exc
     if weights_path.suffix == ".npz":
         try:
             with np.load(weights_path, allow_pickle=False) as archive:
@@ -153,11 +172,13 @@ def _read_weights(weights_path: Path) -> dict[str, np.ndarray]:
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{weights_path} is not a readable .npz file: {exc}") from exc
     raise CheckpointError(
-        f"{weights_path}: weights must be a .safetensors or .npz file (no pickle)")
+        f"{weights_path}: weights must be a .safetensors or .npz file (no pickle)"
+    )
 
 
-def load_model(name_or_path: str | os.PathLike[str], device: Any = None,
-               dtype: torch.dtype = torch.float32) -> LIFNetwork:
+def load_model(
+    name_or_path: str | os.PathLike[str], device: Any = None, dtype: torch.dtype = torch.float32
+) -> LIFNetwork:
     """Load a checkpoint: ``published:NAME``, a checkpoint ``.json``, or its weights file.
 
     Every weight shape is checked against ``layer_sizes``; the weights file's SHA-256 against
@@ -178,20 +199,23 @@ def load_model(name_or_path: str | os.PathLike[str], device: Any = None,
     if expected_sha and file_sha256(weights_path) != expected_sha:
         raise CheckpointError(
             f"{weights_path}: SHA-256 {file_sha256(weights_path)} differs from the "
-            f"checkpoint's weights_sha256 {expected_sha}; the weights file was changed")
+            f"checkpoint's weights_sha256 {expected_sha}; the weights file was changed"
+        )
     arrays = _read_weights(weights_path)
     sizes = metadata["layer_sizes"]
     weights = []
-    for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         key = f"W{index}"
         if key not in arrays:
             raise CheckpointError(
-                f"{weights_path}: tensor {key!r} is missing (has {sorted(arrays)})")
+                f"{weights_path}: tensor {key!r} is missing (has {sorted(arrays)})"
+            )
         array = arrays[key]
         if array.shape != (n_in, n_out):
             raise CheckpointError(
                 f"{weights_path}: tensor {key!r} has shape {tuple(array.shape)}; layer_sizes "
-                f"{sizes} in {json_path.name} needs [{n_in}, {n_out}]")
+                f"{sizes} in {json_path.name} needs [{n_in}, {n_out}]"
+            )
         if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
             raise CheckpointError(f"{weights_path}: tensor {key!r} must be finite floats")
         weights.append(array)
@@ -199,9 +223,13 @@ def load_model(name_or_path: str | os.PathLike[str], device: Any = None,
     if extra:
         raise CheckpointError(f"{weights_path}: unexpected tensors {extra} for layer_sizes {sizes}")
     model = LIFNetwork(
-        sizes, dt=float(metadata["dt"]), tau_syn=float(metadata["tau_syn"]),
-        tau_mem=float(metadata["tau_mem"]), input_names=metadata["input_names"],
-        class_names=metadata["class_names"], weights=weights,
+        sizes,
+        dt=float(metadata["dt"]),
+        tau_syn=float(metadata["tau_syn"]),
+        tau_mem=float(metadata["tau_mem"]),
+        input_names=metadata["input_names"],
+        class_names=metadata["class_names"],
+        weights=weights,
         name=str(metadata.get("name", json_path.stem)),
     )
     model.provenance = dict(metadata.get("provenance", {}))

@@ -54,7 +54,13 @@ def lif_layer_numba(
     spikes = np.empty_like(currents)
     membrane = np.empty_like(currents)
     _lif_layer_kernel(
-        np.ascontiguousarray(currents), syn, mem, dtype(alpha), dtype(beta), dtype(threshold),
-        spikes, membrane,
+        np.ascontiguousarray(currents),
+        syn,
+        mem,
+        dtype(alpha),
+        dtype(beta),
+        dtype(threshold),
+        spikes,
+        membrane,
     )
     return spikes, membrane

@@ -34,7 +34,9 @@ class LIFParameters:
         for name in ("dt", "tau_syn", "tau_mem"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive finite number of seconds; got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive finite number of seconds; got {value!r}"
+                )
 
     @property
     def alpha(self) -> float:
@@ -70,7 +72,7 @@ class FastSigmoidSpike(torch.autograd.Function):
 
 def spike_fn(x: torch.Tensor) -> torch.Tensor:
     """``H(x)`` with the fast-sigmoid surrogate gradient."""
-    out: torch.Tensor = FastSigmoidSpike.apply(x)  # type: ignore[no-untyped-call]
+    out: torch.Tensor = FastSigmoidSpike.apply(x)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -100,7 +101,7 @@ class LIFNetwork(nn.Module):
         if len(self.class_names) != sizes[-1]:
             raise ValueError(f"{len(self.class_names)} class names for {sizes[-1]} classes")
         self.weights = nn.ParameterList(
-            [nn.Parameter(torch.empty(n_in, n_out)) for n_in, n_out in zip(sizes, sizes[1:])]
+            [nn.Parameter(torch.empty(n_in, n_out)) for n_in, n_out in itertools.pairwise(sizes)]
         )
         if weights is not None:
             self.load_weights(weights)
@@ -138,8 +139,9 @@ class LIFNetwork(nn.Module):
             raise ValueError(f"expected {self.n_layers} weight matrices; got {len(weights)}")
         with torch.no_grad():
             for index, (target, value) in enumerate(zip(self.weights, weights, strict=True)):
-                tensor = torch.as_tensor(np.asarray(value) if isinstance(value, np.ndarray)
-                                         else value)
+                tensor = torch.as_tensor(
+                    np.asarray(value) if isinstance(value, np.ndarray) else value
+                )
                 if tuple(tensor.shape) != tuple(target.shape):
                     raise ValueError(
                         f"W{index} must have shape {tuple(target.shape)} "
@@ -147,8 +149,11 @@ class LIFNetwork(nn.Module):
                     )
                 target.copy_(tensor.to(target.dtype))
 
-    def check_data(self, input_names: Sequence[str], class_names: Sequence[str] | None = None,
-                   ) -> None:
+    def check_data(
+        self,
+        input_names: Sequence[str],
+        class_names: Sequence[str] | None = None,
+    ) -> None:
         """Raise :class:`ModelDataMismatchError` unless the data's inputs (and classes) match."""
         if tuple(input_names) != self.input_names:
             raise ModelDataMismatchError(
@@ -194,13 +199,17 @@ class LIFNetwork(nn.Module):
         membrane = x
         for index, weight in enumerate(self.weights):
             currents = torch.matmul(x, weight)
-            layer_state = state[index] if state is not None else zero_state(
-                x.shape[0], weight.shape[1], currents)
+            layer_state = (
+                state[index]
+                if state is not None
+                else zero_state(x.shape[0], weight.shape[1], currents)
+            )
             if use_numba:
                 x, membrane, layer_state = _numba_layer(currents, layer_state, self.params)
             else:
                 x, membrane, layer_state = lif_layer_torch(
-                    currents, layer_state, self.alpha, self.beta, self.params.threshold)
+                    currents, layer_state, self.alpha, self.beta, self.params.threshold
+                )
             new_state.append(layer_state)
             if index < self.n_layers - 1:
                 layer_spikes.append(x)
@@ -222,28 +231,33 @@ class LIFNetwork(nn.Module):
         """
         series = torch.as_tensor(spikes)
         if series.ndim != 2:
-            raise DataFormatError(f"spikes must have shape [T, n_inputs]; got {tuple(series.shape)}")
+            raise DataFormatError(
+                f"spikes must have shape [T, n_inputs]; got {tuple(series.shape)}"
+            )
         n_steps = series.shape[0]
         predicted = np.empty(n_steps, dtype=np.int64)
         probs = np.empty((n_steps, self.layer_sizes[-1]), dtype=np.float32) if keep_probs else None
         state: list[LIFState] | None = None
         device = self.weights[0].device
         for start in range(0, n_steps, chunk_size):
-            chunk = series[start:start + chunk_size].to(device).unsqueeze(0)
+            chunk = series[start : start + chunk_size].to(device).unsqueeze(0)
             out = self.forward(chunk, state)
             state = out.state
             membrane = out.membrane[0]
-            predicted[start:start + chunk.shape[1]] = membrane.argmax(-1).cpu().numpy()
+            predicted[start : start + chunk.shape[1]] = membrane.argmax(-1).cpu().numpy()
             if probs is not None:
-                probs[start:start + chunk.shape[1]] = (
-                    torch.softmax(membrane, -1).float().cpu().numpy())
+                probs[start : start + chunk.shape[1]] = (
+                    torch.softmax(membrane, -1).float().cpu().numpy()
+                )
             if progress is not None:
                 progress(min(start + chunk_size, n_steps))
         return SeriesPrediction(predicted=predicted, probs=probs)
 
     def extra_repr(self) -> str:
-        return (f"layer_sizes={list(self.layer_sizes)}, dt={self.params.dt}, "
-                f"tau_syn={self.params.tau_syn}, tau_mem={self.params.tau_mem}")
+        return (
+            f"layer_sizes={list(self.layer_sizes)}, dt={self.params.dt}, "
+            f"tau_syn={self.params.tau_syn}, tau_mem={self.params.tau_mem}"
+        )
 
 
 def _numba_layer(
@@ -254,6 +268,10 @@ def _numba_layer(
     syn = state.syn.detach().cpu().numpy().copy()
     mem = state.mem.detach().cpu().numpy().copy()
     spikes, membrane = lif_layer_numba(
-        currents.detach().cpu().numpy(), syn, mem, params.alpha, params.beta, params.threshold)
-    return (torch.from_numpy(spikes), torch.from_numpy(membrane),
-            LIFState(torch.from_numpy(syn), torch.from_numpy(mem)))
+        currents.detach().cpu().numpy(), syn, mem, params.alpha, params.beta, params.threshold
+    )
+    return (
+        torch.from_numpy(spikes),
+        torch.from_numpy(membrane),
+        LIFState(torch.from_numpy(syn), torch.from_numpy(mem)),
+    )
