@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from spikeattr._io import array_sha256, save_npz_atomic, write_json_atomic
-from spikeattr.errors import ExplanationError
+from spikeattr.data.series import check_binary_spikes
+from spikeattr.errors import DataFormatError, ExplanationError
 from spikeattr.explain.tsa import VARIANTS, decay_exponents, layer_factors, propagate
 from spikeattr.snn.lif import LIFState
 from spikeattr.snn.network import LIFNetwork
@@ -105,6 +106,10 @@ def explain_series(
         )
     if spikes.shape[0] == 0:
         raise ExplanationError("spikes has no time steps; nothing to explain")
+    try:
+        check_binary_spikes(spikes)
+    except DataFormatError as exc:
+        raise ExplanationError(str(exc)) from exc
     k_support = support if support is not None else series_support(model, tolerance)
     if k_support < 1:
         raise ExplanationError(f"support must be at least 1 step; got {k_support}")

@@ -1,0 +1,132 @@
+"""The explain and explain-series commands: documented output keys, no pickle, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from spikeattr.cli import app
+from spikeattr.data.series import SpikeSeries
+from spikeattr.explain.series import SeriesExplanation
+from spikeattr.pipelines.explain import EXPLAIN_KEYS
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory, synthetic_series: SpikeSeries) -> Path:
+    path = tmp_path_factory.mktemp("data") / "synthetic.npz"
+    synthetic_series.save(path)
+    return path
+
+
+def test_explain_writes_the_documented_keys(
+    data_file: Path, tmp_path: Path, reference_dir: Path
+) -> None:
+    out = tmp_path / "explained.npz"
+    result = runner.invoke(
+        app,
+        [
+            "explain",
+            "--model",
+            "published:synthetic_3L",
+            "--data",
+            str(data_file),
+            "--split",
+            "test",
+            "--stamp",
+            "8170",
+            "--stamp",
+            "10852",
+            "--stamp",
+            "30",
+            "--variant",
+            "ns",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert [row["stamp"] for row in summary["stamps"]] == [8170, 10852, 30]
+    with np.load(out, allow_pickle=False) as archive:
+        assert set(archive.files) == set(EXPLAIN_KEYS)
+        assert archive["attribution"].shape == (3, 4, 3, 1000)
+        assert archive["spikes"].shape == (3, 1000, 3)
+        assert json.loads(str(archive["meta"]))["variant"] == "ns"
+        with np.load(reference_dir / "explanations" / "synthetic.npz") as reference:
+            for index, stamp in enumerate((8170, 10852)):
+                expected = reference[f"3L_t{stamp}_ns_attr"]
+                got = archive["attribution"][index]
+                assert np.abs(got - expected).max() < 1e-5 * np.abs(expected).max()
+                np.testing.assert_array_equal(archive["spikes"][index], reference[f"3L_t{stamp}_X"])
+                assert archive["predicted"][index] == int(reference[f"3L_t{stamp}_pred"])
+        # a 30-step window is right-aligned: 970 padding columns, then the real steps
+        assert archive["window_start"][2] == 0
+        assert (archive["attribution"][2, :, :, :970] == 0).all()
+        assert (archive["spikes"][2, :970] == 0).all()
+        assert (archive["spikes"][2, 970:, 0] == 1).all()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--stamp", "0"], "outside the series"),
+        (["--stamp", "999999"], "outside the series"),
+        (["--stamp", "10", "--variant", "xs"], "unknown variant"),
+        (["--stamp", "10", "--target", "9"], "out of range"),
+        (["--stamp", "10", "--split", "val"], "unknown split 'val'"),
+    ],
+)
+def test_explain_bad_input(data_file: Path, tmp_path: Path, extra: list[str], message: str) -> None:
+    out = tmp_path / "x.npz"
+    result = runner.invoke(
+        app,
+        [
+            "explain",
+            "--model",
+            "published:synthetic_1L",
+            "--data",
+            str(data_file),
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_explain_series_command(data_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "series"
+    result = runner.invoke(
+        app,
+        [
+            "explain-series",
+            "--model",
+            "published:synthetic_3L",
+            "--data",
+            str(data_file),
+            "--split",
+            "train",
+            "--variant",
+            "s",
+            "--support",
+            "8",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["n_steps"] == 630_000 and summary["support"] == 8
+    reader = SeriesExplanation(out)
+    assert reader.attribution(629_999).shape == (4, 3, 8)
+    assert reader.predicted.shape == (630_000,)
