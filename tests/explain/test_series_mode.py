@@ -39,7 +39,8 @@ def test_every_step_equals_the_window_from_the_series_start(
         window = torch.from_numpy(spikes[: tau + 1]).unsqueeze(0)
         direct = TSA(model, variant).attribute(window).values[0].numpy()
         padded = np.concatenate([np.zeros((4, 3, 40)), direct], axis=-1)[..., -40:]
-        np.testing.assert_allclose(reader.attribution(tau), padded, rtol=1e-6, atol=1e-12)
+        scale = max(float(np.abs(direct).max()), 1e-30)
+        np.testing.assert_allclose(reader.attribution(tau), padded, rtol=1e-5, atol=1e-6 * scale)
     predicted = reader.predicted
     full = model.predict_series(spikes)
     np.testing.assert_array_equal(predicted, full.predicted)

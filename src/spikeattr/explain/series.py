@@ -135,7 +135,7 @@ def explain_series(
     )
     first_chunk = 0
     state: list[LIFState] | None = None
-    tail = torch.zeros(k_support - 1, n_inputs, n_classes, dtype=model.weights[0].dtype)
+    tail = torch.zeros(n_classes, n_inputs, k_support - 1, dtype=model.weights[0].dtype)
     existing = out / "series.json"
     if existing.is_file():
         previous = json.loads(existing.read_text(encoding="utf-8"))
@@ -176,15 +176,15 @@ def explain_series(
         state = outputs.state
         layer_inputs = [chunk, *outputs.layer_spikes]
         dtype = model.weights[0].dtype
-        factors = [layer_factors(s.to(dtype), variant) for s in layer_inputs]
-        product = propagate(factors, weights)[0]  # [n, n_in, C]
-        extended = torch.cat([tail, product], dim=0)  # [K - 1 + n, n_in, C]
-        windows = extended.unfold(0, k_support, 1)  # [n, n_in, C, K]
+        factors = [layer_factors(s.to(dtype), variant).transpose(1, 2) for s in layer_inputs]
+        product = propagate(factors, weights, None)[0]  # B(t): [C, n_in, n]
+        extended = torch.cat([tail, product], dim=-1)  # [C, n_in, K - 1 + n]
+        windows = extended.unfold(-1, k_support, 1)  # [C, n_in, n, K]
         probs = torch.softmax(outputs.membrane[0], dim=-1)  # [n, C]
-        attribution = (windows * decay.to(dtype) * probs.unsqueeze(1).unsqueeze(-1)).permute(
-            0, 2, 1, 3
+        attribution = (
+            windows.permute(2, 0, 1, 3) * decay.to(dtype) * probs.view(-1, n_classes, 1, 1)
         )  # [n, C, n_in, K]
-        tail = extended[extended.shape[0] - (k_support - 1) :].clone()
+        tail = extended[..., extended.shape[-1] - (k_support - 1) :].clone()
         save_npz_atomic(
             _chunk_path(out, index),
             {

@@ -133,31 +133,36 @@ def record_network(model: Any, spikes: torch.Tensor) -> SpikeRecording:
 
 
 def layer_factors(spikes: torch.Tensor, variant: str) -> torch.Tensor:
-    """The diagonal of ``D_l(t)`` without the decay: ``[B, T, n_l]``.
+    """The diagonal of ``D_l(t)`` without the decay, same shape as ``spikes``.
 
-    ``s``/``sam``: 1 where the neuron spiked, else 0. ``ns``: 1 where it spiked, else ``-1/n_l``.
+    ``s``/``sam``: 1 where the neuron spiked, else 0. ``ns``: 1 where it spiked, else ``-1/n_l``
+    (``n_l`` = the size of the last dimension).
     """
+    fired = (spikes > 0).to(spikes.dtype)
     if variant == "ns":
         n = spikes.shape[-1]
-        return torch.where(spikes > 0, torch.ones_like(spikes), torch.full_like(spikes, -1.0 / n))
-    return (spikes > 0).to(spikes.dtype)
+        return fired * (1.0 + 1.0 / n) - 1.0 / n
+    return fired
 
 
-def propagate(factors: Sequence[torch.Tensor], weights: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``B(t) = d_0(t) * (W_0 diag(d_1(t)) W_1 ... W_{L-1})`` for all steps: ``[B, T, n_0, C]``.
+def propagate(
+    factors: Sequence[torch.Tensor], weights: Sequence[torch.Tensor], last: torch.Tensor | None
+) -> torch.Tensor:
+    """``B(t) = d_0(t) * (W_0 diag(d_1(t)) W_1 ... W_{L-1})`` for all steps: ``[B, C, n_0, K]``.
+
+    Computed right to left, class-major, so that every product is one batched matrix product
+    ``W_{l-1} [n_{l-1}, n_l] @ [B, C, n_l, K]`` and the result needs no transposition.
 
     Args:
-        factors: ``L`` tensors ``[B, T, n_l]`` (the diagonals of ``D_l`` without the decay).
-        weights: ``L`` matrices ``[n_l, n_{l+1}]``.
+        factors: ``L`` tensors ``[B, n_l, K]`` (the diagonals of ``D_l``, step-minor).
+        weights: ``L`` matrices ``W_l [n_l, n_{l+1}]``.
+        last: optional ``[B, n_{L-1}, C]`` replacing ``W_{L-1}`` (e.g. ``W_{L-1} diag(p)``).
     """
-    right = weights[-1]  # [n_{L-1}, C], the same for every step
-    product: torch.Tensor | None = None
+    right = last if last is not None else weights[-1].unsqueeze(0)
+    product = right.transpose(1, 2).unsqueeze(-1)  # [B, C, n_{L-1}, 1]
     for layer in range(len(weights) - 1, 0, -1):
-        scaled = factors[layer].unsqueeze(-1) * (right if product is None else product)
-        product = torch.matmul(weights[layer - 1], scaled)  # [B, T', n_{l-1}, C]
-    if product is None:
-        return factors[0].unsqueeze(-1) * right
-    return factors[0].unsqueeze(-1) * product
+        product = torch.matmul(weights[layer - 1], factors[layer].unsqueeze(1) * product)
+    return factors[0].unsqueeze(1) * product
 
 
 def decay_exponents(betas: Sequence[float]) -> float:
@@ -234,16 +239,19 @@ def attribute_recording(
     )
     if support > 0:
         start = n_steps - support
-        factors = [layer_factors(s[:, start:].to(dtype), variant) for s in recording.layer_inputs]
+        back = torch.arange(support, 0, -1, dtype=torch.float64, device=scores.device)
+        decay = torch.exp(-decay_exponents(recording.betas) * back).to(dtype)  # [K]
+        factors = [
+            layer_factors(s[:, start:].to(dtype), variant).transpose(1, 2)  # [B, n_l, K]
+            for s in recording.layer_inputs
+        ]
+        factors[0] = factors[0] * decay  # the decay of all layers at once
         weights = [
             torch.ones_like(w, dtype=dtype) if variant == "sam" else w.to(dtype)
             for w in recording.weights
         ]
-        product = propagate(factors, weights)  # [B, K, n_in, C]
-        back = torch.arange(support, 0, -1, dtype=torch.float64, device=scores.device)
-        decay = torch.exp(-decay_exponents(recording.betas) * back).to(dtype)  # [K]
-        scaled = product * decay.view(1, -1, 1, 1) * probs.view(batch, 1, 1, -1)
-        values[..., start:] = scaled.permute(0, 3, 2, 1)
+        last = weights[-1].unsqueeze(0) * probs.unsqueeze(1)  # W_{L-1} diag(p): [B, n, C]
+        values[..., start:] = propagate(factors, weights, last)
     return Attribution(
         values=values,
         probs=probs,

@@ -1,0 +1,156 @@
+"""Benchmark: explanation speed and memory. Prints tables; asserts nothing about time.
+
+1. One explanation of a 1000-step window for each published model and method, against the
+   reference code's wall times of ``../shared/reference/README.md``.
+2. The cost of an explanation relative to the forward pass it needs.
+3. Series mode over the whole synthetic test split (270 000 steps) with the 3L model: wall time
+   and peak memory for growing T (memory should stay flat).
+
+Run: ``python benchmarks/bench_explain.py [--repeats 50] [--skip-series]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import torch
+
+from spikeattr.data.synthetic import generate_synthetic
+from spikeattr.explain.tsa import TSA, attribute_recording, record_network
+from spikeattr.snn import load_model
+
+# seconds per explanation of the research code (reference/README.md), S / NS / SAM
+REFERENCE_SECONDS = {
+    "synthetic_1L": (0.34, 0.34, 0.33),
+    "synthetic_2L": (1.25, 1.50, 1.13),
+    "synthetic_3L": (1.75, 1.96, 1.93),
+    "adl_1L": (1.2, 1.2, 1.1),
+    "adl_2L": (7.3, 8.0, 8.7),
+    "adl_3L": (8.2, 8.1, 6.6),
+}
+METHODS = ("s", "ns", "sam")
+
+
+def _median_seconds(function: Callable[[], object], repeats: int) -> float:
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _window(model_name: str) -> torch.Tensor:
+    """A realistic 1000-step window: a slice of the synthetic test split or random ADL-like."""
+    if model_name.startswith("synthetic"):
+        spikes = generate_synthetic().split("test").spikes[8170 - 1000 : 8170]
+        return torch.from_numpy(spikes).float().unsqueeze(0)
+    generator = torch.Generator().manual_seed(0)
+    window = (torch.rand(1, 1000, 14, generator=generator) < 0.1).float()
+    window[..., 0] = 1
+    return window
+
+
+def single_explanations(repeats: int) -> None:
+    print("\n## One explanation, window T = 1000 (median of %d runs, 1 thread)\n" % repeats)
+    print("| model | method | spikeattr (ms) | reference (s) | speed-up | support (steps) |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, reference in REFERENCE_SECONDS.items():
+        model = load_model(f"published:{name}")
+        window = _window(name)
+        for method, ref_seconds in zip(METHODS, reference, strict=True):
+            explainer = TSA(model, variant=method)
+            seconds = _median_seconds(lambda e=explainer: e.attribute(window), repeats)
+            support = explainer.attribute(window).support
+            print(
+                f"| {name} | {method} | {seconds * 1e3:.3f} | {ref_seconds:.2f} | "
+                f"{ref_seconds / seconds:,.0f}x | {support} |"
+            )
+
+
+def relative_cost(repeats: int) -> None:
+    print("\n## Explanation cost relative to its forward pass (median, 1 thread)\n")
+    print(
+        "| model | forward + record (ms) | attribution only (ms) | attribution / forward "
+        "| whole explanation / forward |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for name in REFERENCE_SECONDS:
+        model = load_model(f"published:{name}")
+        window = _window(name)
+        forward = _median_seconds(lambda m=model: record_network(m, window), repeats)
+        recording = record_network(model, window)
+        algebra = _median_seconds(lambda r=recording: attribute_recording(r, "ns"), repeats)
+        whole = _median_seconds(lambda m=model: TSA(m, "ns").attribute(window), repeats)
+        print(
+            f"| {name} | {forward * 1e3:.3f} | {algebra * 1e3:.3f} | "
+            f"{algebra / forward:.2f} | {whole / forward:.2f} |"
+        )
+
+
+_SERIES_CHILD = """
+import json, resource, sys, tempfile, time
+from spikeattr.data.synthetic import generate_synthetic
+from spikeattr.explain.series import explain_series
+from spikeattr.snn import load_model
+n_steps = int(sys.argv[1])
+spikes = generate_synthetic().split("test").spikes[:n_steps].copy()
+model = load_model("published:synthetic_3L")
+explain_series(model, spikes[:1000], tempfile.mkdtemp())  # compile and warm up
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+info = explain_series(model, spikes, tempfile.mkdtemp(), variant="ns")
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "before_mb": before / 1024,
+                  "support": info.support, "chunks": info.n_chunks}))
+"""
+
+
+def series_mode() -> None:
+    print("\n## Series mode, published:synthetic_3L, TSA-NS, default tolerance 1e-7\n")
+    print(
+        "| T (steps) | wall time (s) | steps/s | peak RSS (MB) | RSS before the run (MB) | "
+        "support K | chunks |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n_steps in (27_000, 90_000, 270_000):
+        output = subprocess.run(
+            [sys.executable, "-c", _SERIES_CHILD, str(n_steps)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "2"},
+        ).stdout
+        row = json.loads(output.strip().splitlines()[-1])
+        print(
+            f"| {n_steps:,} | {row['seconds']:.2f} | {n_steps / row['seconds']:,.0f} | "
+            f"{row['peak_mb']:.0f} | {row['before_mb']:.0f} | {row['support']} | "
+            f"{row['chunks']} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--skip-series", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    tempfile.tempdir = tempfile.mkdtemp(prefix="spikeattr-bench-")
+    single_explanations(args.repeats)
+    relative_cost(args.repeats)
+    if not args.skip_series:
+        series_mode()
+
+
+if __name__ == "__main__":
+    main()
