@@ -61,7 +61,7 @@ def _window(model_name: str) -> torch.Tensor:
 
 
 def single_explanations(repeats: int) -> None:
-    print("\n## One explanation, window T = 1000 (median of %d runs, 1 thread)\n" % repeats)
+    print(f"\n## One explanation, window T = 1000 (median of {repeats} runs, 1 thread)\n")
     print("| model | method | spikeattr (ms) | reference (s) | speed-up | support (steps) |")
     print("|---|---|---:|---:|---:|---:|")
     for name, reference in REFERENCE_SECONDS.items():
@@ -69,7 +69,7 @@ def single_explanations(repeats: int) -> None:
         window = _window(name)
         for method, ref_seconds in zip(METHODS, reference, strict=True):
             explainer = TSA(model, variant=method)
-            seconds = _median_seconds(lambda e=explainer: e.attribute(window), repeats)
+            seconds = _median_seconds(lambda e=explainer, w=window: e.attribute(w), repeats)
             support = explainer.attribute(window).support
             print(
                 f"| {name} | {method} | {seconds * 1e3:.3f} | {ref_seconds:.2f} | "
@@ -87,10 +87,10 @@ def relative_cost(repeats: int) -> None:
     for name in REFERENCE_SECONDS:
         model = load_model(f"published:{name}")
         window = _window(name)
-        forward = _median_seconds(lambda m=model: record_network(m, window), repeats)
+        forward = _median_seconds(lambda m=model, w=window: record_network(m, w), repeats)
         recording = record_network(model, window)
         algebra = _median_seconds(lambda r=recording: attribute_recording(r, "ns"), repeats)
-        whole = _median_seconds(lambda m=model: TSA(m, "ns").attribute(window), repeats)
+        whole = _median_seconds(lambda m=model, w=window: TSA(m, "ns").attribute(w), repeats)
         print(
             f"| {name} | {forward * 1e3:.3f} | {algebra * 1e3:.3f} | "
             f"{algebra / forward:.2f} | {whole / forward:.2f} |"
