@@ -1,0 +1,52 @@
+"""The ``spikeattr`` command line: parse arguments, call a pipeline, print. No logic of its own.
+
+Each command group lives in its own module; this module assembles them into one app.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from spikeattr import __version__
+from spikeattr.cli import explain, quickstart
+from spikeattr.cli._common import out
+from spikeattr.cli.data import data_app
+from spikeattr.cli.model import model_app
+
+app = typer.Typer(
+    name="spikeattr",
+    help="Explain the predictions of spiking neural networks with Temporal Spike Attribution.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
+app.command("quickstart")(quickstart.quickstart)
+app.command("explain")(explain.explain)
+app.command("explain-series")(explain.explain_series_command)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"spikeattr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Explain the predictions of spiking neural networks with Temporal Spike Attribution."""
+
+
+def main() -> None:
+    """Entry point of the ``spikeattr`` console script."""
+    app()

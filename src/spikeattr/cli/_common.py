@@ -1,0 +1,62 @@
+"""Shared pieces of the command line: consoles, common options, error and progress handling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from spikeattr.errors import SpikeAttrError
+
+console = Console(stderr=True)
+out = Console()
+
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn spikeattr's user-facing errors into a clear message and exit code 2."""
+    try:
+        yield
+    except (SpikeAttrError, FileNotFoundError, PermissionError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@contextmanager
+def progress_bar(description: str, total: int, quiet: bool) -> Iterator[Callable[[int], Any]]:
+    """A rich progress bar; yields ``update(done)``. Silent with ``quiet`` or no terminal."""
+    if quiet:
+        yield lambda done: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+ModelOption = Annotated[str, typer.Option("--model", help="published:NAME or a checkpoint .json.")]
+DataOption = Annotated[
+    Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")
+]
+SplitOption = Annotated[str, typer.Option("--split", help="Split of the data file.")]
+VariantOption = Annotated[
+    str, typer.Option("--variant", help="s (TSA-S), ns (TSA-NS) or sam (SAM baseline).")
+]
