@@ -216,6 +216,22 @@ class LIFNetwork(nn.Module):
         return NetworkOutput(membrane=membrane, layer_spikes=layer_spikes, state=new_state)
 
     @torch.no_grad()
+    def predict_last(self, spikes: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Class probabilities at the last step of each window, ``[B, T, n_in] -> [B, C]``.
+
+        Each window runs from zero state; windows are simulated ``batch_size`` at a time, so
+        memory stays bounded however many perturbed windows are scored.
+        """
+        self._check_spikes(spikes)
+        outputs = [
+            torch.softmax(self.forward(spikes[i : i + batch_size]).membrane[:, -1], dim=-1)
+            for i in range(0, spikes.shape[0], batch_size)
+        ]
+        if not outputs:
+            return spikes.new_zeros(0, self.layer_sizes[-1], dtype=self.weights[0].dtype)
+        return torch.cat(outputs)
+
+    @torch.no_grad()
     def predict_series(
         self,
         spikes: np.ndarray | torch.Tensor,
