@@ -258,7 +258,7 @@ def test_bad_content_in_file_names_the_file(tmp_path: Path) -> None:
 def test_file_that_is_not_npz(tmp_path: Path) -> None:
     path = tmp_path / "text.npz"
     path.write_text("time,unit\n0,1\n", encoding="utf-8")
-    with pytest.raises(DataFormatError, match="not a readable .npz") as info:
+    with pytest.raises(DataFormatError, match=r"not a readable \.npz") as info:
         SpikeSeries.load(path)
     assert str(path) in str(info.value)
 
@@ -279,7 +279,8 @@ def test_object_arrays_are_never_written(tmp_path: Path) -> None:
 
 # -- chronological splits ----------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "n,sizes", [(1_227_263, (736_358, 245_453, 245_452)), (1_828_200, (1_096_920, 365_640, 365_640))]
+    "n,sizes",
+    [(1_227_263, (736_358, 245_453, 245_452)), (1_828_200, (1_096_920, 365_640, 365_640))],
 )
 def test_chronological_splits_of_adl_subjects(n: int, sizes: tuple[int, int, int]) -> None:
     splits = chronological_splits(n)
@@ -296,6 +297,15 @@ def test_chronological_splits_follow_the_rule(n: int) -> None:
         expected = "train" if t < 0.6 * n else "val" if t < 0.8 * n else "test"
         start, stop = splits[expected]
         assert start <= t < stop
+
+
+def test_chronological_splits_boundaries_for_many_lengths() -> None:
+    for n in range(3000):
+        splits = chronological_splits(n)
+        steps = np.arange(n)
+        assert splits["train"] == (0, int(np.count_nonzero(steps < 0.6 * n)))
+        assert splits["val"] == (splits["train"][1], int(np.count_nonzero(steps < 0.8 * n)))
+        assert splits["test"] == (splits["val"][1], n)
 
 
 def test_chronological_splits_validate_arguments() -> None:

@@ -60,8 +60,8 @@ def test_windows_reassemble_the_series(n_steps: int, window: int, n_inputs: int,
     assert (flat_spikes[n_steps:] == 0).all()
     assert (flat_labels[n_steps:] == IGNORE_LABEL).all()
     for k in range(windows.n_windows):  # window k covers [k w, (k + 1) w)
-        np.testing.assert_array_equal(windows.spikes[k][: max(0, min(window, n_steps - k * window))],
-                                      spikes[k * window:(k + 1) * window])
+        real = min(window, n_steps - k * window)
+        np.testing.assert_array_equal(windows.spikes[k][:real], spikes[k * window:(k + 1) * window])
 
 
 def test_windows_of_a_real_split(synthetic_test: SpikeSeries) -> None:

@@ -1,0 +1,174 @@
+"""The command line, through typer's CliRunner (no subprocesses)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from spikeattr import __version__
+from spikeattr.cli import app
+from spikeattr.data.series import SpikeSeries
+
+runner = CliRunner()
+
+
+def _flat(text: str) -> str:
+    """Whitespace-normalised output (rich may wrap long lines)."""
+    return " ".join(text.split())
+
+
+def _invoke(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="session")
+def synthetic_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One synthetic data file written by ``spikeattr data synthetic`` and its JSON summary."""
+    path = tmp_path_factory.mktemp("cli") / "synthetic.npz"
+    result = _invoke("data", "synthetic", "--out", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    return path, json.loads(result.stdout)
+
+
+def test_data_synthetic_json(synthetic_file: tuple[Path, dict[str, Any]],
+                             checksums: dict[str, Any]) -> None:
+    path, summary = synthetic_file
+    expected = checksums["synthetic"]
+    assert summary["X_sha256"] == expected["X_sha256"]
+    assert summary["y_sha256"] == expected["y_sha256"]
+    assert summary["n_steps"] == expected["n_steps"]
+    assert summary["inputs"] == expected["X_columns"]
+    assert summary["path"] == str(path)
+    assert summary["splits"] == {"train": [0, 630_000], "test": [630_000, 900_000]}
+    loaded = SpikeSeries.load(path)
+    assert loaded.checksums() == {"X_sha256": expected["X_sha256"],
+                                  "y_sha256": expected["y_sha256"]}
+
+
+def test_data_synthetic_plain_text(tmp_path: Path, checksums: dict[str, Any]) -> None:
+    result = _invoke("data", "synthetic", "--out", str(tmp_path / "s.npz"))
+    assert result.exit_code == 0, result.output
+    assert checksums["synthetic"]["X_sha256"] in result.stdout
+    assert (tmp_path / "s.npz").is_file()
+
+
+def test_model_evaluate_json(synthetic_file: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = synthetic_file
+    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
+                     str(path), "--split", "test", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["balanced_accuracy"] == pytest.approx(0.98281, abs=1e-4)
+    low, high = payload["ci95"]
+    assert low <= payload["balanced_accuracy"] <= high
+    assert 0.9 < payload["accuracy"] <= 1.0
+    assert payload["n_steps"] == 270_000
+    assert payload["split"] == "test" and payload["model"] == "published:synthetic_1L"
+
+
+def test_model_evaluate_plain_text(synthetic_file: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = synthetic_file
+    result = _invoke("model", "evaluate", "--model", "published:synthetic_3L", "--data",
+                     str(path), "--quiet")
+    assert result.exit_code == 0, result.output
+    text = _flat(result.stdout)
+    assert "published:synthetic_3L" in text and str(path) in text
+    assert "balanced accuracy 0.9427" in text
+    assert "270000 steps" in text
+
+
+def test_model_data_mismatch_exits_2(tmp_path: Path) -> None:
+    series = SpikeSeries(np.ones((50, 3), dtype=np.int8), np.zeros(50), ("Bias", "Door", "Bed"),
+                         ("a", "b", "c", "d"), {"test": (0, 50)})
+    path = series.save(tmp_path / "other.npz")
+    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
+                     str(path), "--json")
+    assert result.exit_code == 2
+    message = _flat(result.output)
+    assert "['x0_bias', 'x1', 'x2']" in message
+    assert "['Bias', 'Door', 'Bed']" in message
+    assert "Traceback" not in result.output
+
+
+def test_missing_data_file_exits_2(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing-here.npz"
+    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
+                     str(missing))
+    assert result.exit_code == 2
+    message = _flat(result.output)
+    assert "error:" in message and "does not exist" in message
+    assert "nothing-here.npz" in message
+
+
+def test_unknown_split_exits_2(synthetic_file: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = synthetic_file
+    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
+                     str(path), "--split", "validation", "--quiet")
+    assert result.exit_code == 2
+    message = _flat(result.output)
+    assert "'validation'" in message and "'test'" in message and "'train'" in message
+
+
+def test_unknown_model_exits_2(synthetic_file: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = synthetic_file
+    result = _invoke("model", "evaluate", "--model", "published:nope", "--data", str(path))
+    assert result.exit_code == 2
+    assert "published:synthetic_3L" in _flat(result.output)
+
+
+def test_model_list() -> None:
+    result = _invoke("model", "list")
+    assert result.exit_code == 0, result.output
+    for name in ("synthetic_1L", "synthetic_2L", "synthetic_3L", "adl_1L", "adl_2L", "adl_3L"):
+        assert f"published:{name}" in result.stdout
+
+
+def test_quickstart_writes_manifest(tmp_path: Path, checksums: dict[str, Any]) -> None:
+    run_dir = tmp_path / "run"
+    result = _invoke("quickstart", "--out", str(run_dir), "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["balanced_accuracy"] == pytest.approx(0.94278, abs=1e-4)
+    assert payload["model"] == "published:synthetic_3L"
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert {"config", "versions", "data_checksums"} <= set(manifest)
+    assert manifest["config"]["model"] == "published:synthetic_3L"
+    assert manifest["versions"]["spikeattr"] == __version__
+    assert {"torch", "numpy", "python"} <= set(manifest["versions"])
+    assert manifest["data_checksums"]["synthetic.npz"] == {
+        "X_sha256": checksums["synthetic"]["X_sha256"],
+        "y_sha256": checksums["synthetic"]["y_sha256"],
+    }
+    assert (run_dir / "synthetic.npz").is_file()
+    assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_version() -> None:
+    result = _invoke("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["data"], ["data", "synthetic"], ["data", "adl"], ["model"], ["model", "list"],
+     ["model", "evaluate"], ["quickstart"]],
+)
+def test_every_help_works(command: list[str]) -> None:
+    result = _invoke(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    assert "--help" in result.output
+    if command:
+        assert command[-1] in result.output
+
+
+def test_no_arguments_shows_help() -> None:
+    result = _invoke()
+    assert "Usage" in result.output
+    assert "data" in result.output and "model" in result.output and "quickstart" in result.output
