@@ -35,8 +35,9 @@ def synthetic_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     return path, json.loads(result.stdout)
 
 
-def test_data_synthetic_json(synthetic_file: tuple[Path, dict[str, Any]],
-                             checksums: dict[str, Any]) -> None:
+def test_data_synthetic_json(
+    synthetic_file: tuple[Path, dict[str, Any]], checksums: dict[str, Any]
+) -> None:
     path, summary = synthetic_file
     expected = checksums["synthetic"]
     assert summary["X_sha256"] == expected["X_sha256"]
@@ -46,8 +47,10 @@ def test_data_synthetic_json(synthetic_file: tuple[Path, dict[str, Any]],
     assert summary["path"] == str(path)
     assert summary["splits"] == {"train": [0, 630_000], "test": [630_000, 900_000]}
     loaded = SpikeSeries.load(path)
-    assert loaded.checksums() == {"X_sha256": expected["X_sha256"],
-                                  "y_sha256": expected["y_sha256"]}
+    assert loaded.checksums() == {
+        "X_sha256": expected["X_sha256"],
+        "y_sha256": expected["y_sha256"],
+    }
 
 
 def test_data_synthetic_plain_text(tmp_path: Path, checksums: dict[str, Any]) -> None:
@@ -59,8 +62,17 @@ def test_data_synthetic_plain_text(tmp_path: Path, checksums: dict[str, Any]) ->
 
 def test_model_evaluate_json(synthetic_file: tuple[Path, dict[str, Any]]) -> None:
     path, _ = synthetic_file
-    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
-                     str(path), "--split", "test", "--json")
+    result = _invoke(
+        "model",
+        "evaluate",
+        "--model",
+        "published:synthetic_1L",
+        "--data",
+        str(path),
+        "--split",
+        "test",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["balanced_accuracy"] == pytest.approx(0.98281, abs=1e-4)
@@ -73,8 +85,9 @@ def test_model_evaluate_json(synthetic_file: tuple[Path, dict[str, Any]]) -> Non
 
 def test_model_evaluate_plain_text(synthetic_file: tuple[Path, dict[str, Any]]) -> None:
     path, _ = synthetic_file
-    result = _invoke("model", "evaluate", "--model", "published:synthetic_3L", "--data",
-                     str(path), "--quiet")
+    result = _invoke(
+        "model", "evaluate", "--model", "published:synthetic_3L", "--data", str(path), "--quiet"
+    )
     assert result.exit_code == 0, result.output
     text = _flat(result.stdout)
     assert "published:synthetic_3L" in text and str(path) in text
@@ -83,11 +96,17 @@ def test_model_evaluate_plain_text(synthetic_file: tuple[Path, dict[str, Any]]) 
 
 
 def test_model_data_mismatch_exits_2(tmp_path: Path) -> None:
-    series = SpikeSeries(np.ones((50, 3), dtype=np.int8), np.zeros(50), ("Bias", "Door", "Bed"),
-                         ("a", "b", "c", "d"), {"test": (0, 50)})
+    series = SpikeSeries(
+        np.ones((50, 3), dtype=np.int8),
+        np.zeros(50),
+        ("Bias", "Door", "Bed"),
+        ("a", "b", "c", "d"),
+        {"test": (0, 50)},
+    )
     path = series.save(tmp_path / "other.npz")
-    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
-                     str(path), "--json")
+    result = _invoke(
+        "model", "evaluate", "--model", "published:synthetic_1L", "--data", str(path), "--json"
+    )
     assert result.exit_code == 2
     message = _flat(result.output)
     assert "['x0_bias', 'x1', 'x2']" in message
@@ -97,8 +116,9 @@ def test_model_data_mismatch_exits_2(tmp_path: Path) -> None:
 
 def test_missing_data_file_exits_2(tmp_path: Path) -> None:
     missing = tmp_path / "nothing-here.npz"
-    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
-                     str(missing))
+    result = _invoke(
+        "model", "evaluate", "--model", "published:synthetic_1L", "--data", str(missing)
+    )
     assert result.exit_code == 2
     message = _flat(result.output)
     assert "error:" in message and "does not exist" in message
@@ -107,8 +127,17 @@ def test_missing_data_file_exits_2(tmp_path: Path) -> None:
 
 def test_unknown_split_exits_2(synthetic_file: tuple[Path, dict[str, Any]]) -> None:
     path, _ = synthetic_file
-    result = _invoke("model", "evaluate", "--model", "published:synthetic_1L", "--data",
-                     str(path), "--split", "validation", "--quiet")
+    result = _invoke(
+        "model",
+        "evaluate",
+        "--model",
+        "published:synthetic_1L",
+        "--data",
+        str(path),
+        "--split",
+        "validation",
+        "--quiet",
+    )
     assert result.exit_code == 2
     message = _flat(result.output)
     assert "'validation'" in message and "'test'" in message and "'train'" in message
@@ -156,8 +185,16 @@ def test_version() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["data"], ["data", "synthetic"], ["data", "adl"], ["model"], ["model", "list"],
-     ["model", "evaluate"], ["quickstart"]],
+    [
+        [],
+        ["data"],
+        ["data", "synthetic"],
+        ["data", "adl"],
+        ["model"],
+        ["model", "list"],
+        ["model", "evaluate"],
+        ["quickstart"],
+    ],
 )
 def test_every_help_works(command: list[str]) -> None:
     result = _invoke(*command, "--help")
@@ -172,3 +209,38 @@ def test_no_arguments_shows_help() -> None:
     result = _invoke()
     assert "Usage" in result.output
     assert "data" in result.output and "model" in result.output and "quickstart" in result.output
+
+
+def test_paths_with_brackets_are_printed_verbatim(tmp_path: Path) -> None:
+    odd = tmp_path / "run[a]" / "x[/y].npz"
+    result = runner.invoke(
+        app, ["model", "evaluate", "--model", "published:synthetic_1L", "--data", str(odd)]
+    )
+    assert result.exit_code == 2
+    assert str(odd) in "".join(result.output.split("\n"))
+
+
+def test_unlabelled_split_is_a_clear_error(tmp_path: Path) -> None:
+    series = SpikeSeries(
+        np.ones((50, 3), dtype=np.int8),
+        np.full(50, -1, dtype=np.int8),
+        ("x0_bias", "x1", "x2"),
+        ("x1_only", "both", "x2_only", "neither"),
+        {"test": (0, 50)},
+    )
+    path = series.save(tmp_path / "unlabelled.npz")
+    result = runner.invoke(
+        app,
+        [
+            "model",
+            "evaluate",
+            "--model",
+            "published:synthetic_1L",
+            "--data",
+            str(path),
+            "--split",
+            "test",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "none is labelled" in " ".join(result.output.split())

@@ -58,8 +58,9 @@ def test_non_binary_spikes_name_value_and_index() -> None:
         (np.zeros((5, 2)), np.zeros(5), ("a", "b", "c"), "3 names but spikes has 2 columns"),
     ],
 )
-def test_wrong_shapes(spikes: np.ndarray, labels: np.ndarray, names: tuple[str, ...],
-                      match: str) -> None:
+def test_wrong_shapes(
+    spikes: np.ndarray, labels: np.ndarray, names: tuple[str, ...], match: str
+) -> None:
     with pytest.raises(DataFormatError, match=match):
         SpikeSeries(spikes, labels, names, ("k",))
 
@@ -115,8 +116,13 @@ def test_to_tensor_is_batch_first_float32() -> None:
 
 # -- events ------------------------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
-@given(hnp.arrays(np.int8, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40),
-                  elements=st.integers(0, 1)))
+@given(
+    hnp.arrays(
+        np.int8,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40),
+        elements=st.integers(0, 1),
+    )
+)
 def test_events_round_trip(spikes: np.ndarray) -> None:
     names = tuple(f"ch{i}" for i in range(spikes.shape[1]))
     series = SpikeSeries(spikes, np.full(spikes.shape[0], -1), names, ())
@@ -133,8 +139,15 @@ def test_events_round_trip(spikes: np.ndarray) -> None:
 
 
 def test_from_events_with_labels_and_splits() -> None:
-    series = SpikeSeries.from_events([0, 2, 2], [1, 0, 1], 4, ("p", "q"), labels=[0, 1, 1, 0],
-                                     class_names=("k", "l"), splits={"all": (0, 4)})
+    series = SpikeSeries.from_events(
+        [0, 2, 2],
+        [1, 0, 1],
+        4,
+        ("p", "q"),
+        labels=[0, 1, 1, 0],
+        class_names=("k", "l"),
+        splits={"all": (0, 4)},
+    )
     np.testing.assert_array_equal(series.spikes, [[0, 1], [0, 0], [1, 1], [0, 0]])
     assert series.labels.tolist() == [0, 1, 1, 0]
     assert series.splits == {"all": (0, 4)}
@@ -142,10 +155,12 @@ def test_from_events_with_labels_and_splits() -> None:
 
 @pytest.mark.parametrize(
     "times,units,match",
-    [([0, 4], [0, 0], r"event times must lie in \[0, 4\)"),
-     ([0, -1], [0, 0], "event times"),
-     ([0, 1], [0, 2], r"event units must lie in \[0, 2\)"),
-     ([0, 1], [0], "equal length")],
+    [
+        ([0, 4], [0, 0], r"event times must lie in \[0, 4\)"),
+        ([0, -1], [0, 0], "event times"),
+        ([0, 1], [0, 2], r"event units must lie in \[0, 2\)"),
+        ([0, 1], [0], "equal length"),
+    ],
 )
 def test_from_events_errors(times: list[int], units: list[int], match: str) -> None:
     with pytest.raises(DataFormatError, match=match):
@@ -196,8 +211,9 @@ def _boom(*args: object, **kwargs: object) -> None:
     raise OSError("disk full (simulated)")
 
 
-def test_failed_write_leaves_old_file_intact(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_old_file_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _series(20, seed=1).save(tmp_path / "s.npz")
     before = path.read_bytes()
     monkeypatch.setattr(np, "savez", _boom)
@@ -219,9 +235,12 @@ def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def _write_npz(path: Path, drop: tuple[str, ...] = (), **override: np.ndarray) -> Path:
     arrays = {
-        "X": np.zeros((5, 2), dtype=np.int8), "y": np.zeros(5, dtype=np.int8),
-        "input_names": np.array(["a", "b"]), "class_names": np.array(["k"]),
-        "split_names": np.array(["test"]), "split_bounds": np.array([[0, 5]], dtype=np.int64),
+        "X": np.zeros((5, 2), dtype=np.int8),
+        "y": np.zeros(5, dtype=np.int8),
+        "input_names": np.array(["a", "b"]),
+        "class_names": np.array(["k"]),
+        "split_names": np.array(["test"]),
+        "split_bounds": np.array([[0, 5]], dtype=np.int64),
     }
     arrays.update(override)
     for key in drop:
@@ -314,3 +333,32 @@ def test_chronological_splits_validate_arguments() -> None:
     with pytest.raises(ValueError, match="one fraction per split"):
         chronological_splits(10, (0.5, 0.5))
     assert chronological_splits(10, (0.5, 0.5), ("a", "b")) == {"a": (0, 5), "b": (5, 10)}
+
+
+def test_npy_file_named_npz_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "single.npz"
+    with open(path, "wb") as handle:
+        np.save(handle, np.zeros(3))
+    with pytest.raises(DataFormatError, match=r"single \.npy array"):
+        SpikeSeries.load(path)
+
+
+def test_bad_meta_and_split_fields_name_the_field(tmp_path: Path) -> None:
+    series = SpikeSeries(
+        np.ones((4, 1), dtype=np.int8),
+        np.zeros(4, dtype=np.int8),
+        ("a",),
+        ("c",),
+        {"train": (0, 2), "test": (2, 4)},
+    )
+    path = series.save(tmp_path / "ok.npz")
+    with np.load(path) as archive:
+        fields = {k: archive[k] for k in archive.files}
+    broken = dict(fields, meta=np.array("{not json"))
+    np.savez(tmp_path / "meta.npz", **broken)
+    with pytest.raises(DataFormatError, match="field 'meta' is not valid JSON"):
+        SpikeSeries.load(tmp_path / "meta.npz")
+    uneven = dict(fields, split_names=np.array(["train"]))
+    np.savez(tmp_path / "splits.npz", **uneven)
+    with pytest.raises(DataFormatError, match="'split_names' has 1 names but 'split_bounds'"):
+        SpikeSeries.load(tmp_path / "splits.npz")

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spikeattr.data.series import SpikeSeries
+from spikeattr.errors import SpikeAttrError
 from spikeattr.snn.accuracy import accuracy_report, balanced_accuracy
 from spikeattr.snn.checkpoint import load_model
 
@@ -30,8 +31,9 @@ def test_equals_literal_computation(pairs: list[tuple[int, int]]) -> None:
     y_true = [t for t, _ in pairs]
     y_pred = [p for _, p in pairs]
     expected = literal_balanced_accuracy(y_true, y_pred)
-    assert balanced_accuracy(np.array(y_true), np.array(y_pred)) == pytest.approx(expected,
-                                                                                  abs=1e-12)
+    assert balanced_accuracy(np.array(y_true), np.array(y_pred)) == pytest.approx(
+        expected, abs=1e-12
+    )
     report = accuracy_report(np.array(y_true), np.array(y_pred), block_length=7, n_bootstrap=20)
     assert report.balanced_accuracy == pytest.approx(expected, abs=1e-12)
     assert report.accuracy == pytest.approx(np.mean(np.array(y_true) == np.array(y_pred)))
@@ -66,8 +68,20 @@ def test_rejects_bad_input() -> None:
         balanced_accuracy(np.zeros(3, dtype=int), np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="equal length"):
         balanced_accuracy(np.zeros((2, 2), dtype=int), np.zeros((2, 2), dtype=int))
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(SpikeAttrError, match="none is labelled"):
         balanced_accuracy(np.zeros(0, dtype=int), np.zeros(0, dtype=int))
+    with pytest.raises(SpikeAttrError, match="none is labelled"):
+        accuracy_report(np.full(5, -1), np.zeros(5, dtype=int))
+
+
+def test_unlabelled_steps_are_left_out() -> None:
+    y_true = np.array([-1, 0, 0, 1, -1, 1])
+    y_pred = np.array([3, 0, 1, 1, 3, 1])
+    assert balanced_accuracy(y_true, y_pred) == pytest.approx((0.5 + 1.0) / 2)
+    report = accuracy_report(y_true, y_pred, block_length=2, n_bootstrap=50)
+    assert report.balanced_accuracy == pytest.approx(0.75)
+    assert report.n_steps == 4
+    assert report.accuracy == pytest.approx(0.75)
 
 
 def _realistic(seed: int = 0, n_steps: int = 60_000) -> tuple[np.ndarray, np.ndarray]:
@@ -111,5 +125,12 @@ def test_to_dict_is_json_ready() -> None:
     report = accuracy_report(y_true, y_pred, block_length=100, n_bootstrap=50)
     payload = json.loads(json.dumps(report.to_dict()))
     assert payload["ci95"] == list(report.ci95)
-    assert set(payload) == {"balanced_accuracy", "ci95", "accuracy", "n_steps",
-                            "per_class_recall", "block_length", "n_bootstrap"}
+    assert set(payload) == {
+        "balanced_accuracy",
+        "ci95",
+        "accuracy",
+        "n_steps",
+        "per_class_recall",
+        "block_length",
+        "n_bootstrap",
+    }

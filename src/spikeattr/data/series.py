@@ -244,6 +244,11 @@ class SpikeSeries:
             archive = np.load(source, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise DataFormatError(f"{source} is not a readable .npz data file: {exc}") from exc
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataFormatError(
+                f"{source} is a single .npy array, not an .npz data file with the keys "
+                f"{list(_REQUIRED_KEYS)}"
+            )
         with archive:
             missing = [k for k in _REQUIRED_KEYS if k not in archive.files]
             if missing:
@@ -260,7 +265,19 @@ class SpikeSeries:
             bounds = archive["split_bounds"].reshape(-1, 2)
             meta: dict[str, Any] = {}
             if "meta" in archive.files:
-                meta = json.loads(str(archive["meta"]))
+                try:
+                    meta = json.loads(str(archive["meta"]))
+                except json.JSONDecodeError as exc:
+                    raise DataFormatError(
+                        f"{source}: field 'meta' is not valid JSON: {exc}"
+                    ) from exc
+                if not isinstance(meta, dict):
+                    raise DataFormatError(f"{source}: field 'meta' must be a JSON object")
+            if len(names) != len(bounds):
+                raise DataFormatError(
+                    f"{source}: field 'split_names' has {len(names)} names but 'split_bounds' "
+                    f"has {len(bounds)} rows; one [start, stop) row per split is expected"
+                )
             try:
                 series = cls(
                     spikes=spikes,

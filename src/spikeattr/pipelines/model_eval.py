@@ -20,7 +20,7 @@ def evaluate_on_split(
 
     The model must have been trained on the same input channels in the same order (checked).
     """
-    model.check_data(series.input_names)
+    model.check_data(series.input_names, series.class_names)
     part = series.split(split)
     prediction = model.predict_series(part.spikes, keep_probs=False, progress=progress)
     return accuracy_report(part.labels, prediction.predicted, series.class_names)

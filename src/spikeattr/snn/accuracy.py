@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from spikeattr.errors import SpikeAttrError
+
 
 @dataclass(frozen=True)
 class AccuracyReport:
@@ -42,16 +44,31 @@ def _per_class_counts(
     return correct, total
 
 
-def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean per-class recall over the classes present in ``y_true`` (both ``[T]`` ints)."""
+def _labelled(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Int64 copies; checks shapes and that some step is labelled (labels ``-1`` are not)."""
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(
-            f"y_true and y_pred must be [T] of equal length; got {y_true.shape}, {y_pred.shape}"
+        raise SpikeAttrError(
+            f"labels and predictions must be [T] of equal length; got {y_true.shape} and "
+            f"{y_pred.shape}"
         )
-    if y_true.size == 0:
-        raise ValueError("balanced accuracy of an empty series is undefined")
+    if not np.any(y_true >= 0):
+        raise SpikeAttrError(
+            "balanced accuracy needs at least one labelled step; this series or split has "
+            f"{y_true.size} steps and none is labelled (labels -1 mean unlabelled)"
+        )
+    return y_true, y_pred
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean per-class recall over the classes present in ``y_true`` (both ``[T]`` ints).
+
+    Steps labelled ``-1`` (unlabelled) are left out.
+    """
+    y_true, y_pred = _labelled(y_true, y_pred)
+    keep = y_true >= 0
+    y_true, y_pred = y_true[keep], y_pred[keep]
     n_classes = int(max(y_true.max(), y_pred.max())) + 1
     correct, total = _per_class_counts(y_true, y_pred, n_classes)
     present = total > 0
@@ -66,16 +83,21 @@ def accuracy_report(
     n_bootstrap: int = 1000,
     seed: int = 0,
 ) -> AccuracyReport:
-    """Balanced accuracy, its block-bootstrap 95 % CI, plain accuracy and per-class recall."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
+    """Balanced accuracy, its block-bootstrap 95 % CI, plain accuracy and per-class recall.
+
+    Steps labelled ``-1`` are left out; blocks are cut in time before that, so they stay
+    contiguous stretches of the series.
+    """
+    y_true, y_pred = _labelled(y_true, y_pred)
     value = balanced_accuracy(y_true, y_pred)
     n_classes = int(max(y_true.max(), y_pred.max())) + 1
     if class_names is not None:
         n_classes = max(n_classes, len(class_names))
+    keep = y_true >= 0
+    block_ids = (np.arange(y_true.size) // block_length)[keep]
+    y_true, y_pred = y_true[keep], y_pred[keep]
     n_steps = y_true.size
     # counts per block: [n_blocks, n_classes]
-    block_ids = np.arange(n_steps) // block_length
     n_blocks = int(block_ids[-1]) + 1
     total = np.zeros((n_blocks, n_classes), dtype=np.int64)
     correct = np.zeros((n_blocks, n_classes), dtype=np.int64)
