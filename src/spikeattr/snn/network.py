@@ -198,7 +198,7 @@ class LIFNetwork(nn.Module):
         new_state: list[LIFState] = []
         membrane = x
         for index, weight in enumerate(self.weights):
-            currents = torch.matmul(x, weight)
+            currents = input_currents(x, weight)
             layer_state = (
                 state[index]
                 if state is not None
@@ -274,6 +274,19 @@ class LIFNetwork(nn.Module):
             f"layer_sizes={list(self.layer_sizes)}, dt={self.params.dt}, "
             f"tau_syn={self.params.tau_syn}, tau_mem={self.params.tau_mem}"
         )
+
+
+def input_currents(spikes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``spikes [B, T, n_in] @ weight [n_in, n_out]``, the same for every step however the
+    series is cut into chunks.
+
+    A float32 matrix product may round differently depending on how many rows it gets, which
+    would make a long series' result depend on its chunk size in the last bit. For float32 the
+    product is accumulated in float64 (exact to well below one float32 ulp) and rounded once.
+    """
+    if weight.dtype == torch.float32 and spikes.device.type == "cpu":
+        return torch.matmul(spikes.double(), weight.double()).float()
+    return torch.matmul(spikes, weight)
 
 
 def _numba_layer(
