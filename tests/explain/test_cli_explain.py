@@ -78,7 +78,7 @@ def test_explain_writes_the_documented_keys(
     [
         (["--stamp", "0"], "outside the series"),
         (["--stamp", "999999"], "outside the series"),
-        (["--stamp", "10", "--variant", "xs"], "unknown variant"),
+        (["--stamp", "10", "--variant", "xs"], "unknown method 'xs'"),
         (["--stamp", "10", "--target", "9"], "out of range"),
         (["--stamp", "10", "--split", "val"], "unknown split 'val'"),
     ],

@@ -15,7 +15,7 @@ from rich.text import Text
 from spikeattr.errors import SpikeAttrError
 
 console = Console(stderr=True, markup=False, highlight=False)
-out = Console(markup=False, highlight=False)
+out = Console(markup=False, highlight=False, soft_wrap=True)
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]

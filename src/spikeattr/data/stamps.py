@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import numpy as np
 
+from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import DataFormatError
 
 
@@ -37,3 +41,25 @@ def sample_balanced_stamps(
     if not drawn:
         return np.zeros(0, dtype=np.int64)
     return np.sort(np.concatenate(drawn)).astype(np.int64)
+
+
+def paper_stamps(series: SpikeSeries, split: str = "test") -> np.ndarray:
+    """The stamps the TSA paper explained, for the data set ``series`` holds.
+
+    Synthetic data: :func:`sample_balanced_stamps` of the split's labels (25 per class, seed
+    123). ADL data: the published lists of subject A (81 stamps) or B (99 stamps), which index
+    the test split. Other data sets have no paper stamps.
+    """
+    dataset = series.meta.get("dataset")
+    if dataset == "synthetic":
+        return sample_balanced_stamps(series.split(split).labels, 25, 123)
+    if dataset == "adl" and split == "test" and series.meta.get("subject") in ("A", "B"):
+        table = json.loads(
+            resources.files("spikeattr.data").joinpath("paper_stamps.json").read_text("utf-8")
+        )
+        return np.asarray(table[f"adl_{series.meta['subject']}"], dtype=np.int64)
+    raise DataFormatError(
+        f"the paper explained stamps of the synthetic test split and the ADL test splits only; "
+        f"this data set is {dataset!r}, split {split!r}: give --stamps N (per class) or a JSON "
+        "file with a list of stamps"
+    )

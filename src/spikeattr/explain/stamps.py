@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from spikeattr.errors import ExplanationError
-from spikeattr.explain.tsa import Target, TemporalSpikeAttribution
+from spikeattr.explain.methods import make_explainer
+from spikeattr.explain.tsa import Target
 
 DEFAULT_WINDOW = 1000
 
@@ -55,6 +56,11 @@ class StampExplanations:
         """Map of each stamp's target class, ``[S, n_in, window]``."""
         return self.values[np.arange(len(self.stamps)), self.target]
 
+    def unpadded(self, index: int) -> np.ndarray:
+        """Map of stamp ``index``'s target class without the padding, ``[n_in, T_s]``."""
+        length = int(self.stamps[index] - self.window_start[index])
+        return self.values[index, self.target[index], :, self.window - length :]
+
 
 def check_stamps(stamps: Sequence[int] | np.ndarray, n_steps: int) -> np.ndarray:
     """Validate stamps against a series of ``n_steps``: each needs ``1 <= t <= n_steps``."""
@@ -86,7 +92,9 @@ def explain_stamps(
 ) -> StampExplanations:
     """Explain each stamp of ``spikes [T, n_in]`` with its own window run from zero state.
 
-    Windows of equal length are explained in batches of ``batch_size``. ``target`` is as in
+    ``variant`` names any method of :data:`spikeattr.explain.methods.METHODS` (``s``, ``ns``,
+    ``sam``, ...). Windows of equal length are explained in batches of ``batch_size``.
+    ``dtype`` (TSA only) sets the precision of the attribution algebra. ``target`` is as in
     :meth:`TemporalSpikeAttribution.attribute` (None = predicted class; int; one per stamp).
     ``progress`` is called with the number of stamps done.
     """
@@ -103,7 +111,8 @@ def explain_stamps(
             raise ExplanationError(
                 f"target needs one class per stamp ({len(checked)}); got {len(targets)}"
             )
-    explainer = TemporalSpikeAttribution(model, variant=variant)
+    explainer = make_explainer(variant, model)
+    extra = {"dtype": dtype} if dtype is not None else {}
     starts = np.maximum(0, checked - window)
     lengths = checked - starts
     results: dict[int, tuple[Any, int]] = {}
@@ -114,7 +123,7 @@ def explain_stamps(
             chosen = members[first : first + batch_size]
             batch = torch.stack([series[starts[i] : checked[i]] for i in chosen])
             batch_target: Target = target if targets is None else [targets[i] for i in chosen]
-            result = explainer.attribute(batch, target=batch_target, dtype=dtype)
+            result = explainer.attribute(batch, target=batch_target, **extra)
             for position, index in enumerate(chosen):
                 results[int(index)] = (result, position)
             done += chosen.size

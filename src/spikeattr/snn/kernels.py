@@ -64,3 +64,31 @@ def lif_layer_numba(
         membrane,
     )
     return spikes, membrane
+
+
+@numba.njit(cache=True, nogil=True)
+def _currents_kernel(spikes: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
+    rows, n_in = spikes.shape
+    n_out = weight.shape[1]
+    accumulator = np.zeros(n_out, dtype=np.float64)
+    for r in range(rows):
+        accumulator[:] = 0.0
+        for i in range(n_in):
+            value = spikes[r, i]
+            if value != 0:
+                for j in range(n_out):
+                    accumulator[j] += np.float64(value) * np.float64(weight[i, j])
+        for j in range(n_out):
+            out[r, j] = accumulator[j]
+
+
+def input_currents_numba(spikes: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``spikes [..., n_in] @ weight [n_in, n_out]`` accumulated in float64, one row at a time.
+
+    Sums of float32 weights are exact in float64 (their exponents span far less than the 29
+    spare bits), so the result is the correctly rounded product whatever the row count or order.
+    """
+    flat = np.ascontiguousarray(spikes.reshape(-1, spikes.shape[-1]))
+    out = np.empty((flat.shape[0], weight.shape[1]), dtype=weight.dtype)
+    _currents_kernel(flat, np.ascontiguousarray(weight), out)
+    return out.reshape(*spikes.shape[:-1], weight.shape[1])

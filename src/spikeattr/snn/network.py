@@ -282,9 +282,18 @@ def input_currents(spikes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
     A float32 matrix product may round differently depending on how many rows it gets, which
     would make a long series' result depend on its chunk size in the last bit. For float32 the
-    product is accumulated in float64 (exact to well below one float32 ulp) and rounded once.
+    product is accumulated in float64, where sums of float32 weights are exact, and rounded
+    once: a compiled loop without gradients, a float64 matmul with them (same numbers).
     """
-    if weight.dtype == torch.float32 and spikes.device.type == "cpu":
+    if spikes.device.type == "cpu" and not (
+        torch.is_grad_enabled() and (spikes.requires_grad or weight.requires_grad)
+    ):
+        from spikeattr.snn.kernels import input_currents_numba
+
+        return torch.from_numpy(
+            input_currents_numba(spikes.detach().numpy(), weight.detach().numpy())
+        )
+    if weight.dtype == torch.float32:
         return torch.matmul(spikes.double(), weight.double()).float()
     return torch.matmul(spikes, weight)
 
