@@ -59,6 +59,13 @@ def test_run_writes_one_file_per_model_method_metric_and_a_summary(
     assert float(row["ess_original"]) == pytest.approx(ess)
     assert float(row["ess_original_ci_low"]) <= ess <= float(row["ess_original_ci_high"])
     assert len(result["rows"]) == 4 and not any(r["missing"] for r in result["rows"])
+    accuracy = json.loads((tmp_path / "models" / "published_synthetic_1L.json").read_text())
+    assert accuracy["balanced_accuracy"] == pytest.approx(0.98281, abs=1e-4)
+    with np.load(tmp_path / "gallery" / "published_synthetic_1L" / "ns.npz") as gallery:
+        labels = gallery["label"].tolist()
+        assert labels == sorted(set(labels))  # one stamp per class present
+        assert set(gallery["stamps"].tolist()) <= set(STAMPS)
+        assert gallery["attribution"].shape == (len(labels), 4, 3, 1000)
 
 
 def test_resume_skips_finished_units_and_refuses_another_config(

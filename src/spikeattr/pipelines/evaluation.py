@@ -3,6 +3,8 @@
 Layout of ``out_dir``::
 
     config.json                       the run's configuration (compared on --resume)
+    models/MODEL.json                 the model's balanced accuracy over the whole split
+    gallery/MODEL/METHOD.npz          explanations of one stamp per class (``explain`` format)
     results/MODEL/METHOD/METRIC.json  one file per (model, method, metric); METHOD is a method
                                       name or ``random-METHOD`` for its random control
     results/MODEL/METHOD/stamps.json  per-stamp predictions, labels and explanation sizes
@@ -39,7 +41,9 @@ from spikeattr.evaluate.correctness import Correctness
 from spikeattr.evaluate.random_control import method_range, random_like
 from spikeattr.explain.methods import METHODS, make_explainer
 from spikeattr.explain.stamps import check_stamps, explain_stamps
+from spikeattr.pipelines.explain import write_stamp_explanations
 from spikeattr.pipelines.manifest import write_manifest
+from spikeattr.snn.accuracy import accuracy_report
 from spikeattr.snn.checkpoint import load_model
 
 METRICS = ("correctness", "output_completeness", "continuity", "compactness")
@@ -87,8 +91,37 @@ class EvaluationConfig:
         return out
 
 
+def _safe(model: str) -> str:
+    """A model name as a file name (``published:synthetic_1L`` -> ``published_synthetic_1L``)."""
+    return model.replace(":", "_").replace("/", "_").replace("\\", "_")
+
+
 def _unit_dir(out_dir: Path, model: str, method: str) -> Path:
-    return out_dir / "results" / model.replace(":", "_").replace("/", "_") / method
+    return out_dir / "results" / _safe(model) / method
+
+
+def gallery_stamps(part: SpikeSeries, stamps: Sequence[int]) -> list[int]:
+    """One stamp per class present: the first stamp (in the given order) whose explained step
+    ``t - 1`` has that label."""
+    chosen: dict[int, int] = {}
+    for stamp in stamps:
+        chosen.setdefault(int(part.labels[int(stamp) - 1]), int(stamp))
+    return [chosen[c] for c in sorted(chosen)]
+
+
+def _write_gallery(
+    out: Path, model: Any, model_name: str, method: str, part: SpikeSeries, config: EvaluationConfig
+) -> None:
+    """``gallery/MODEL/METHOD.npz``: explanations of one stamp per class, in the format of
+    ``spikeattr explain`` (see :data:`spikeattr.pipelines.explain.EXPLAIN_KEYS`)."""
+    stamps = gallery_stamps(part, config.stamps)
+    result = explain_stamps(model, part.spikes, stamps, variant=method, window=config.window)
+    write_stamp_explanations(
+        out / "gallery" / _safe(model_name) / f"{method}.npz",
+        result,
+        part,
+        {"model": model_name, "split": config.split, "data": config.data},
+    )
 
 
 def _unit_done(directory: Path) -> bool:
@@ -230,6 +263,25 @@ def run_evaluation(
     part = series.split(config.split)
     units = [(m, meth) for m in config.models for meth in config.methods]
     timings: dict[str, float] = {}
+    for model_name, network in models.items():
+        accuracy_path = out / "models" / f"{_safe(model_name)}.json"
+        if not accuracy_path.is_file():
+            start = time.perf_counter()
+            report = accuracy_report(
+                part.labels,
+                network.predict_series(part.spikes, keep_probs=False).predicted,
+                series.class_names,
+            )
+            timings[f"{model_name} / accuracy"] = time.perf_counter() - start
+            write_json_atomic(
+                accuracy_path,
+                {
+                    "model": model_name,
+                    "split": config.split,
+                    "layer_sizes": list(network.layer_sizes),
+                    **report.to_dict(),
+                },
+            )
     for index, (model_name, method) in enumerate(units):
         directory = _unit_dir(out, model_name, method)
         label = f"{model_name} / {method}"
@@ -243,6 +295,7 @@ def run_evaluation(
         outputs = evaluate_unit(models[model_name], method, part, config)
         seconds = time.perf_counter() - start
         timings[label] = seconds
+        _write_gallery(out, models[model_name], model_name, method, part, config)
         for name, results in outputs.items():
             target = _unit_dir(out, model_name, name)
             for metric, payload in results.items():
