@@ -29,3 +29,11 @@ class ModelDataMismatchError(SpikeAttrError):
 
 class ExplanationError(SpikeAttrError):
     """An explanation was requested with invalid arguments."""
+
+
+class UnsupportedLayerError(ExplanationError):
+    """A model holds a layer (recurrent, convolution, other neuron...) that cannot be explained."""
+
+
+class MissingExtraError(ExplanationError, ImportError):
+    """An optional dependency is missing; the message names the ``spikeattr[...]`` extra."""

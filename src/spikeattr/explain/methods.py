@@ -27,11 +27,30 @@ def _tsa(variant: str) -> Callable[[Any], Explainer]:
     return lambda model: TemporalSpikeAttribution(model, variant=variant)
 
 
+def _gradient(method: str) -> Callable[[Any], Explainer]:
+    def build(model: Any) -> Explainer:
+        from spikeattr.explain.gradients import GradientAttribution
+
+        return GradientAttribution(model, method=method)
+
+    return build
+
+
+def _kim_panda(model: Any) -> Explainer:
+    from spikeattr.explain.kim_panda_sam import KimPandaSAM
+
+    return KimPandaSAM(model)
+
+
 #: name -> (factory, one-line description)
 METHODS: dict[str, tuple[Callable[[Any], Explainer], str]] = {
     "s": (_tsa("s"), "TSA-S: spiking neurons only"),
     "ns": (_tsa("ns"), "TSA-NS: silent neurons count negatively"),
     "sam": (_tsa("sam"), "SAM baseline of the TSA paper (TSA-S with unit weights)"),
+    "saliency": (_gradient("saliency"), "Saliency |d log p_c / d x| (Captum, surrogate gradient)"),
+    "ixg": (_gradient("input_x_gradient"), "Input x Gradient (Captum, surrogate gradient)"),
+    "ig": (_gradient("ig"), "Integrated Gradients from the no-spike baseline (Captum)"),
+    "kim_panda_sam": (_kim_panda, "Spike Activation Map of Kim & Panda 2021 (class-independent)"),
 }
 
 

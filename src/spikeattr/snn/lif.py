@@ -114,8 +114,9 @@ def lif_layer_torch(
     """
     spikes_out = []
     membrane_out = []
-    for t in range(currents.shape[1]):
-        spikes, state = lif_step(currents[:, t], state, alpha, beta, threshold)
+    # unbind, not currents[:, t]: indexing would make the backward pass quadratic in T
+    for current in currents.unbind(1):
+        spikes, state = lif_step(current, state, alpha, beta, threshold)
         spikes_out.append(spikes)
         membrane_out.append(state.mem)
     if not spikes_out:

@@ -1,0 +1,207 @@
+"""Explain Norse models with TSA: :class:`NorseAdapter`.
+
+Supported: a feed-forward stack of ``torch.nn.Linear`` layers, each followed by
+``norse.torch.LIFCell``, ``LIFBoxCell`` or ``LIF`` (the whole-sequence module), optionally ending
+with a non-spiking leaky-integrator read-out ``LICell`` / ``LI``, in a
+``norse.torch.SequentialState``, an ``nn.Sequential`` or registered in forward order on an
+``nn.Module``. The adapter runs the layers itself, layer by layer over the window, each from the
+state Norse gives it when none is passed (its resting state: ``v = v_leak``, no current).
+
+The membrane decay per step (derived from Norse's update, ``norse/torch/functional/lif.py``,
+``lif_feed_forward_step``; ``LIFBox`` and ``LI`` update ``v`` the same way). One explicit-Euler
+step of ``dv/dt = tau_mem_inv (v_leak - v + i)`` is::
+
+    i_new = i + I_in                                   # I_in = the nn.Linear's output
+    v     = v + dt * tau_mem_inv * ((v_leak - v) + i_new)
+          = (1 - dt * tau_mem_inv) * v + dt * tau_mem_inv * (i_new + v_leak)
+    z     = H(v - v_th);   v = (1 - z) v + z v_reset
+
+so the membrane decays by ``beta = 1 - dt * tau_mem_inv`` per step (not ``exp(-dt * tau_mem_inv)``;
+the two agree only for ``dt * tau_mem_inv << 1``; Norse's defaults ``dt = 1e-3``,
+``tau_mem_inv = 100`` give ``beta = 0.9``), and a current enters the membrane scaled by
+``dt * tau_mem_inv``. Mapped onto the current-based LIF of SPEC 3
+(``syn = alpha syn + x W``, ``mem = beta mem + syn``, ``alpha = 1 - dt * tau_syn_inv``), Norse's
+layer has the effective weight ``W_l = dt * tau_mem_inv * W^T``: that is the ``W_l`` given to TSA.
+The gain is positive and the same for every weight of a layer, so it scales the map of every
+class alike. ``beta`` must lie in ``(0, 1)``, i.e. ``0 < dt * tau_mem_inv < 1``, and be the same
+for every neuron of the layer.
+
+Spikes are Norse's output ``z`` at each step (a spike at step ``t`` comes from the membrane of
+step ``t``). Class scores: the output layer's membrane ``v`` after the last step (after the reset
+for a spiking output layer; the read-out's ``v`` for ``LICell``/``LI``); ``p`` is its softmax.
+Bias currents (``nn.Linear`` biases, a non-zero ``v_leak``) act in the forward pass but are not
+attributed by TSA; :attr:`NorseAdapter.ignored_biases` lists the biased ``nn.Linear`` layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+
+from spikeattr.errors import MissingExtraError
+from spikeattr.explain.adapters._dense import (
+    PASS_THROUGH,
+    RECURRENT,
+    AdapterTrace,
+    DenseSpikingAdapter,
+    LayerKind,
+    NamedLayer,
+    Stage,
+    check_decay,
+    flatten_modules,
+    pair_stages,
+    refuse,
+    scalar_parameter,
+    torch_layer_problem,
+)
+
+SUPPORTED = (
+    "Supported: feed-forward stacks of torch.nn.Linear, each followed by norse.torch.LIFCell, "
+    "LIFBoxCell or LIF, optionally ending with a LICell or LI read-out (nn.Identity, nn.Flatten "
+    "and nn.Dropout are skipped), in a SequentialState, an nn.Sequential or registered in "
+    "forward order on an nn.Module"
+)
+
+
+def import_norse() -> tuple[ModuleType, ModuleType]:
+    """``(norse.torch, norse.torch.module.snn)``, or a :class:`MissingExtraError` if missing."""
+    try:
+        import norse.torch
+        import norse.torch.module.snn
+    except ImportError as error:
+        raise MissingExtraError(
+            "explaining Norse models needs norse: pip install --no-deps norse nir nirtorch h5py "
+            "(see the README; Norse declares torchvision, which spikeattr does not need)"
+        ) from error
+    return norse.torch, norse.torch.module.snn
+
+
+class NorseAdapter(DenseSpikingAdapter):
+    """Make a Norse model explainable: ``TSA(NorseAdapter(model), "ns").attribute(x)``.
+
+    Input spikes are batch first, ``[B, T, n_in]``, as everywhere in spikeattr (the adapter
+    transposes them for Norse's time-first modules). See the module documentation for the
+    derivation of ``beta`` and of the effective weights.
+
+    Args:
+        model: a ``SequentialState``, ``nn.Sequential`` or ``nn.Module`` of ``nn.Linear`` +
+            ``LIFCell`` / ``LIFBoxCell`` / ``LIF`` layers, optionally ending with ``LICell`` /
+            ``LI``.
+        layers: optional modules of ``model`` in forward order, if the registration order
+            differs from it.
+
+    Raises:
+        UnsupportedLayerError: for a layer TSA cannot explain (recurrent, convolution, pooling,
+            another neuron type, a neuron layer without an ``nn.Linear`` before it, per-neuron
+            time constants), naming the layer.
+
+    Example:
+        >>> import norse.torch as norse
+        >>> net = norse.SequentialState(nn.Linear(3, 8), norse.LIFCell(),
+        ...                             nn.Linear(8, 4), norse.LICell())
+        >>> adapter = NorseAdapter(net)
+        >>> adapter.layer_sizes, [round(beta, 6) for beta in adapter.betas()]
+        ((3, 8, 4), [0.9, 0.9])
+    """
+
+    def __init__(self, model: nn.Module, layers: Sequence[nn.Module] | None = None) -> None:
+        self._norse, self._base = import_norse()
+        self.model = model
+        self.stages = pair_stages(flatten_modules(model, layers), self._classify, SUPPORTED)
+        self.betas()  # refuse unusable decays now rather than at the first explanation
+
+    def _classify(self, layer: NamedLayer) -> LayerKind:
+        norse = self._norse
+        module = layer.module
+        if isinstance(module, nn.Linear):
+            return "linear"
+        if isinstance(module, PASS_THROUGH):
+            return "skip"
+        if type(module) in (norse.LIFCell, norse.LIFBoxCell, norse.LIF):
+            return "neuron"
+        if type(module) in (norse.LICell, norse.LI):
+            return "readout"
+        base = self._base
+        recurrent = (base.SNNRecurrentCell, base.SNNRecurrent, norse.RecurrentSequential)
+        if isinstance(module, recurrent):
+            raise refuse(layer, RECURRENT, SUPPORTED)
+        problem = torch_layer_problem(module)
+        if problem is not None:
+            raise refuse(layer, problem, SUPPORTED)
+        if isinstance(module, norse.LILinearCell):
+            raise refuse(
+                layer,
+                "holds its own weights; write it as nn.Linear followed by norse.torch.LICell",
+                SUPPORTED,
+            )
+        if isinstance(module, (base.SNNCell, base.SNN)):
+            raise refuse(
+                layer,
+                "is a neuron type TSA's adapter does not know (only the exact classes LIFCell, "
+                "LIFBoxCell, LIF, and LICell/LI as the read-out)",
+                SUPPORTED,
+            )
+        raise refuse(layer, "is not a layer TSA can explain", SUPPORTED)
+
+    def _gain(self, stage: Stage) -> tuple[float, float]:
+        """``(dt * tau_mem_inv, dt)`` of a neuron layer, checked."""
+        neuron: Any = stage.neuron.module
+        dt = float(neuron.dt)
+        tau_mem_inv = scalar_parameter(
+            neuron.p.tau_mem_inv,
+            stage,
+            "tau_mem_inv",
+            " Give the layer a scalar tau_mem_inv in its parameters.",
+        )
+        return dt * tau_mem_inv, dt
+
+    def betas(self) -> list[float]:
+        """``1 - dt * tau_mem_inv`` of every neuron layer (see the module documentation)."""
+        betas = []
+        for stage in self.stages:
+            gain, dt = self._gain(stage)
+            derivation = f"1 - dt * tau_mem_inv with dt = {dt:g}, tau_mem_inv = {gain / dt:g}"
+            betas.append(check_decay(1.0 - gain, stage, derivation))
+        return betas
+
+    def weights(self) -> list[torch.Tensor]:
+        """``W_l = dt * tau_mem_inv * W^T [n_l, n_{l+1}]``: how a spike enters the membrane."""
+        return [stage.weight * self._gain(stage)[0] for stage in self.stages]
+
+    def run(self, spikes: torch.Tensor) -> AdapterTrace:
+        """Run the layers over ``spikes [B, T, n_0]`` from rest, recording every layer."""
+        self.check_input(spikes)
+        first = self.stages[0].fc.weight
+        batch, steps = spikes.shape[:2]
+        activity = spikes.to(dtype=first.dtype, device=first.device).transpose(0, 1).contiguous()
+        layer_spikes = []
+        membrane = activity
+        with torch.no_grad():
+            for stage in self.stages:
+                neuron: Any = stage.neuron.module
+                if isinstance(neuron, self._base.SNN):  # whole sequence, time first
+                    out, state = neuron(stage.fc(activity))
+                    if getattr(neuron, "record_states", False):  # states of every step
+                        state = type(state)(*(field[-1] for field in state))
+                else:
+                    state = None
+                    outputs = []
+                    for step in range(steps):
+                        output, state = neuron(stage.fc(activity[step]), state)
+                        outputs.append(output)
+                    out = torch.stack(outputs)
+                membrane = state.v
+                fired = (
+                    (out != 0)
+                    if stage.kind == "neuron"
+                    else torch.zeros_like(out, dtype=torch.bool)
+                )
+                layer_spikes.append(fired.to(first.dtype).transpose(0, 1))
+                activity = out
+        width = self.stages[-1].fc.out_features
+        scores = torch.broadcast_to(membrane.detach(), (batch, width)).clone()
+        return AdapterTrace(layer_spikes=layer_spikes, scores=scores)

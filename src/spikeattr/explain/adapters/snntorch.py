@@ -1,0 +1,207 @@
+"""Explain snnTorch models with TSA: :class:`SnnTorchAdapter`.
+
+Supported: a feed-forward stack of ``nn.Linear`` layers, each followed by ``snntorch.Leaky`` or
+``snntorch.Synaptic``, either as an ``nn.Sequential`` (typically with ``init_hidden=True``) or as
+the children of your own ``nn.Module`` whose ``forward`` loops over time passing ``mem``/``syn``
+explicitly. The adapter does not call your ``forward``: it steps the layers itself, in the order
+they are registered (or the order you pass as ``layers=``), one time step at a time, exactly as a
+``Linear -> neuron -> Linear -> neuron`` loop does, starting every window from zero state. The
+neurons' own state (``mem``, ``syn``) is restored afterwards, so explaining does not disturb a
+simulation in progress.
+
+What TSA gets from each weight layer ``l``:
+
+* ``W_l``: the ``nn.Linear`` weight ``[out, in]`` transposed to ``[n_l, n_{l+1}]``. With graded
+  spikes (``graded_spikes_factor = g`` on the layer emitting them), a spike enters the next layer
+  as ``g * W``, so ``g`` is folded into the rows of ``W_l``.
+* ``beta_l``: the layer's ``beta`` (a float or a tensor, learnable or not), clamped to ``[0, 1]``
+  as snnTorch does in its forward; snnTorch's membrane update is ``mem = beta * mem + input``
+  (``Leaky``) or ``mem = beta * mem + syn`` (``Synaptic``), so ``beta`` is the decay per step.
+  A per-neuron ``beta`` with different values is refused (TSA has one decay per layer).
+* spikes: what the layer emits at each step (non-zero = spike), with snnTorch's own timing
+  (a spike at step ``t`` comes from the membrane of step ``t``).
+* class scores: the output layer's membrane ``mem`` after the last step, as for spikeattr's own
+  networks (not spike counts); ``p`` is its softmax.
+
+Biases: ``nn.Linear`` layers keep their bias in the forward pass (the recorded spikes and ``p``
+are exactly the model's), but TSA's product ``D_0 W_0 ... W_{L-1} diag(p)`` attributes input
+spikes only, so a bias current is not attributed to anything. Models are accepted with biases
+because snnTorch's ``nn.Linear`` has one by default; :attr:`SnnTorchAdapter.ignored_biases` lists
+them. Leak, threshold and reset are not attributed either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+
+from spikeattr.errors import MissingExtraError, UnsupportedLayerError
+from spikeattr.explain.adapters._dense import (
+    PASS_THROUGH,
+    RECURRENT,
+    AdapterTrace,
+    DenseSpikingAdapter,
+    LayerKind,
+    NamedLayer,
+    check_decay,
+    flatten_modules,
+    pair_stages,
+    refuse,
+    scalar_parameter,
+    torch_layer_problem,
+)
+
+SUPPORTED = (
+    "Supported: feed-forward stacks of torch.nn.Linear, each followed by snntorch.Leaky or "
+    "snntorch.Synaptic (nn.Identity, nn.Flatten and nn.Dropout are skipped), in an "
+    "nn.Sequential or registered in forward order on an nn.Module"
+)
+_STATE_ATTRIBUTES = ("mem", "syn", "reset")
+
+
+def import_snntorch() -> ModuleType:
+    """``snntorch``, or a :class:`MissingExtraError` saying how to install it."""
+    try:
+        import snntorch
+    except ImportError as error:
+        raise MissingExtraError(
+            "explaining snnTorch models needs snntorch: pip install 'spikeattr[snntorch]'"
+        ) from error
+    return snntorch
+
+
+class SnnTorchAdapter(DenseSpikingAdapter):
+    """Make an snnTorch model explainable: ``TSA(SnnTorchAdapter(model), "ns").attribute(x)``.
+
+    See the module documentation for what is supported and how weights, decays, spikes and class
+    scores are read.
+
+    Args:
+        model: an ``nn.Sequential`` or ``nn.Module`` of ``nn.Linear`` + ``snn.Leaky`` /
+            ``snn.Synaptic`` layers.
+        layers: optional modules of ``model`` in forward order, if the registration order
+            differs from it.
+
+    Raises:
+        UnsupportedLayerError: for a layer TSA cannot explain (recurrent, convolution, pooling,
+            another neuron type, a neuron layer without an ``nn.Linear`` before it, per-neuron
+            ``beta``), naming the layer.
+
+    Example:
+        >>> import snntorch as snn
+        >>> net = nn.Sequential(nn.Linear(3, 8), snn.Leaky(beta=0.9, init_hidden=True),
+        ...                     nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True))
+        >>> adapter = SnnTorchAdapter(net)
+        >>> adapter.layer_sizes, adapter.betas()
+        ((3, 8, 4), [0.8999999761581421, 0.8999999761581421])
+    """
+
+    def __init__(self, model: nn.Module, layers: Sequence[nn.Module] | None = None) -> None:
+        self._snn = import_snntorch()
+        self.model = model
+        self.stages = pair_stages(flatten_modules(model, layers), self._classify, SUPPORTED)
+        self.betas()  # refuse unusable decays now rather than at the first explanation
+
+    def _classify(self, layer: NamedLayer) -> LayerKind:
+        snn = self._snn
+        module = layer.module
+        if isinstance(module, nn.Linear):
+            return "linear"
+        if isinstance(module, PASS_THROUGH):
+            return "skip"
+        if type(module) in (snn.Leaky, snn.Synaptic):
+            return "neuron"
+        if isinstance(module, (snn.RLeaky, snn.RSynaptic, snn.SLSTM, snn.SConv2dLSTM)):
+            raise refuse(layer, RECURRENT, SUPPORTED)
+        problem = torch_layer_problem(module)
+        if problem is not None:
+            raise refuse(layer, problem, SUPPORTED)
+        if isinstance(module, snn.SpikingNeuron):
+            raise refuse(
+                layer,
+                "is a neuron type TSA's adapter does not know (only the exact classes "
+                "snntorch.Leaky and snntorch.Synaptic, whose membrane decays by beta per step)",
+                SUPPORTED,
+            )
+        raise refuse(layer, "is not a layer TSA can explain", SUPPORTED)
+
+    def betas(self) -> list[float]:
+        """``beta`` of every neuron layer (clamped to ``[0, 1]`` as snnTorch does)."""
+        betas = []
+        for stage in self.stages:
+            beta = getattr(stage.neuron.module, "beta", None)
+            if beta is None:
+                raise UnsupportedLayerError(f"{stage.neuron.describe()} has no beta attribute")
+            value = scalar_parameter(
+                torch.as_tensor(beta).detach().clamp(0, 1),
+                stage,
+                "beta",
+                " Use a scalar beta, e.g. snn.Leaky(beta=0.9) or a one-element tensor.",
+            )
+            betas.append(check_decay(value, stage, "snnTorch's beta clamped to [0, 1]"))
+        return betas
+
+    def weights(self) -> list[torch.Tensor]:
+        """``W_l [n_l, n_{l+1}]``, with the graded-spike factor of layer ``l``'s input folded in."""
+        weights = []
+        for index, stage in enumerate(self.stages):
+            weight = stage.weight
+            if index > 0:
+                emitter = self.stages[index - 1].neuron
+                factor = torch.as_tensor(getattr(emitter.module, "graded_spikes_factor", 1.0))
+                factor = factor.detach().to(weight.dtype).flatten()
+                if factor.numel() == 1:
+                    weight = weight * factor[0]
+                elif factor.numel() == weight.shape[0]:
+                    weight = weight * factor[:, None]
+                else:
+                    raise UnsupportedLayerError(
+                        f"{emitter.describe()} has graded_spikes_factor of {factor.numel()} "
+                        f"values for {weight.shape[0]} neurons; expected 1 or {weight.shape[0]}"
+                    )
+            weights.append(weight)
+        return weights
+
+    def run(self, spikes: torch.Tensor) -> AdapterTrace:
+        """Step the layers over ``spikes [B, T, n_0]`` from zero state, recording every layer."""
+        self.check_input(spikes)
+        first = self.stages[0].fc.weight
+        inputs = spikes.to(dtype=first.dtype, device=first.device)
+        neurons: list[Any] = [stage.neuron.module for stage in self.stages]
+        emitted: list[list[torch.Tensor]] = [[] for _ in self.stages]
+        with torch.no_grad(), _restored_state(neurons):
+            for neuron in neurons:
+                neuron.reset_mem()
+            for step in range(inputs.shape[1]):
+                activity = inputs[:, step]
+                for stage, record in zip(self.stages, emitted, strict=True):
+                    out = stage.neuron.module(stage.fc(activity))
+                    activity = out if isinstance(out, torch.Tensor) else out[0]
+                    record.append(activity)
+            scores = torch.as_tensor(neurons[-1].mem).detach().clone()
+        layer_spikes = [(torch.stack(record, 1) != 0).to(first.dtype) for record in emitted]
+        return AdapterTrace(layer_spikes=layer_spikes, scores=scores)
+
+
+@contextlib.contextmanager
+def _restored_state(neurons: Sequence[nn.Module]) -> Iterator[None]:
+    """Put back the neurons' ``mem``/``syn``/``reset`` attributes as they were."""
+    missing = object()
+    saved: list[dict[str, Any]] = [
+        {name: getattr(neuron, name, missing) for name in _STATE_ATTRIBUTES} for neuron in neurons
+    ]
+    try:
+        yield
+    finally:
+        for neuron, state in zip(neurons, saved, strict=True):
+            for name, value in state.items():
+                if value is missing:
+                    if name in neuron.__dict__:
+                        del neuron.__dict__[name]
+                else:
+                    setattr(neuron, name, value)
