@@ -14,9 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# The real libraries are required (CI installs them): a missing one fails, never skips.
+import norse.torch as norse
 import numpy as np
 import pytest
+import snntorch as snn
+import snntorch.utils as snn_utils
 import torch
+from norse.torch.functional.leaky_integrator import (
+    LIState,
+    li_feed_forward_step,
+)
+from norse.torch.functional.lif import (
+    LIFFeedForwardState,
+    lif_feed_forward_step,
+)
 from torch import nn
 
 from spikeattr.data.synthetic import generate_synthetic
@@ -25,18 +37,6 @@ from spikeattr.explain import TSA
 from spikeattr.explain.adapters import NorseAdapter, SnnTorchAdapter, adapt
 
 from .literal import softmax, tsa_literal
-
-snn = pytest.importorskip("snntorch")
-snn_utils = pytest.importorskip("snntorch.utils")
-norse = pytest.importorskip("norse.torch")
-from norse.torch.functional.leaky_integrator import (  # noqa: E402
-    LIState,
-    li_feed_forward_step,
-)
-from norse.torch.functional.lif import (  # noqa: E402
-    LIFFeedForwardState,
-    lif_feed_forward_step,
-)
 
 VARIANTS = ("s", "ns", "sam")
 WINDOW = 100

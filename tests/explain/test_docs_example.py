@@ -1,4 +1,4 @@
-"""The code of docs/explain_your_own_snn.md runs as pasted and does what the text says."""
+"""The README's "Explain your own SNN" examples run as pasted and do what the text says."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import torch
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "explain_your_own_snn.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+SECTION = "## Explain your own SNN"
 
 
 def python_blocks(text: str) -> list[str]:
@@ -18,13 +19,14 @@ def python_blocks(text: str) -> list[str]:
 
 
 def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("snntorch")
-    pytest.importorskip("norse.torch")
-    blocks = python_blocks(DOC.read_text(encoding="utf-8"))
+    text = README.read_text(encoding="utf-8")
+    start = text.index(SECTION)
+    end = text.index("\n## ", start + len(SECTION))
+    blocks = python_blocks(text[start:end])
     assert len(blocks) == 2, "expected the snnTorch and the Norse example"
     namespace: dict[str, Any] = {"__name__": "__docs__"}
     for block in blocks:  # one session, as a reader pasting them in turn
-        exec(compile(block, str(DOC), "exec"), namespace)
+        exec(compile(block, str(README), "exec"), namespace)
     result = namespace["result"]
     assert tuple(result.values.shape) == (1, 4, 3, 100)
     assert float(result.explanation.abs().max()) > 0

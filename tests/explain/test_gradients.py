@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+import captum  # noqa: F401  (required: CI installs it; a missing Captum fails, never skips)
 import numpy as np
 import pytest
 import torch
@@ -13,8 +14,6 @@ from spikeattr.errors import ExplanationError, MissingExtraError
 from spikeattr.explain import TSA, GradientAttribution
 from spikeattr.explain.gradients import import_captum
 from spikeattr.snn import LIFNetwork, load_model
-
-pytest.importorskip("captum")
 
 STEPS = 40
 
