@@ -83,13 +83,24 @@ def time_torch_loop(model: LIFNetwork, spikes: np.ndarray) -> tuple[float, np.nd
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"time the torch loop on the first {QUICK_STEPS} steps only and "
-                             "extrapolate")
-    parser.add_argument("--models", nargs="+", default=["1L", "2L", "3L"],
-                        choices=["1L", "2L", "3L"], help="published synthetic models to time")
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="timed predict_series runs after the warm-up (best is reported)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"time the torch loop on the first {QUICK_STEPS} steps only and extrapolate",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["1L", "2L", "3L"],
+        choices=["1L", "2L", "3L"],
+        help="published synthetic models to time",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="timed predict_series runs after the warm-up (best is reported)",
+    )
     args = parser.parse_args(argv)
 
     console = Console(width=max(120, Console().width))
@@ -97,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     spikes = series.spikes
     n_steps = series.n_steps
     torch_steps = QUICK_STEPS if args.quick else n_steps
-    console.print(f"synthetic test series: {n_steps} steps, inputs {list(series.input_names)}; "
-                  f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-                  f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    console.print(
+        f"synthetic test series: {n_steps} steps, inputs {list(series.input_names)}; "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+    )
 
     rows = []
     for depth in args.models:
@@ -107,16 +120,24 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(name)
         model.check_data(series.input_names, series.class_names)
         numba_s, numba_pred = time_numba(model, spikes, args.repeats)
-        console.print(f"{name}: predict_series {numba_s:.3f} s; running the torch loop over "
-                      f"{torch_steps} steps ...")
+        console.print(
+            f"{name}: predict_series {numba_s:.3f} s; running the torch loop over "
+            f"{torch_steps} steps ..."
+        )
         torch_s, torch_pred = time_torch_loop(model, spikes[:torch_steps])
         mismatches = int(np.count_nonzero(torch_pred != numba_pred[:torch_steps]))
-        rows.append(Row(name, n_steps, numba_s, torch_s, torch_steps, mismatches == 0,
-                        mismatches))
+        rows.append(Row(name, n_steps, numba_s, torch_s, torch_steps, mismatches == 0, mismatches))
 
     table = Table(title=f"Inference over the whole synthetic test series ({n_steps} steps)")
-    for column in ("model", "numba predict_series s", "steps/s",
-                   "torch per-step loop s", "steps/s", "speed-up", "identical predictions"):
+    for column in (
+        "model",
+        "numba predict_series s",
+        "steps/s",
+        "torch per-step loop s",
+        "steps/s",
+        "speed-up",
+        "identical predictions",
+    ):
         table.add_column(column, justify="left" if column == "model" else "right")
     for row in rows:
         torch_label = f"{row.torch_total_s:.1f}" + (" *" if row.extrapolated else "")
@@ -131,10 +152,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     console.print(table)
     if args.quick:
-        measured = ", ".join(f"{row.model.removeprefix('published:')} {row.torch_s:.2f} s"
-                             for row in rows)
-        console.print(f"* --quick: extrapolated; the torch loop ran on the first {QUICK_STEPS} "
-                      f"steps only ({measured}) and predictions were compared on those steps.")
+        measured = ", ".join(
+            f"{row.model.removeprefix('published:')} {row.torch_s:.2f} s" for row in rows
+        )
+        console.print(
+            f"* --quick: extrapolated; the torch loop ran on the first {QUICK_STEPS} "
+            f"steps only ({measured}) and predictions were compared on those steps."
+        )
     return 0 if all(row.identical for row in rows) else 1
 
 

@@ -41,7 +41,8 @@ def reference_dir() -> Path:
 def checksums(reference_dir: Path) -> dict[str, Any]:
     """The parsed ``reference/checksums.json``."""
     parsed: dict[str, Any] = json.loads(
-        _require(reference_dir / "checksums.json").read_text(encoding="utf-8"))
+        _require(reference_dir / "checksums.json").read_text(encoding="utf-8")
+    )
     return parsed
 
 
@@ -49,7 +50,8 @@ def checksums(reference_dir: Path) -> dict[str, Any]:
 def test_stamps(reference_dir: Path) -> dict[str, list[int]]:
     """The parsed ``reference/test_stamps.json`` (indices into each test split)."""
     parsed: dict[str, list[int]] = json.loads(
-        _require(reference_dir / "test_stamps.json").read_text(encoding="utf-8"))
+        _require(reference_dir / "test_stamps.json").read_text(encoding="utf-8")
+    )
     return parsed
 
 

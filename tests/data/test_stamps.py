@@ -30,8 +30,11 @@ def _literal(labels: np.ndarray, per_class: int, seed: int) -> list[int]:
     state = np.random.get_state()  # noqa: NPY002 (the legacy global stream is the spec)
     try:
         np.random.seed(seed)  # noqa: NPY002 (the legacy global stream is the spec)
-        drawn = [np.random.choice(np.where(labels == c)[0], per_class)  # noqa: NPY002 (the legacy global stream is the spec)
-                 for c in sorted(set(labels.tolist())) if c >= 0]
+        drawn = [
+            np.random.choice(np.where(labels == c)[0], per_class)  # noqa: NPY002 (the legacy global stream is the spec)
+            for c in sorted(set(labels.tolist()))
+            if c >= 0
+        ]
         return sorted(np.concatenate(drawn).tolist())
     finally:
         np.random.set_state(state)  # noqa: NPY002 (the legacy global stream is the spec)
@@ -41,7 +44,8 @@ def _literal(labels: np.ndarray, per_class: int, seed: int) -> list[int]:
 def test_matches_literal_recipe(seed: int) -> None:
     labels = np.random.default_rng(seed).integers(0, 5, size=3000)
     assert sample_balanced_stamps(labels, per_class=7, seed=seed).tolist() == _literal(
-        labels, 7, seed)
+        labels, 7, seed
+    )
 
 
 def test_skips_absent_classes_and_unlabelled_steps() -> None:

@@ -26,7 +26,9 @@ def test_arrays_match_reference_checksums(
     assert _sha256(synthetic_series.spikes) == expected["X_sha256"]
     assert _sha256(synthetic_series.labels) == expected["y_sha256"]
     assert synthetic_series.checksums() == {
-        "X_sha256": expected["X_sha256"], "y_sha256": expected["y_sha256"]}
+        "X_sha256": expected["X_sha256"],
+        "y_sha256": expected["y_sha256"],
+    }
 
 
 def test_names_and_splits(synthetic_series: SpikeSeries, checksums: dict[str, Any]) -> None:

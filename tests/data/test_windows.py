@@ -46,10 +46,13 @@ def test_exact_multiple_has_no_padding() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(n_steps=st.integers(1, 500), window=st.integers(1, 120), n_inputs=st.integers(1, 5),
-       seed=st.integers(0, 2**16))
-def test_windows_reassemble_the_series(n_steps: int, window: int, n_inputs: int,
-                                       seed: int) -> None:
+@given(
+    n_steps=st.integers(1, 500),
+    window=st.integers(1, 120),
+    n_inputs=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_windows_reassemble_the_series(n_steps: int, window: int, n_inputs: int, seed: int) -> None:
     spikes, labels = _data(n_steps, n_inputs, seed)
     windows = training_windows(spikes, labels, window=window)
     assert windows.n_windows == -(-n_steps // window)
@@ -61,13 +64,15 @@ def test_windows_reassemble_the_series(n_steps: int, window: int, n_inputs: int,
     assert (flat_labels[n_steps:] == IGNORE_LABEL).all()
     for k in range(windows.n_windows):  # window k covers [k w, (k + 1) w)
         real = min(window, n_steps - k * window)
-        np.testing.assert_array_equal(windows.spikes[k][:real], spikes[k * window:(k + 1) * window])
+        np.testing.assert_array_equal(
+            windows.spikes[k][:real], spikes[k * window : (k + 1) * window]
+        )
 
 
 def test_windows_of_a_real_split(synthetic_test: SpikeSeries) -> None:
     windows = training_windows(synthetic_test.spikes, synthetic_test.labels)
     assert windows.n_windows == 300  # 270 000 / 900
-    np.testing.assert_array_equal(windows.spikes[123], synthetic_test.spikes[123 * 900:124 * 900])
+    np.testing.assert_array_equal(windows.spikes[123], synthetic_test.spikes[123 * 900 : 124 * 900])
 
 
 def test_errors() -> None:

@@ -19,15 +19,34 @@ from spikeattr.snn.checkpoint import PUBLISHED_MODELS, load_model, save_checkpoi
 from spikeattr.snn.network import LIFNetwork
 
 DOCUMENTED_FIELDS = {
-    "format", "format_version", "name", "layer_sizes", "dt", "tau_syn", "tau_mem", "threshold",
-    "input_names", "class_names", "weights_file", "weights_sha256", "provenance", "training",
+    "format",
+    "format_version",
+    "name",
+    "layer_sizes",
+    "dt",
+    "tau_syn",
+    "tau_mem",
+    "threshold",
+    "input_names",
+    "class_names",
+    "weights_file",
+    "weights_sha256",
+    "provenance",
+    "training",
 }
 
 
 def _model(seed: int = 0) -> LIFNetwork:
-    return LIFNetwork([3, 6, 5, 4], dt=2e-3, tau_syn=2e-2, tau_mem=5e-3,
-                      input_names=["x0_bias", "x1", "x2"], class_names=["a", "b", "c", "d"],
-                      seed=seed, name="toy")
+    return LIFNetwork(
+        [3, 6, 5, 4],
+        dt=2e-3,
+        tau_syn=2e-2,
+        tau_mem=5e-3,
+        input_names=["x0_bias", "x1", "x2"],
+        class_names=["a", "b", "c", "d"],
+        seed=seed,
+        name="toy",
+    )
 
 
 def _inputs() -> torch.Tensor:
@@ -51,8 +70,13 @@ def _write(path: Path, payload: dict[str, Any]) -> None:
 @pytest.mark.parametrize("weights_format", ["safetensors", "npz"])
 def test_round_trip_gives_identical_outputs(tmp_path: Path, weights_format: str) -> None:
     model = _model()
-    path = save_checkpoint(model, tmp_path / "toy.json", provenance={"by": "test"},
-                           training={"epochs": 3}, weights_format=weights_format)
+    path = save_checkpoint(
+        model,
+        tmp_path / "toy.json",
+        provenance={"by": "test"},
+        training={"epochs": 3},
+        weights_format=weights_format,
+    )
     assert path == tmp_path / "toy.json"
     weights_path = tmp_path / f"toy.{weights_format}"
     assert weights_path.is_file()
@@ -80,7 +104,11 @@ def test_json_has_the_documented_fields(tmp_path: Path) -> None:
     assert meta["format"] == "spikeattr-checkpoint" and meta["format_version"] == 1
     assert meta["layer_sizes"] == [3, 6, 5, 4]
     assert (meta["dt"], meta["tau_syn"], meta["tau_mem"], meta["threshold"]) == (
-        2e-3, 2e-2, 5e-3, 1.0)
+        2e-3,
+        2e-2,
+        5e-3,
+        1.0,
+    )
     assert meta["input_names"] == ["x0_bias", "x1", "x2"]
     assert meta["class_names"] == ["a", "b", "c", "d"]
     assert meta["weights_file"] == "model.safetensors"
@@ -88,7 +116,10 @@ def test_json_has_the_documented_fields(tmp_path: Path) -> None:
     tensors = load_safetensors(str(tmp_path / "run" / "model.safetensors"))
     assert sorted(tensors) == ["W0", "W1", "W2"]
     assert [t.shape for t in (tensors["W0"], tensors["W1"], tensors["W2"])] == [
-        (3, 6), (6, 5), (5, 4)]
+        (3, 6),
+        (6, 5),
+        (5, 4),
+    ]
 
 
 def test_npz_weights_need_no_pickle(tmp_path: Path) -> None:
@@ -214,15 +245,17 @@ def _edit(json_path: Path, change: Callable[[dict[str, Any]], None]) -> None:
         (lambda m: m.update(tau_syn=0.0), ("'tau_syn'", "> 0")),
         (lambda m: m.update(layer_sizes=[3]), ("'layer_sizes'",)),
         (lambda m: m.update(layer_sizes=[3, 0, 5, 4]), ("'layer_sizes'",)),
-        (lambda m: m.update(input_names=["x0_bias", "x1"]),
-         ("'input_names'", "2 names", "layer_sizes says 3")),
-        (lambda m: m.update(class_names=["a"]),
-         ("'class_names'", "1 names", "layer_sizes says 4")),
+        (
+            lambda m: m.update(input_names=["x0_bias", "x1"]),
+            ("'input_names'", "2 names", "layer_sizes says 3"),
+        ),
+        (lambda m: m.update(class_names=["a"]), ("'class_names'", "1 names", "layer_sizes says 4")),
         (lambda m: m.update(layer_sizes=[4, 6, 5, 4]), ("'input_names'", "layer_sizes says 4")),
     ],
 )
-def test_malformed_metadata(saved: tuple[Path, Path], change: Callable[[dict[str, Any]], None],
-                            fragments: tuple[str, ...]) -> None:
+def test_malformed_metadata(
+    saved: tuple[Path, Path], change: Callable[[dict[str, Any]], None], fragments: tuple[str, ...]
+) -> None:
     json_path, _ = saved
     _edit(json_path, change)
     _expect(json_path, str(json_path), *fragments)

@@ -89,8 +89,10 @@ def cases(draw: st.DrawFn) -> Case:
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = (rng.random((batch, steps, sizes[0])) < rate).astype(np.float64)
     # positive-leaning weights, scaled with the fan-in, so that layers do spike
-    weights = [rng.normal(0.4, 1.0, size=(n_in, n_out)) * gain / math.sqrt(n_in)
-               for n_in, n_out in itertools.pairwise(sizes)]
+    weights = [
+        rng.normal(0.4, 1.0, size=(n_in, n_out)) * gain / math.sqrt(n_in)
+        for n_in, n_out in itertools.pairwise(sizes)
+    ]
     return Case(sizes, steps, batch, dt, tau_syn, tau_mem, x, weights)
 
 
@@ -115,7 +117,8 @@ def test_network_matches_literal_oracle_in_float64() -> None:
     @given(cases())
     def check(case: Case) -> None:
         ref_spikes, ref_membrane = literal_lif_network(
-            case.x, case.weights, case.dt, case.tau_syn, case.tau_mem)
+            case.x, case.weights, case.dt, case.tau_syn, case.tau_mem
+        )
         net = case.network(torch.float64)
         x = torch.from_numpy(case.x)
         for backend in ("torch", "numba"):
@@ -128,8 +131,7 @@ def test_network_matches_literal_oracle_in_float64() -> None:
             for mine, ref in zip(out.layer_spikes, ref_spikes[:-1], strict=True):
                 np.testing.assert_array_equal(mine.numpy(), ref)
             last = out.state[-1]
-            np.testing.assert_allclose(last.mem.numpy(), ref_membrane[:, -1], rtol=1e-12,
-                                       atol=1e-9)
+            np.testing.assert_allclose(last.mem.numpy(), ref_membrane[:, -1], rtol=1e-12, atol=1e-9)
         spiking.append([float(s.sum()) for s in ref_spikes])
 
     check()
@@ -167,8 +169,7 @@ def test_state_carries_across_calls(case: Case, cut: int) -> None:
             second = net(x[:, cut:], state=first.state, backend=backend)
         joined = torch.cat([first.membrane, second.membrane], dim=1)
         # not bit-exact: torch.matmul's reduction order may depend on the number of rows
-        np.testing.assert_allclose(joined.numpy(), whole.membrane.numpy(), rtol=1e-12,
-                                   atol=1e-12)
+        np.testing.assert_allclose(joined.numpy(), whole.membrane.numpy(), rtol=1e-12, atol=1e-12)
         for a, b in zip(first.layer_spikes, whole.layer_spikes, strict=True):
             assert torch.equal(a, b[:, :cut])
 
@@ -215,8 +216,9 @@ def test_network_rejects_bad_time_constants() -> None:
 
 # -- surrogate gradient -------------------------------------------------------------------------
 def test_surrogate_gradient_is_fast_sigmoid() -> None:
-    x = torch.tensor([-2.0, -0.3, -0.01, 0.0, 1e-4, 0.05, 0.7, 3.0], dtype=torch.float64,
-                     requires_grad=True)
+    x = torch.tensor(
+        [-2.0, -0.3, -0.01, 0.0, 1e-4, 0.05, 0.7, 3.0], dtype=torch.float64, requires_grad=True
+    )
     y = spike_fn(x)
     assert y.tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
     (grad,) = torch.autograd.grad(y.sum(), x)
@@ -233,8 +235,9 @@ def test_reset_is_not_differentiated_through() -> None:
     for mem_value, spikes_now in ((1.4, True), (0.4, False)):
         mem = torch.tensor([[mem_value]], dtype=torch.float64, requires_grad=True)
         syn = torch.tensor([[0.2]], dtype=torch.float64, requires_grad=True)
-        spikes, new = lif_step(torch.zeros(1, 1, dtype=torch.float64), LIFState(syn, mem),
-                               alpha=0.9, beta=beta)
+        spikes, new = lif_step(
+            torch.zeros(1, 1, dtype=torch.float64), LIFState(syn, mem), alpha=0.9, beta=beta
+        )
         assert bool(spikes.item()) is spikes_now
         d_mem, d_syn = torch.autograd.grad(new.mem.sum(), (mem, syn))
         if spikes_now:
@@ -251,7 +254,7 @@ def test_gradients_flow_through_the_network() -> None:
     torch.manual_seed(0)
     net = LIFNetwork([3, 8, 4], seed=1)
     x = (torch.rand(2, 40, 3) < 0.5).float()
-    out = net(x)  # auto backend: weights need gradients, so the torch loop
+    out = net(x)  # auto backend: weights need gradients, so the fused differentiable layer
     assert out.membrane.grad_fn is not None
     out.log_probs.mean().backward()
     assert all(w.grad is not None and torch.isfinite(w.grad).all() for w in net.weights)

@@ -98,8 +98,9 @@ def model_3l() -> LIFNetwork:
     return load_model("published:synthetic_3L")
 
 
-def test_predict_series_chunking_is_exact(model_3l: LIFNetwork,
-                                          synthetic_test: SpikeSeries) -> None:
+def test_predict_series_chunking_is_exact(
+    model_3l: LIFNetwork, synthetic_test: SpikeSeries
+) -> None:
     spikes = synthetic_test.spikes[:4000]
     small = model_3l.predict_series(spikes, chunk_size=7)
     whole = model_3l.predict_series(spikes, chunk_size=10**6)
@@ -126,8 +127,9 @@ def test_predict_series_progress_and_options(model_3l: LIFNetwork) -> None:
         model_3l.predict_series(np.zeros((1, 5, 3)))
 
 
-def test_predict_series_starts_from_zero_state_every_call(model_3l: LIFNetwork,
-                                                          synthetic_test: SpikeSeries) -> None:
+def test_predict_series_starts_from_zero_state_every_call(
+    model_3l: LIFNetwork, synthetic_test: SpikeSeries
+) -> None:
     spikes = synthetic_test.spikes[1000:1500]
     first = model_3l.predict_series(spikes)
     model_3l.predict_series(synthetic_test.spikes[:300])

@@ -83,8 +83,9 @@ def test_reference_windows_synthetic(models: dict[str, LIFNetwork], reference_di
             _check_window(models[f"synthetic_{depth}"], archive, f"{depth}_t{stamp}")
 
 
-def test_reference_windows_adl_subject_a(models: dict[str, LIFNetwork],
-                                         reference_dir: Path) -> None:
+def test_reference_windows_adl_subject_a(
+    models: dict[str, LIFNetwork], reference_dir: Path
+) -> None:
     path = reference_dir / "explanations" / "adl_A_1L.npz"
     cases = _cases(path)
     assert cases == sorted(("1L", t) for t in (80763, 119459, 189037, 5124))
@@ -99,26 +100,31 @@ def test_reference_windows_are_the_test_series_before_the_stamp(
     with np.load(reference_dir / "explanations" / "synthetic.npz") as archive:
         for depth, stamp in _cases(reference_dir / "explanations" / "synthetic.npz"):
             window = slice(stamp - 1000, stamp)
-            np.testing.assert_array_equal(archive[f"{depth}_t{stamp}_X"],
-                                          synthetic_test.spikes[window])
-            np.testing.assert_array_equal(archive[f"{depth}_t{stamp}_y"],
-                                          synthetic_test.labels[window])
+            np.testing.assert_array_equal(
+                archive[f"{depth}_t{stamp}_X"], synthetic_test.spikes[window]
+            )
+            np.testing.assert_array_equal(
+                archive[f"{depth}_t{stamp}_y"], synthetic_test.labels[window]
+            )
 
 
 @pytest.mark.parametrize("backend", ["torch", "numba"])
-def test_reference_window_with_both_backends(backend: str, models: dict[str, LIFNetwork],
-                                             reference_dir: Path) -> None:
+def test_reference_window_with_both_backends(
+    backend: str, models: dict[str, LIFNetwork], reference_dir: Path
+) -> None:
     with np.load(reference_dir / "explanations" / "synthetic.npz") as archive:
         x = torch.from_numpy(archive["3L_t14611_X"].astype(np.float32)).unsqueeze(0)
         with torch.no_grad():
             out = models["synthetic_3L"](x, backend=backend)  # type: ignore[arg-type]
-        np.testing.assert_allclose(out.probs[0].numpy(), archive["3L_t14611_probs_all"],
-                                   rtol=0, atol=1e-5)
+        np.testing.assert_allclose(
+            out.probs[0].numpy(), archive["3L_t14611_probs_all"], rtol=0, atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("depth", ["1L", "2L", "3L"])
-def test_synthetic_test_balanced_accuracy(depth: str, models: dict[str, LIFNetwork],
-                                          synthetic_test: SpikeSeries) -> None:
+def test_synthetic_test_balanced_accuracy(
+    depth: str, models: dict[str, LIFNetwork], synthetic_test: SpikeSeries
+) -> None:
     model = models[f"synthetic_{depth}"]
     model.check_data(synthetic_test.input_names, synthetic_test.class_names)
     prediction = model.predict_series(synthetic_test.spikes, keep_probs=False)
@@ -129,8 +135,9 @@ def test_synthetic_test_balanced_accuracy(depth: str, models: dict[str, LIFNetwo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("subject", ["A", "B"])
-def test_adl_test_balanced_accuracy(subject: str, models: dict[str, LIFNetwork],
-                                    shared_dir: Path, checksums: dict[str, Any]) -> None:
+def test_adl_test_balanced_accuracy(
+    subject: str, models: dict[str, LIFNetwork], shared_dir: Path, checksums: dict[str, Any]
+) -> None:
     from spikeattr.data.adl import encode_subject
 
     series = encode_subject(shared_dir / "data" / "uci_adl_binary", subject, compat="reference")

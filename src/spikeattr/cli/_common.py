@@ -14,7 +14,7 @@ from rich.text import Text
 
 from spikeattr.errors import SpikeAttrError
 
-console = Console(stderr=True, markup=False, highlight=False)
+console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 out = Console(markup=False, highlight=False, soft_wrap=True)
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
