@@ -13,9 +13,10 @@ import torch
 from torch import nn
 
 from spikeattr.errors import DataFormatError, ModelDataMismatchError
+from spikeattr.snn.fused import FUSED_DTYPES, lif_layer_fused
 from spikeattr.snn.lif import LIFParameters, LIFState, lif_layer_torch, zero_state
 
-Backend = Literal["auto", "torch", "numba"]
+Backend = Literal["auto", "torch", "numba", "fused"]
 
 
 @dataclass
@@ -184,16 +185,21 @@ class LIFNetwork(nn.Module):
         """Simulate the network on ``spikes [B, T, n_inputs]`` from ``state`` (zero if ``None``).
 
         ``backend="auto"`` uses the compiled CPU kernel when no gradient is needed and the data
-        is on the CPU, else the differentiable torch loop; both give the same numbers.
+        is on the CPU, the fused differentiable CPU layer (:mod:`spikeattr.snn.fused`, forward
+        and backward compiled) when gradients are needed, else (other devices) the per-step
+        torch loop; all give the same numbers and the same gradients.
         """
         self._check_spikes(spikes)
         dtype = self.weights[0].dtype
         x = spikes.to(dtype)
-        use_numba = backend == "numba" or (
-            backend == "auto"
-            and x.device.type == "cpu"
-            and not (torch.is_grad_enabled() and any(w.requires_grad for w in self.weights))
+        needs_grad = torch.is_grad_enabled() and (
+            spikes.requires_grad
+            or any(w.requires_grad for w in self.weights)
+            or any(s.syn.requires_grad or s.mem.requires_grad for s in state or ())
         )
+        on_cpu = x.device.type == "cpu" and dtype in FUSED_DTYPES
+        use_numba = backend == "numba" or (backend == "auto" and on_cpu and not needs_grad)
+        use_fused = backend == "fused" or (backend == "auto" and on_cpu and needs_grad)
         layer_spikes: list[torch.Tensor] = []
         new_state: list[LIFState] = []
         membrane = x
@@ -206,6 +212,10 @@ class LIFNetwork(nn.Module):
             )
             if use_numba:
                 x, membrane, layer_state = _numba_layer(currents, layer_state, self.params)
+            elif use_fused:
+                x, membrane, layer_state = lif_layer_fused(
+                    currents, layer_state, self.alpha, self.beta, self.params.threshold
+                )
             else:
                 x, membrane, layer_state = lif_layer_torch(
                     currents, layer_state, self.alpha, self.beta, self.params.threshold
@@ -293,6 +303,8 @@ def input_currents(spikes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(
             input_currents_numba(spikes.detach().numpy(), weight.detach().numpy())
         )
+    # With gradients: the same float64 accumulation, so training, inference and explanation
+    # all see bit-identical currents (costs training ~30 %; worth the consistency).
     if weight.dtype == torch.float32:
         return torch.matmul(spikes.double(), weight.double()).float()
     return torch.matmul(spikes, weight)

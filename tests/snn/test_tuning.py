@@ -1,0 +1,195 @@
+"""Tuning: the greedy grid, Optuna with pruning, and two workers sharing one SQLite study."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from spikeattr.data.series import SpikeSeries
+from spikeattr.data.synthetic import generate_synthetic
+from spikeattr.snn.training import TrainConfig, TrainConfigError, TrainingError
+from spikeattr.snn.tuning import (
+    SearchSpace,
+    TuningError,
+    greedy_grid,
+    redact_url,
+    tune_greedy,
+    tune_optuna,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors: intra-op threads only add overhead (and contention on a shared machine)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+BASE = TrainConfig(window=100, batch_size=4, lr=0.05, seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_series() -> SpikeSeries:
+    """3 000 training steps (the last 20 % validate) and a short test split."""
+    return generate_synthetic(n_steps=3_500, n_train=3_000)
+
+
+def test_greedy_keeps_the_best_value_of_each_parameter(
+    tiny_series: SpikeSeries, tmp_path: Path
+) -> None:
+    grid = {"lr": [0.005, 0.1], "batch_size": [2, 8]}
+    seen: list[dict[str, Any]] = []
+    result = tune_greedy(tiny_series, BASE, tmp_path, grid=grid, epochs=1, progress=seen.append)
+    # only the parameters given are searched, in the paper's order
+    params = [r["parameter"] for r in result.trials]
+    assert params == ["base", "lr", "lr", "batch_size", "batch_size"]
+    assert seen == result.trials
+    by_param: dict[str, list[dict[str, Any]]] = {}
+    for record in result.trials:
+        by_param.setdefault(record["parameter"], []).append(record)
+    # lr candidates: 0.05 (current, scored as 'base') and the grid values
+    lr_scores = {r["value"]: r["score"] for r in by_param["lr"]}
+    lr_scores[0.05] = by_param["base"][0]["score"]
+    best_lr = min(lr_scores, key=lr_scores.__getitem__)
+    assert result.best_config.lr == best_lr
+    last = by_param["batch_size"]
+    assert all(r["config"]["lr"] == best_lr for r in last)  # later steps start from the best
+    assert result.best_score == min(r["score"] for r in result.trials)
+    assert result.best_config.monitor == BASE.monitor and result.best_config.epochs == BASE.epochs
+    saved = json.loads((tmp_path / "tuning.json").read_text())
+    assert saved["best_config"] == result.best_config.to_dict()
+    # a rerun reuses the finished candidates (each resumes as finished) and agrees
+    again = tune_greedy(tiny_series, BASE, tmp_path, grid=grid, epochs=1)
+    assert again.best_config == result.best_config and again.best_score == result.best_score
+
+
+def test_greedy_grid_is_validated_before_any_training(tmp_path: Path) -> None:
+    assert list(greedy_grid(BASE)) == ["dt", "tau_syn", "tau_mem", "lr", "batch_size"]
+    assert greedy_grid(BASE.replace(hidden=[5, 5]))["hidden"][0] == (10, 10)
+    with pytest.raises(TuningError, match=r"unknown parameters \['momentum'\]"):
+        greedy_grid(BASE, {"momentum": [0.9]})
+    with pytest.raises(TrainConfigError, match="'tau_mem' must be > 0"):
+        greedy_grid(BASE, {"tau_mem": [1e-3, 0.0]})
+    with pytest.raises(TuningError, match="empty"):
+        greedy_grid(BASE, {"lr": []})
+
+
+def test_tuning_refusals(tiny_series: SpikeSeries, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="batch_size 64 is larger than the number of"):
+        tune_greedy(tiny_series, BASE.replace(batch_size=64), tmp_path / "a", epochs=1)
+    with pytest.raises(TuningError, match="n_trials must be an integer >= 1"):
+        tune_optuna(tiny_series, BASE, tmp_path / "b", n_trials=0)
+    with pytest.raises(TuningError, match="search range lr"):
+        SearchSpace(lr=(0.1, 0.01))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_missing_optuna_gives_a_clear_error(
+    tiny_series: SpikeSeries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)  # makes 'import optuna' fail
+    with pytest.raises(TuningError, match=r"pip install \"spikeattr\[tune\]\""):
+        tune_optuna(tiny_series, BASE, tmp_path, n_trials=2)
+
+
+def test_redact_url() -> None:
+    assert redact_url("postgresql://me:secret@db:5432/x") == "postgresql://me:***@db:5432/x"
+    assert redact_url("sqlite:////tmp/study.db") == "sqlite:////tmp/study.db"
+
+
+def test_optuna_study_with_pruning(tiny_series: SpikeSeries, tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    space = SearchSpace(batch_sizes=(2, 4, 8), hidden_width=(3, 8))
+    records: list[dict[str, Any]] = []
+    result = tune_optuna(
+        tiny_series,
+        BASE.replace(hidden=[4]),
+        tmp_path,
+        n_trials=5,
+        epochs=2,
+        space=space,
+        sampler_seed=1,
+        progress=records.append,
+    )
+    assert [r["number"] for r in result.trials] == [0, 1, 2, 3, 4]
+    assert {r["state"] for r in result.trials} <= {"COMPLETE", "PRUNED"}
+    assert len(records) == 5
+    complete = [r for r in result.trials if r["state"] == "COMPLETE"]
+    assert result.best_score == min(r["value"] for r in complete)
+    best = next(r for r in complete if r["value"] == result.best_score)
+    assert result.best_config.lr == best["params"]["lr"]
+    assert result.best_config.hidden == (best["params"]["hidden_0"],)
+    assert result.best_config.dt == BASE.dt  # dt is not searched
+    assert result.storage == f"sqlite:///{(tmp_path / 'study.db').resolve()}"
+    assert (tmp_path / "study.db").is_file() and (tmp_path / "trials" / "00004").is_dir()
+    # the study continues where it stopped: 2 more trials
+    more = tune_optuna(
+        tiny_series,
+        BASE.replace(hidden=[4]),
+        tmp_path,
+        n_trials=7,
+        epochs=2,
+        space=space,
+        sampler_seed=2,
+    )
+    assert [r["number"] for r in more.trials] == list(range(7))
+
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    from spikeattr.data.series import SpikeSeries
+    from spikeattr.snn.training import TrainConfig
+    from spikeattr.snn.tuning import SearchSpace, tune_optuna
+
+    data, out, storage, seed = sys.argv[1:]
+    tune_optuna(
+        SpikeSeries.load(data),
+        TrainConfig(window=100, batch_size=4, seed=0),
+        out,
+        n_trials=6,
+        storage=storage,
+        study_name="shared",
+        epochs=2,
+        space=SearchSpace(batch_sizes=(2, 4, 8)),
+        sampler_seed=int(seed),
+    )
+    """
+)
+
+
+def test_two_workers_share_one_sqlite_study(tiny_series: SpikeSeries, tmp_path: Path) -> None:
+    optuna = pytest.importorskip("optuna")
+    data = tmp_path / "tiny.npz"
+    tiny_series.save(data)
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(data), str(tmp_path / f"w{i}"), storage, str(i)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+        for i in range(2)
+    ]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
+    # exactly the 6 planned trials: none lost, none duplicated, none extra
+    assert sorted(t.number for t in trials) == list(range(6))
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
+    run_dirs = [t.user_attrs["run_dir"] for t in trials]
+    assert len(set(run_dirs)) == len(trials)
+    assert all(Path(d).is_dir() for d in run_dirs)

@@ -1,0 +1,259 @@
+"""`spikeattr train` and `spikeattr tune` through typer's CliRunner, on a tiny data file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from spikeattr.cli import app
+from spikeattr.data.synthetic import generate_synthetic
+from spikeattr.snn.checkpoint import load_model
+from spikeattr.snn.training import TrainConfig
+
+runner = CliRunner()
+TINY = ("--set", "window=100", "--set", "batch_size=4")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors: intra-op threads only add overhead (and contention on a shared machine)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 000 training steps (30 windows of 100) and 500 test steps of the synthetic series."""
+    path = tmp_path_factory.mktemp("train_cli") / "tiny.npz"
+    generate_synthetic(n_steps=3_500, n_train=3_000).save(path)
+    return path
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _invoke(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def _json(*args: str) -> dict[str, Any]:
+    result = _invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+def test_train_writes_a_loadable_checkpoint(data_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    summary = _json(
+        "train",
+        "--data",
+        str(data_file),
+        "--hidden",
+        "5",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        *TINY,
+    )
+    assert summary["layer_sizes"] == [3, 5, 4] and summary["epochs_run"] == 2
+    assert summary["config"]["window"] == 100 and summary["config"]["hidden"] == [5]
+    model = load_model(summary["checkpoint"])
+    assert model.layer_sizes == (3, 5, 4) and model.input_names == ("x0_bias", "x1", "x2")
+    assert (out / "manifest.json").is_file() and (out / "history.json").is_file()
+    # again with more epochs: resumes; --no-resume starts afresh
+    summary = _json(
+        "train",
+        "--data",
+        str(data_file),
+        "--hidden",
+        "5",
+        "--epochs",
+        "3",
+        "--out",
+        str(out),
+        *TINY,
+    )
+    assert summary["resumed_from"] == 2 and summary["epochs_run"] == 3
+    summary = _json(
+        "train",
+        "--data",
+        str(data_file),
+        "--hidden",
+        "5",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--no-resume",
+        *TINY,
+    )
+    assert summary["resumed_from"] == 0 and summary["epochs_run"] == 1
+
+
+def test_train_plain_text_and_precedence(data_file: Path, tmp_path: Path) -> None:
+    config = tmp_path / "train.toml"
+    config.write_text("lr = 0.1\nepochs = 5\nwindow = 100\nbatch_size = 4\nhidden = [3]\n")
+    result = _invoke(
+        "train",
+        "--data",
+        str(data_file),
+        "--out",
+        str(tmp_path / "run"),
+        "--config",
+        str(config),
+        "--set",
+        "lr=0.02",
+        "--set",
+        "epochs=4",
+        "--epochs",
+        "1",
+        "--monitor",
+        "val",
+        "--hidden",
+        "none",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    text = _flat(result.stdout)
+    assert "trained [3, 4] for 1 epochs (max epochs); best epoch 1, val loss" in text
+    assert f"checkpoint: {tmp_path / 'run' / 'model.json'}" in text
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["config"]["lr"] == 0.02 and manifest["config"]["epochs"] == 1
+    assert manifest["config"]["monitor"] == "val" and manifest["config"]["hidden"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--set", "learning_rate=0.1"), "unknown config key(s) ['learning_rate']"),
+        (("--set", "tau_mem=0"), "'tau_mem' must be > 0 seconds"),
+        (("--set", "batch_size=many"), "'batch_size' must be an integer; got 'many'"),
+        (("--hidden", "ten"), "hidden sizes must be comma-separated integers"),
+        (("--monitor", "test"), "'monitor' must be 'train' or 'val'"),
+        (("--set", "batch_size=64"), "batch_size 64 is larger than the number of training"),
+        (("--set", "lr"), "an override must look like key=value"),
+    ],
+)
+def test_train_refuses_bad_settings(
+    data_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = _invoke(
+        "train",
+        "--data",
+        str(data_file),
+        "--out",
+        str(tmp_path / "run"),
+        "--set",
+        "window=100",
+        *args,
+    )
+    assert result.exit_code == 2, result.output
+    assert message in _flat(result.output)
+    assert not (tmp_path / "run" / "model.json").exists()
+
+
+def test_train_refuses_missing_data_and_unwritable_out(data_file: Path, tmp_path: Path) -> None:
+    result = _invoke("train", "--data", str(tmp_path / "none.npz"), "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2 and "does not exist" in _flat(result.output)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = _invoke("train", "--data", str(data_file), "--out", str(blocker / "run"), *TINY)
+    assert result.exit_code == 2
+    assert "cannot write to the output directory" in _flat(result.output)
+    result = _invoke(
+        "train",
+        "--data",
+        str(data_file),
+        "--out",
+        str(tmp_path / "r"),
+        "--config",
+        str(tmp_path / "missing.toml"),
+    )
+    assert result.exit_code == 2 and "missing.toml does not exist" in _flat(result.output)
+
+
+def test_tune_optuna_then_train_with_the_best_config(data_file: Path, tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    out = tmp_path / "tune"
+    summary = _json(
+        "tune",
+        "--data",
+        str(data_file),
+        "--method",
+        "optuna",
+        "--trials",
+        "3",
+        "--epochs",
+        "1",
+        "--study",
+        "cli",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        *TINY,
+    )
+    assert summary["method"] == "optuna" and summary["n_trials"] == 3
+    assert summary["study_name"] == "cli" and summary["storage"].endswith("study.db")
+    best = TrainConfig.from_toml(summary["best_config_file"])
+    assert best.to_dict() == summary["best_config"] and best.window == 100
+    result = _invoke(
+        "train",
+        "--data",
+        str(data_file),
+        "--config",
+        summary["best_config_file"],
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "final"),
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_tune_greedy_plain_text(data_file: Path, tmp_path: Path) -> None:
+    result = _invoke(
+        "tune",
+        "--data",
+        str(data_file),
+        "--method",
+        "greedy",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "g"),
+        "--quiet",
+        *TINY,
+    )
+    assert result.exit_code == 0, result.output
+    text = _flat(result.stdout)
+    assert "greedy:" in text and "best validation NLL" in text and "tau_mem = " in text
+    assert (tmp_path / "g" / "greedy.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--method", "random"), "--method must be 'optuna' or 'greedy'; got 'random'"),
+        (("--method", "greedy", "--storage", "sqlite:///x.db"), "--storage is for --method"),
+        (("--trials", "0"), "n_trials must be an integer >= 1"),
+    ],
+)
+def test_tune_refuses_bad_arguments(
+    data_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = _invoke("tune", "--data", str(data_file), "--out", str(tmp_path / "t"), *TINY, *args)
+    assert result.exit_code == 2, result.output
+    assert message in _flat(result.output)
