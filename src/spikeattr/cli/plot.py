@@ -1,0 +1,120 @@
+"""`spikeattr plot ...`: figures from the files other commands write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from spikeattr.cli._common import console, fail, out, user_errors
+
+plot_app = typer.Typer(
+    help="Draw figures from explanation files.", no_args_is_help=True, add_completion=False
+)
+
+
+@plot_app.command("explanation")
+def explanation(
+    path: Annotated[Path, typer.Argument(help="Explanation .npz written by 'spikeattr explain'.")],
+    index: Annotated[
+        int | None, typer.Option("--index", help="Row of the stamp in the file (default 0).")
+    ] = None,
+    stamp: Annotated[
+        int | None, typer.Option("--stamp", help="The stamp to draw (instead of --index).")
+    ] = None,
+    class_name: Annotated[
+        str | None,
+        typer.Option(
+            "--class", help="Class to show, by name or index (default: the explained class)."
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps",
+            help="Show the last N steps of the window (default: where |attribution| reaches "
+            "0.1 % of its maximum, plus 10 %, at least 20 steps).",
+        ),
+    ] = None,
+    normalise: Annotated[
+        str,
+        typer.Option(
+            "--norm", help="none (real attribution values) or max-abs (scaled to [-1, 1])."
+        ),
+    ] = "none",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Data file for the time axis (clock time for ADL, seconds for synthetic); "
+            "default: the file named in the explanation's metadata, if it exists.",
+        ),
+    ] = None,
+    confidence: Annotated[
+        bool,
+        typer.Option(
+            "--confidence",
+            help="Add the confidence of every class over the shown steps (re-runs the model "
+            "named in the file's metadata).",
+        ),
+    ] = False,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Figure file: .png, .svg or .pdf (default FILE_stampT.png beside FILE)."
+        ),
+    ] = None,
+    dpi: Annotated[int, typer.Option("--dpi", help="Resolution of a PNG.")] = 150,
+) -> None:
+    """Draw one explained stamp: attribution over the spike raster, and class confidences."""
+    from spikeattr.viz.explanation import (
+        Explanations,
+        FigureError,
+        TimeAxis,
+        confidence_over_window,
+        explanation_figure,
+        save_figure,
+        time_axis_from_data,
+    )
+
+    if index is not None and stamp is not None:
+        raise fail("pass either --index or --stamp, not both")
+    if normalise not in ("none", "max-abs"):
+        raise fail(f"--norm must be 'none' or 'max-abs'; got {normalise!r}")
+    with user_errors():
+        explanations = Explanations.load(path)
+        row = explanations.index_of(stamp) if stamp is not None else (index or 0)
+        target = explanations.class_index(class_name) if class_name is not None else None
+        split = str(explanations.meta.get("split", ""))
+        named = explanations.meta.get("data")
+        source = data or (Path(str(named)) if named else None)
+        time_axis = TimeAxis(None, None, split)
+        if source is not None:
+            try:
+                time_axis = time_axis_from_data(source, split)
+            except FigureError as exc:
+                if data is not None:
+                    raise
+                console.print(f"note: time axis in steps ({exc})")
+        probs = None
+        if confidence:
+            from spikeattr.snn.checkpoint import load_model
+
+            model_name = explanations.meta.get("model")
+            if not model_name:
+                raise fail(f"{path}: its metadata names no model; --confidence needs one")
+            probs = confidence_over_window(load_model(str(model_name)), explanations, row)
+        figure = explanation_figure(
+            explanations,
+            row,
+            class_index=target,
+            steps=steps,
+            normalise="max-abs" if normalise == "max-abs" else "none",
+            time_axis=time_axis,
+            probs_over_time=probs,
+        )
+        shown = int(explanations.stamps[row])
+        target_path = out_path or path.with_name(f"{path.stem}_stamp{shown}.png")
+        save_figure(figure, target_path, dpi=dpi)
+    out.print(f"wrote {target_path}")

@@ -1,0 +1,55 @@
+"""Figures and the report (SPEC 6): the last stage, reading what the others wrote.
+
+* :mod:`spikeattr.viz.explanation`: the explanation figure of one stamp.
+* :mod:`spikeattr.viz.metrics`: flipping curves, output-completeness, continuity/compactness.
+* :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate``.
+* :mod:`spikeattr.viz.report`: the self-contained HTML report and its Markdown tables.
+
+Everything draws on :class:`matplotlib.figure.Figure` with the Agg canvas; pyplot is never
+imported, so no global figure state is created or changed.
+
+Example:
+    >>> from spikeattr.viz import Explanations, explanation_figure, save_figure
+    >>> # explained = Explanations.load("explained.npz")
+    >>> # save_figure(explanation_figure(explained, 0), "stamp.svg")
+"""
+
+from __future__ import annotations
+
+from spikeattr.viz.explanation import (
+    Explanations,
+    FigureError,
+    TimeAxis,
+    confidence_over_window,
+    default_steps,
+    explanation_figure,
+    save_figure,
+    time_axis_from_data,
+)
+from spikeattr.viz.metrics import (
+    completeness_figure,
+    continuity_compactness_figure,
+    flipping_figure,
+)
+from spikeattr.viz.report import ReportResult, build_report
+from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
+
+__all__ = [
+    "EvaluationRun",
+    "Explanations",
+    "FigureError",
+    "Missing",
+    "ReportError",
+    "ReportResult",
+    "TimeAxis",
+    "build_report",
+    "completeness_figure",
+    "confidence_over_window",
+    "continuity_compactness_figure",
+    "default_steps",
+    "explanation_figure",
+    "flipping_figure",
+    "read_run",
+    "save_figure",
+    "time_axis_from_data",
+]

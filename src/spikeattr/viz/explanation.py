@@ -1,0 +1,709 @@
+"""The explanation figure: one class's attribution over the input spike raster (SPEC 6).
+
+Inputs by name on the y-axis, time on the x-axis, the attribution of one class as a diverging
+colour map centred at zero (red positive, blue negative) with the input spikes drawn as thin
+grey marks in the middle of each input's row, a colour bar with the real values, and a side
+panel with the class-confidence distribution at the explained step. Optionally a panel below
+with the confidence of every class over the shown steps.
+
+Everything is built on a :class:`matplotlib.figure.Figure` with an Agg canvas: no pyplot, no
+change to global matplotlib state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import math
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter, MaxNLocator, ScalarFormatter
+
+from spikeattr._io import atomic_path
+from spikeattr.errors import SpikeAttrError
+from spikeattr.viz.style import method_label
+
+#: Keys an explanation file (``spikeattr explain``, ``gallery/MODEL/METHOD.npz``) must hold.
+EXPLANATION_FILE_KEYS: tuple[str, ...] = (
+    "stamps",
+    "attribution",
+    "probs",
+    "predicted",
+    "target",
+    "label",
+    "window_start",
+    "spikes",
+    "input_names",
+    "class_names",
+    "meta",
+)
+
+#: Seconds per step of the synthetic data set (``dt = 1e-3`` s in its models).
+SYNTHETIC_STEP_SECONDS = 1e-3
+
+#: Figure formats :func:`save_figure` writes, by file suffix.
+FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+
+Normalisation = Literal["none", "max-abs"]
+
+#: Colour map of attributions: red positive, blue negative, white at zero.
+ATTRIBUTION_CMAP = "RdBu_r"
+
+_FONT = 10.0  # base font size in points, for figures printed at their nominal size
+_SPIKE_COLOUR = "0.2"
+
+
+class FigureError(SpikeAttrError):
+    """A figure was requested from unusable input (file, index, class, range or format)."""
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """The content of an explanation file for ``S`` stamps (see the README's file formats).
+
+    Attributes:
+        stamps: int64 ``[S]`` explained stamps (indices into the split).
+        attribution: float ``[S, C, n_in, window]`` class-wise maps, right-aligned: column ``j``
+            is split step ``stamp - window + j``.
+        probs: float ``[S, C]`` class probabilities at step ``stamp - 1``.
+        predicted, target, label: int64 ``[S]`` predicted, explained and true class.
+        window_start: int64 ``[S]`` first split step of each window; earlier columns are padding.
+        spikes: int8 ``[S, window, n_in]`` the input windows, right-aligned like ``attribution``.
+        input_names, class_names: names of the inputs and classes.
+        meta: the file's JSON metadata (model, data, split, variant, window).
+    """
+
+    stamps: np.ndarray
+    attribution: np.ndarray
+    probs: np.ndarray
+    predicted: np.ndarray
+    target: np.ndarray
+    label: np.ndarray
+    window_start: np.ndarray
+    spikes: np.ndarray
+    input_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def window(self) -> int:
+        """Columns per map."""
+        return int(self.attribution.shape[-1])
+
+    def __len__(self) -> int:
+        return int(self.stamps.shape[0])
+
+    def index_of(self, stamp: int) -> int:
+        """Row of ``stamp``; a clear error lists the stamps the file holds."""
+        rows = np.flatnonzero(self.stamps == stamp)
+        if rows.size == 0:
+            shown = ", ".join(str(int(s)) for s in self.stamps[:20])
+            more = " ..." if len(self) > 20 else ""
+            raise FigureError(f"stamp {stamp} is not in this file; it holds stamps {shown}{more}")
+        return int(rows[0])
+
+    def class_index(self, name_or_index: str | int) -> int:
+        """Index of a class given by name or index."""
+        if isinstance(name_or_index, str) and not name_or_index.lstrip("-").isdigit():
+            if name_or_index not in self.class_names:
+                raise FigureError(
+                    f"unknown class {name_or_index!r}; classes: {', '.join(self.class_names)}"
+                )
+            return self.class_names.index(name_or_index)
+        index = int(name_or_index)
+        if not 0 <= index < len(self.class_names):
+            raise FigureError(
+                f"class index {index} out of range; there are {len(self.class_names)} classes "
+                f"({', '.join(self.class_names)})"
+            )
+        return index
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Any], source: str = "explanation") -> Explanations:
+        """Build from a mapping with the keys of :data:`EXPLANATION_FILE_KEYS`, checking shapes."""
+        missing = [k for k in EXPLANATION_FILE_KEYS if k not in arrays]
+        if missing:
+            raise FigureError(
+                f"{source}: not an explanation file; missing keys {', '.join(missing)} "
+                "(write one with 'spikeattr explain')"
+            )
+        try:
+            meta = json.loads(str(np.asarray(arrays["meta"])))
+        except json.JSONDecodeError as exc:
+            raise FigureError(f"{source}: field 'meta' is not valid JSON: {exc}") from exc
+        attribution = np.asarray(arrays["attribution"])
+        spikes = np.asarray(arrays["spikes"])
+        stamps = np.asarray(arrays["stamps"]).astype(np.int64)
+        input_names = tuple(str(n) for n in np.asarray(arrays["input_names"]).tolist())
+        class_names = tuple(str(n) for n in np.asarray(arrays["class_names"]).tolist())
+        n_stamps = stamps.shape[0]
+        expected = (n_stamps, len(class_names), len(input_names))
+        if attribution.ndim != 4 or attribution.shape[:3] != expected:
+            raise FigureError(
+                f"{source}: 'attribution' has shape {attribution.shape}; expected "
+                f"[S, C, n_in, window] = [{n_stamps}, {len(class_names)}, {len(input_names)}, ...]"
+            )
+        window = attribution.shape[3]
+        if spikes.shape != (n_stamps, window, len(input_names)):
+            raise FigureError(
+                f"{source}: 'spikes' has shape {spikes.shape}; expected "
+                f"[S, window, n_in] = [{n_stamps}, {window}, {len(input_names)}]"
+            )
+        per_stamp = {k: np.asarray(arrays[k]) for k in ("predicted", "target", "label")}
+        per_stamp["window_start"] = np.asarray(arrays["window_start"])
+        for key, value in per_stamp.items():
+            if value.shape != (n_stamps,):
+                raise FigureError(
+                    f"{source}: {key!r} has shape {value.shape}; expected [{n_stamps}]"
+                )
+        probs = np.asarray(arrays["probs"])
+        if probs.shape != (n_stamps, len(class_names)):
+            raise FigureError(
+                f"{source}: 'probs' has shape {probs.shape}; "
+                f"expected [{n_stamps}, {len(class_names)}]"
+            )
+        return cls(
+            stamps=stamps,
+            attribution=attribution,
+            probs=probs,
+            predicted=per_stamp["predicted"].astype(np.int64),
+            target=per_stamp["target"].astype(np.int64),
+            label=per_stamp["label"].astype(np.int64),
+            window_start=per_stamp["window_start"].astype(np.int64),
+            spikes=spikes,
+            input_names=input_names,
+            class_names=class_names,
+            meta=meta if isinstance(meta, dict) else {},
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Explanations:
+        """Read an explanation ``.npz`` (never unpickles)."""
+        source = Path(path)
+        if not source.is_file():
+            raise FigureError(f"{source}: no such explanation file")
+        try:
+            with np.load(source, allow_pickle=False) as archive:
+                arrays = {k: archive[k] for k in archive.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise FigureError(f"{source}: not a readable .npz explanation file: {exc}") from exc
+        return cls.from_arrays(arrays, str(source))
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """How split steps map to time on the x-axis.
+
+    Attributes:
+        step_seconds: seconds per step; ``None`` labels the axis in steps.
+        start: clock time of split step 0; with it the axis shows clock times.
+        split: split name, for the axis label.
+    """
+
+    step_seconds: float | None = None
+    start: dt.datetime | None = None
+    split: str = ""
+
+    def positions(self, steps: np.ndarray) -> np.ndarray:
+        """x-coordinates of (fractional) split steps: steps, seconds, or matplotlib dates."""
+        steps = np.asarray(steps, dtype=np.float64)
+        if self.step_seconds is None:
+            return steps
+        if self.start is None:
+            return steps * self.step_seconds
+        origin = float(mdates.date2num(self.start))
+        return origin + steps * (self.step_seconds / 86_400.0)
+
+    def label(self, first_step: int = 0) -> str:
+        """The x-axis label; with clock time it names the date of ``first_step``."""
+        where = f" in the {self.split} split" if self.split else ""
+        if self.step_seconds is None:
+            return f"step{where}"
+        if self.start is None:
+            return f"time{where} (s)"
+        moment = self.start + dt.timedelta(seconds=first_step * self.step_seconds)
+        return f"clock time ({moment:%Y-%m-%d})"
+
+    def describe(self, step: int) -> str:
+        """A step as text: ``step 8169``, ``t = 8.169 s`` or ``2012-11-30 12:41:45``."""
+        if self.step_seconds is None:
+            return f"step {step}"
+        if self.start is None:
+            return f"t = {_seconds_text(step * self.step_seconds, self.step_seconds)} s"
+        moment = self.start + dt.timedelta(seconds=step * self.step_seconds)
+        return moment.isoformat(sep=" ", timespec="seconds" if self.step_seconds >= 1 else "auto")
+
+
+def _seconds_text(value: float, resolution: float) -> str:
+    digits = max(0, -math.floor(math.log10(resolution))) if resolution < 1 else 0
+    return f"{value:.{digits}f}"
+
+
+def time_axis_from_data(path: str | os.PathLike[str], split: str) -> TimeAxis:
+    """The time axis of split ``split`` of a data file, from its metadata.
+
+    A file with ``meta["start_time"]`` (ADL) gives clock time at ``meta["resolution_s"]``
+    (default 1 s) per step, offset to the split's first step; the synthetic data set gives
+    seconds at 1 ms per step; any other file with ``meta["resolution_s"]`` gives seconds. Only
+    the small fields are read (the ``npz`` is opened lazily).
+
+    Raises:
+        FigureError: the file is missing, unreadable, or has no split ``split``.
+    """
+    source = Path(path)
+    try:
+        with np.load(source, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
+            names = [str(n) for n in archive["split_names"].tolist()]
+            bounds = np.asarray(archive["split_bounds"], dtype=np.int64)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise FigureError(f"{source}: cannot read the data file's metadata: {exc}") from exc
+    if split not in names:
+        raise FigureError(f"{source}: no split {split!r}; splits: {', '.join(names)}")
+    offset = int(bounds[names.index(split)][0])
+    meta = meta if isinstance(meta, dict) else {}
+    resolution = meta.get("resolution_s")
+    if meta.get("start_time"):
+        step = float(resolution) if resolution else 1.0
+        try:
+            start = dt.datetime.fromisoformat(str(meta["start_time"]))
+        except ValueError as exc:
+            raise FigureError(f"{source}: meta start_time is not an ISO time: {exc}") from exc
+        return TimeAxis(step, start + dt.timedelta(seconds=offset * step), split)
+    if meta.get("dataset") == "synthetic":
+        return TimeAxis(SYNTHETIC_STEP_SECONDS, None, split)
+    if resolution:
+        return TimeAxis(float(resolution), None, split)
+    return TimeAxis(None, None, split)
+
+
+def default_steps(
+    attribution: np.ndarray,
+    valid: int,
+    relative: float = 1e-3,
+    margin: float = 0.1,
+    minimum: int = 20,
+) -> int:
+    """How many of the last steps the figure shows by default.
+
+    The visible support of the map: from the first column where some ``|attribution|``
+    reaches ``relative`` (0.1 %) of the map's maximum, smaller values being white on the
+    colour scale, to the explained step; widened by ``margin`` (10 %) and to at least
+    ``minimum`` steps, never into the zero padding before the window start (``valid`` real
+    columns). ``relative=0`` takes the exact non-zero support. An all-zero map shows the whole
+    valid window.
+
+    Args:
+        attribution: ``[n_in, window]`` one class's map, right-aligned.
+        valid: number of real (non-padding) columns at the right.
+    """
+    valid = max(1, min(int(valid), attribution.shape[-1]))
+    strength = np.abs(attribution[:, -valid:]).max(axis=0)
+    peak = float(strength.max(initial=0.0))
+    if peak == 0.0 or not np.isfinite(peak):
+        return valid
+    first = int(np.argmax(strength > 0 if relative <= 0 else strength >= relative * peak))
+    support = valid - first
+    return int(min(valid, max(minimum, math.ceil(support * (1.0 + margin)))))
+
+
+def _runs(column: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, length)`` of each run of non-zero values of a 1-D array."""
+    active = np.concatenate([[0], (np.asarray(column) != 0).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(active))
+    return [(int(a), int(b - a)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _label_stride(n_labels: int, height_in: float, fontsize: float) -> int:
+    """Label every k-th input so that labels of ``fontsize`` points fit in ``height_in``."""
+    fits = max(1, int(height_in * 72.0 / (fontsize * 1.5)))
+    return max(1, math.ceil(n_labels / fits))
+
+
+class _ClockFormatter(Formatter):
+    """Clock times as short as the ticks allow: ``%H:%M`` when every tick is on a whole
+    minute, else ``%H:%M:%S``; ``%m-%d %H:%M`` when the ticks span more than a day."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return str(mdates.num2date(x).strftime("%H:%M:%S"))
+
+    def format_ticks(self, values: Any) -> list[str]:
+        moments = [mdates.num2date(v) for v in values]
+        if not moments:
+            return []
+        if (moments[-1] - moments[0]).total_seconds() > 86_400:
+            pattern = "%m-%d %H:%M"
+        elif all(m.second == 0 and m.microsecond == 0 for m in moments):
+            pattern = "%H:%M"
+        else:
+            pattern = "%H:%M:%S"
+        return [m.strftime(pattern) for m in moments]
+
+
+def _set_time_ticks(axes: Axes, time_axis: TimeAxis, fontsize: float, ticks: int = 6) -> None:
+    """At most ``ticks`` x-ticks: plain seconds (or steps), or clock times."""
+    if time_axis.start is not None and time_axis.step_seconds is not None:
+        locator = mdates.AutoDateLocator(minticks=2, maxticks=ticks, interval_multiples=True)
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(_ClockFormatter())
+    else:
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=ticks, steps=[1, 2, 2.5, 5, 10]))
+        formatter = ScalarFormatter(useOffset=False)
+        formatter.set_powerlimits((-12, 12))  # plain decimals, the same number for every tick
+        axes.xaxis.set_major_formatter(formatter)
+    axes.tick_params(axis="x", labelsize=fontsize)
+
+
+def _tick_labels_collide(figure: Figure, axes: Axes, gap: float = 4.0) -> bool:
+    """Whether two drawn x tick labels of ``axes`` are closer than ``gap`` pixels."""
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    low, high = sorted(axes.get_xlim())
+    boxes = sorted(
+        (tick.label1.get_window_extent(renderer).x0, tick.label1.get_window_extent(renderer).x1)
+        for tick in axes.xaxis.get_major_ticks()
+        if tick.label1.get_visible() and tick.label1.get_text() and low <= tick.get_loc() <= high
+    )
+    return any(left[1] + gap > right[0] for left, right in itertools.pairwise(boxes))
+
+
+def _fit_time_ticks(figure: Figure, axes: Axes, time_axis: TimeAxis, fontsize: float) -> None:
+    """Use the most ticks (6 down to 2) whose labels do not collide once drawn."""
+    for ticks in (6, 5, 4, 3, 2):
+        _set_time_ticks(axes, time_axis, fontsize, ticks)
+        figure.canvas.draw()
+        if not _tick_labels_collide(figure, axes):
+            return
+
+
+def explanation_figure(
+    explanations: Explanations,
+    index: int = 0,
+    *,
+    class_index: int | None = None,
+    steps: int | None = None,
+    normalise: Normalisation = "none",
+    time_axis: TimeAxis | None = None,
+    probs_over_time: np.ndarray | None = None,
+    width: float = 10.0,
+    compact: bool = False,
+) -> Figure:
+    """The explanation figure of stamp row ``index`` of ``explanations``.
+
+    Args:
+        explanations: an explanation file's content (:meth:`Explanations.load`).
+        index: row of the stamp to show.
+        class_index: class whose attribution is shown; default the explained class (``target``).
+        steps: show the last ``steps`` steps of the window; default :func:`default_steps` (the
+            steps where ``|attribution|`` reaches 0.1 % of its maximum, plus a 10 % margin, at
+            least 20 steps, never the zero padding).
+        normalise: ``"none"`` (the colour bar shows real attribution values) or ``"max-abs"``
+            (divided by the largest ``|attribution|`` of the shown class and steps).
+        time_axis: how steps map to time; default steps labelled as such.
+        probs_over_time: optional float ``[k, C]`` class probabilities of the last ``k`` steps
+            of the window (right-aligned, ``k >= 1``); adds a confidence-over-time panel.
+        width: figure width in inches (height follows from the number of inputs).
+        compact: shorter titles and labels, for galleries of several figures side by side;
+            always on below 7 inches, where the full texts do not fit.
+
+    Returns:
+        The :class:`~matplotlib.figure.Figure` (with an Agg canvas; save it with
+        :func:`save_figure`). Its axes carry the labels ``"attribution"``, ``"colour bar"``,
+        ``"confidence"`` and, with ``probs_over_time``, ``"confidence over time"`` and
+        ``"class legend"`` (``axes.get_label()``).
+
+    Raises:
+        FigureError: an index, class, range or normalisation out of range.
+    """
+    if not 0 <= index < len(explanations):
+        raise FigureError(
+            f"index {index} out of range; the file holds {len(explanations)} stamps "
+            f"({', '.join(str(int(s)) for s in explanations.stamps[:10])}"
+            f"{' ...' if len(explanations) > 10 else ''})"
+        )
+    if normalise not in ("none", "max-abs"):
+        raise FigureError(f"normalise must be 'none' or 'max-abs'; got {normalise!r}")
+    target = int(explanations.target[index]) if class_index is None else int(class_index)
+    classes = explanations.class_names
+    if not 0 <= target < len(classes):
+        raise FigureError(f"class index {target} out of range; classes: {', '.join(classes)}")
+    time_axis = time_axis or TimeAxis()
+    compact = compact or width < 7.0
+    stamp = int(explanations.stamps[index])
+    window = explanations.window
+    valid = max(1, min(window, stamp - int(explanations.window_start[index])))
+    attribution = np.asarray(explanations.attribution[index, target], dtype=np.float64)
+    if steps is None:
+        shown = default_steps(attribution, valid)
+    else:
+        if steps < 1:
+            raise FigureError(f"steps must be at least 1; got {steps}")
+        shown = min(int(steps), valid)
+    values = attribution[:, -shown:]
+    spikes = np.asarray(explanations.spikes[index, -shown:, :])
+    first_step = stamp - shown  # split step of the first shown column
+    scale = float(np.abs(values).max(initial=0.0))
+    if normalise == "max-abs" and scale > 0:
+        values = values / scale
+        scale = 1.0
+    limit = scale if scale > 0 else 1.0
+    n_in = len(explanations.input_names)
+    fontsize = _FONT * (0.9 if compact else 1.0)
+
+    row_height = 0.22 if compact else 0.3
+    panel_height = min(9.0, max(2.8, 1.3 + row_height * n_in))
+    height = panel_height + (1.6 if probs_over_time is not None else 0.0)
+    figure = Figure(figsize=(width, height), layout="constrained", dpi=100)
+    FigureCanvasAgg(figure)
+    rows = 2 if probs_over_time is not None else 1
+    grid = figure.add_gridspec(
+        rows,
+        3,
+        width_ratios=[5.0, 0.14, 1.9],
+        height_ratios=[max(2.0, row_height * n_in), 1.4][:rows],
+    )
+    heat_axes = figure.add_subplot(grid[0, 0], label="attribution")
+    colour_axes = figure.add_subplot(grid[0, 1], label="colour bar")
+    confidence_axes = figure.add_subplot(grid[0, 2], label="confidence")
+
+    edges = time_axis.positions(np.array([first_step, stamp]))
+    norm = Normalize(vmin=-limit, vmax=limit)
+    image = heat_axes.imshow(
+        values,
+        cmap=ATTRIBUTION_CMAP,
+        norm=norm,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(float(edges[0]), float(edges[1]), n_in - 0.5, -0.5),
+        zorder=1,
+    )
+    _draw_raster(heat_axes, spikes, float(edges[0]), (float(edges[1]) - float(edges[0])) / shown)
+    stride = _label_stride(n_in, panel_height * 0.7, fontsize)
+    ticks = list(range(0, n_in, stride))
+    heat_axes.set_yticks(ticks)
+    heat_axes.set_yticklabels([explanations.input_names[t] for t in ticks], fontsize=fontsize)
+    heat_axes.set_ylim(n_in - 0.5, -0.5)
+    heat_axes.set_ylabel("input", fontsize=fontsize)
+    heat_axes.set_xlim(float(edges[0]), float(edges[1]))
+    if time_axis.start is not None:
+        heat_axes.xaxis_date()
+    variant = str(explanations.meta.get("variant", ""))
+    method = method_label(variant) if variant else "attribution"
+    heat_axes.set_title(
+        f"{method}: attribution of class '{classes[target]}'"
+        + ("" if compact else "  (grey marks: input spikes)"),
+        fontsize=fontsize * 1.05,
+        loc="left",
+    )
+
+    colourbar = figure.colorbar(image, cax=colour_axes)
+    colourbar.ax.tick_params(labelsize=fontsize * 0.85)
+    colourbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=5, symmetric=True))
+    colourbar.set_label(
+        "attribution / max |attribution|" if normalise == "max-abs" else "attribution",
+        fontsize=fontsize * 0.9,
+    )
+
+    probs = np.asarray(explanations.probs[index], dtype=np.float64)
+    predicted = int(explanations.predicted[index])
+    truth = int(explanations.label[index])
+    _confidence_bars(
+        confidence_axes,
+        probs,
+        classes,
+        predicted,
+        truth,
+        target,
+        fontsize,
+        height=panel_height * 0.7,
+        compact=compact,
+    )
+
+    time_axes: Axes | None = None
+    if probs_over_time is not None:
+        time_axes = figure.add_subplot(grid[1, 0], sharex=heat_axes, label="confidence over time")
+        legend_axes = figure.add_subplot(grid[1, 2], label="class legend")
+        _confidence_lines(
+            time_axes, legend_axes, probs_over_time, classes, first_step, stamp, time_axis, fontsize
+        )
+        heat_axes.tick_params(axis="x", labelbottom=False)
+        time_axes.set_xlabel(time_axis.label(first_step), fontsize=fontsize)
+    else:
+        heat_axes.set_xlabel(time_axis.label(first_step), fontsize=fontsize)
+
+    true_name = classes[truth] if 0 <= truth < len(classes) else "unlabelled"
+    if compact:
+        title = f"stamp {stamp} · predicted {classes[predicted]} · true {true_name}"
+    else:
+        title = (
+            f"Stamp {stamp} (explained step {time_axis.describe(stamp - 1)}): predicted "
+            f"'{classes[predicted]}' ({probs[predicted]:.2f}), true '{true_name}'"
+        )
+    figure.suptitle(title, fontsize=fontsize * 1.1, x=0.01, ha="left")
+    bottom = time_axes if time_axes is not None else heat_axes
+    _fit_time_ticks(figure, bottom, time_axis, fontsize * 0.95)
+    return figure
+
+
+def _draw_raster(axes: Axes, spikes: np.ndarray, left: float, step_width: float) -> None:
+    """Spikes ``[T, n_in]`` as thin grey bars in the middle of each input's row, one bar per
+    run of consecutive spikes; the first column starts at x = ``left``."""
+    for row in range(spikes.shape[1]):
+        bars = [
+            (left + start * step_width, length * step_width)
+            for start, length in _runs(spikes[:, row])
+        ]
+        if bars:
+            axes.broken_barh(
+                bars,
+                (row - 0.09, 0.18),
+                facecolors=_SPIKE_COLOUR,
+                edgecolors=_SPIKE_COLOUR,
+                linewidth=0.4,  # keeps one-step spikes of long windows visible
+                alpha=0.55,
+                zorder=2,
+            )
+
+
+def _confidence_bars(
+    axes: Axes,
+    probs: np.ndarray,
+    classes: tuple[str, ...],
+    predicted: int,
+    truth: int,
+    target: int,
+    fontsize: float,
+    height: float,
+    compact: bool = False,
+) -> None:
+    """Horizontal bars of the class probabilities at the explained step (predicted: dark);
+    ``height`` is the panel's height in inches."""
+    positions = np.arange(len(classes))
+    colours = ["0.35" if c == predicted else "0.78" for c in range(len(classes))]
+    axes.barh(positions, probs, color=colours, height=0.7)
+    axes.set_xlim(0.0, 1.0)
+    axes.set_ylim(len(classes) - 0.5, -0.5)
+    labels = []
+    for c, name in enumerate(classes):
+        marks = [m for m, on in (("true", c == truth), ("shown", c == target)) if on]
+        labels.append(f"{name} ({', '.join(marks)})" if marks and not compact else name)
+    stride = _label_stride(len(classes), height, fontsize * 0.85)
+    axes.set_yticks(positions[::stride])
+    texts = axes.set_yticklabels(labels[::stride], fontsize=fontsize * 0.85)
+    for position, text in zip(positions[::stride], texts, strict=True):
+        if position == truth:
+            text.set_fontweight("bold")
+    for c, p in enumerate(probs):
+        inside = p > 0.75
+        axes.text(
+            p - 0.02 if inside else p + 0.02,
+            c,
+            f"{p:.2f}",
+            va="center",
+            ha="right" if inside else "left",
+            fontsize=fontsize * 0.8,
+            color="white" if inside and c == predicted else "black",
+        )
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=2))
+    axes.tick_params(axis="x", labelsize=fontsize * 0.85)
+    axes.tick_params(axis="y", length=0)
+    axes.set_xlabel("probability", fontsize=fontsize * 0.9)
+    axes.set_title(
+        "confidence" if compact else "class confidence\nat explained step",
+        fontsize=fontsize * 0.95,
+        loc="left",
+    )
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+
+
+def _confidence_lines(
+    axes: Axes,
+    legend_axes: Axes,
+    probs_over_time: np.ndarray,
+    classes: tuple[str, ...],
+    first_step: int,
+    stamp: int,
+    time_axis: TimeAxis,
+    fontsize: float,
+) -> None:
+    """Class confidence over the shown steps (step midpoints), legend in ``legend_axes``."""
+    probs = np.asarray(probs_over_time, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[1] != len(classes) or probs.shape[0] < 1:
+        raise FigureError(
+            f"probs_over_time must have shape [k, {len(classes)}] (k >= 1); got {probs.shape}"
+        )
+    count = min(probs.shape[0], stamp - first_step)
+    steps = np.arange(stamp - count, stamp) + 0.5
+    x = time_axis.positions(steps)
+    palette = _class_colours(len(classes))
+    handles = []
+    for c, name in enumerate(classes):
+        (line,) = axes.plot(x, probs[-count:, c], color=palette[c], linewidth=1.4, label=name)
+        handles.append(line)
+    axes.set_ylim(0.0, 1.02)
+    axes.set_ylabel("confidence", fontsize=fontsize)
+    axes.tick_params(axis="y", labelsize=fontsize * 0.85)
+    axes.yaxis.set_major_locator(MaxNLocator(nbins=3))
+    axes.grid(axis="y", color="0.9")
+    legend_axes.axis("off")
+    legend_axes.legend(
+        handles=handles,
+        loc="center left",
+        fontsize=fontsize * 0.8,
+        frameon=False,
+        ncols=2 if len(classes) > 6 else 1,
+    )
+
+
+def _class_colours(count: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    name = "tab10" if count <= 10 else "tab20"
+    cmap = colormaps[name]
+    return [cmap(i % cmap.N) for i in range(count)]
+
+
+def confidence_over_window(model: Any, explanations: Explanations, index: int) -> np.ndarray:
+    """Class probabilities ``[valid, C]`` at every real step of stamp row ``index``'s window.
+
+    Re-runs ``model`` (an :class:`~spikeattr.snn.network.LIFNetwork`) from zero state on the
+    window, as the explanation did; row ``k`` is the softmax of the output membrane after step
+    ``window_start + k``, so the last row equals ``explanations.probs[index]``.
+    """
+    import torch
+
+    stamp = int(explanations.stamps[index])
+    valid = max(1, min(explanations.window, stamp - int(explanations.window_start[index])))
+    window = np.asarray(explanations.spikes[index, -valid:, :], dtype=np.float32)
+    with torch.no_grad():
+        membrane = model.forward(torch.from_numpy(window[None])).membrane[0]
+        probs = torch.softmax(membrane, dim=-1)
+    return np.asarray(probs.cpu().numpy(), dtype=np.float64)
+
+
+def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
+    """Write ``figure`` as PNG, SVG or PDF (by the suffix of ``path``), atomically."""
+    target = Path(path)
+    kind = target.suffix.lower().lstrip(".")
+    if kind not in FIGURE_FORMATS:
+        raise FigureError(
+            f"{target}: unknown figure format {target.suffix or '(no suffix)'!r}; "
+            f"use .png, .svg or .pdf"
+        )
+    if figure.canvas is None or not isinstance(figure.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(figure)
+    with atomic_path(target) as tmp:
+        figure.savefig(tmp, format=kind, dpi=dpi)
+    return target
