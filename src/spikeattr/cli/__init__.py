@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from spikeattr import __version__
-from spikeattr.cli import evaluate, explain, plot, quickstart, report, train
+from spikeattr.cli import evaluate, explain, plot, quickstart, report, reproduce, train
 from spikeattr.cli._common import out
 from spikeattr.cli.data import data_app
 from spikeattr.cli.model import model_app
@@ -28,10 +28,11 @@ app.command("quickstart")(quickstart.quickstart)
 app.command("explain")(explain.explain)
 app.command("explain-series")(explain.explain_series_command)
 app.command("evaluate")(evaluate.evaluate)
-app.command("train")(train.train)
-app.command("tune")(train.tune)
 app.command("report")(report.report)
 app.add_typer(plot.plot_app, name="plot")
+app.command("train")(train.train)
+app.command("tune")(train.tune)
+app.command("reproduce")(reproduce.reproduce)
 
 
 def _version_callback(value: bool) -> None:

@@ -1,0 +1,363 @@
+"""Reproduce the paper from one command: data -> models -> explanations + evaluation -> report.
+
+Driven by a configuration (TOML file and/or ``--set section.key=value`` overrides), validated
+in full before any work starts. Defaults (``spikeattr reproduce synthetic``)::
+
+    [data]
+    raw_dir = ""              # ADL only: folder with the raw UCI files
+    subjects = ["A", "B"]     # ADL only
+    compat = "reference"      # ADL only: the encoding the published models were trained on
+
+    [models]
+    names = []                # default: the paper's 1L, 2L and 3L models of the data set
+    retrain = false           # train them from scratch with the paper's hyper-parameters
+    epochs = 1000             # retraining: maximum epochs (early stopping, patience 20)
+    patience = 20
+
+    [evaluate]
+    methods = ["s", "ns", "sam"]
+    stamps = "paper"          # or a number of stamps per class, as a string: "5"
+    window = 1000
+    perturbations = 1
+    random_control = true
+
+    [run]
+    seed = 0
+    report = true
+
+Run directory: ``data/`` (the encoded data sets), ``models/`` (retrained checkpoints),
+``evaluation/`` (or ``evaluation_A``/``evaluation_B`` for ADL: the results of
+:mod:`spikeattr.pipelines.evaluation`, each with its ``report.html``) and ``manifest.json``
+(config, seeds, versions, data checksums, timings of every stage).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spikeattr.data.series import SpikeSeries
+from spikeattr.data.stamps import paper_stamps, sample_balanced_stamps
+from spikeattr.data.synthetic import generate_synthetic
+from spikeattr.errors import CheckpointError, SpikeAttrError
+from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
+from spikeattr.pipelines.manifest import write_manifest
+from spikeattr.snn.checkpoint import published_model_path, read_checkpoint_metadata
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DATASETS = ("synthetic", "adl")
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": {"raw_dir": "", "subjects": ["A", "B"], "compat": "reference"},
+    "models": {"names": [], "retrain": False, "epochs": 1000, "patience": 20},
+    "evaluate": {
+        "methods": ["s", "ns", "sam"],
+        "stamps": "paper",
+        "window": 1000,
+        "perturbations": 1,
+        "random_control": True,
+    },
+    "run": {"seed": 0, "report": True},
+}
+
+
+class ReproduceConfigError(SpikeAttrError):
+    """The reproduce configuration is invalid (unknown key, wrong type, bad value)."""
+
+
+def _check_type(where: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ReproduceConfigError(f"{where} must be true or false; got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ReproduceConfigError(f"{where} must be an integer; got {value!r}")
+        return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ReproduceConfigError(f"{where} must be a string; got {value!r}")
+        return value
+    if isinstance(default, list):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ReproduceConfigError(f"{where} must be a list of strings; got {value!r}")
+        return value
+    raise ReproduceConfigError(f"{where}: unsupported setting")  # pragma: no cover
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax (``5``, ``true``, ``["s", "ns"]``) or a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def build_config(
+    dataset: str,
+    toml_path: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Defaults, then the TOML file, then ``{"section.key": value}`` overrides; all checked."""
+    if dataset not in DATASETS:
+        raise ReproduceConfigError(f"data set must be one of {list(DATASETS)}; got {dataset!r}")
+    config = copy.deepcopy(DEFAULTS)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if toml_path is not None:
+        path = Path(toml_path)
+        try:
+            layers.append((str(path), tomllib.loads(path.read_text(encoding="utf-8"))))
+        except FileNotFoundError as exc:
+            raise ReproduceConfigError(f"config file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ReproduceConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    if overrides:
+        nested: dict[str, dict[str, Any]] = {}
+        for dotted, value in overrides.items():
+            if "." not in dotted:
+                raise ReproduceConfigError(
+                    f"override {dotted!r} must be section.key=value (sections: "
+                    f"{', '.join(DEFAULTS)})"
+                )
+            section, key = dotted.split(".", 1)
+            nested.setdefault(section, {})[key] = value
+        layers.append(("--set", nested))
+    for source, layer in layers:
+        for section, values in layer.items():
+            if section not in DEFAULTS:
+                raise ReproduceConfigError(
+                    f"{source}: unknown section [{section}]; known: {', '.join(DEFAULTS)}"
+                )
+            if not isinstance(values, Mapping):
+                raise ReproduceConfigError(f"{source}: [{section}] must be a table of settings")
+            for key, value in values.items():
+                if key not in DEFAULTS[section]:
+                    raise ReproduceConfigError(
+                        f"{source}: unknown key {section}.{key}; [{section}] knows "
+                        f"{', '.join(DEFAULTS[section])}"
+                    )
+                if (section, key) == ("evaluate", "stamps") and isinstance(value, int):
+                    value = str(value)  # --set evaluate.stamps=5 reads as a TOML integer
+                config[section][key] = _check_type(
+                    f"{source}: {section}.{key}", value, DEFAULTS[section][key]
+                )
+    _check_values(dataset, config)
+    return config
+
+
+def _check_values(dataset: str, config: dict[str, dict[str, Any]]) -> None:
+    from spikeattr.explain.methods import METHODS
+
+    evaluate = config["evaluate"]
+    unknown = [m for m in evaluate["methods"] if m not in METHODS]
+    if unknown or not evaluate["methods"]:
+        raise ReproduceConfigError(
+            f"evaluate.methods: unknown {unknown or 'empty list'}; choose from {', '.join(METHODS)}"
+        )
+    if evaluate["stamps"] != "paper" and not evaluate["stamps"].isdigit():
+        raise ReproduceConfigError(
+            f"evaluate.stamps must be 'paper' or a number of stamps per class; got "
+            f"{evaluate['stamps']!r}"
+        )
+    for key in ("window", "perturbations"):
+        if evaluate[key] < 1:
+            raise ReproduceConfigError(f"evaluate.{key} must be >= 1; got {evaluate[key]}")
+    models = config["models"]
+    if models["epochs"] < 1 or models["patience"] < 1:
+        raise ReproduceConfigError("models.epochs and models.patience must be >= 1")
+    for name in models["names"] or default_models(dataset):
+        if name.endswith(".json"):
+            if not Path(name).is_file():
+                raise ReproduceConfigError(f"models.names: checkpoint {name} does not exist")
+            continue
+        try:
+            published_model_path(name if ":" in name else f"published:{name}")
+        except CheckpointError as exc:
+            raise ReproduceConfigError(f"models.names: {exc}") from exc
+    if dataset == "adl":
+        data = config["data"]
+        if not data["raw_dir"]:
+            raise ReproduceConfigError(
+                "data.raw_dir is required for the ADL data set: the folder holding "
+                "OrdonezA_Sensors.txt ... (--set data.raw_dir=PATH)"
+            )
+        if not Path(data["raw_dir"]).is_dir():
+            raise ReproduceConfigError(f"data.raw_dir {data['raw_dir']} is not a directory")
+        if not data["subjects"] or any(s not in ("A", "B") for s in data["subjects"]):
+            raise ReproduceConfigError(
+                f"data.subjects must list A and/or B; got {data['subjects']}"
+            )
+        if data["compat"] not in ("aligned", "reference"):
+            raise ReproduceConfigError(
+                f"data.compat must be 'aligned' or 'reference'; got {data['compat']!r}"
+            )
+
+
+def default_models(dataset: str) -> list[str]:
+    """The paper's published 1L, 2L and 3L models of ``dataset``."""
+    return [f"published:{dataset}_{depth}L" for depth in (1, 2, 3)]
+
+
+@dataclass
+class ReproduceResult:
+    """Where a reproduce run wrote its outputs."""
+
+    run_dir: Path
+    evaluations: dict[str, Path]
+    reports: dict[str, Path]
+    models: list[str]
+    timings_s: dict[str, float]
+
+
+def _check_writable(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ReproduceConfigError(f"cannot write to the run directory {run_dir}: {exc}") from exc
+
+
+def _load_data(
+    dataset: str,
+    config: dict[str, dict[str, Any]],
+    run_dir: Path,
+) -> dict[str, SpikeSeries]:
+    if dataset == "synthetic":
+        series = generate_synthetic()
+        series.save(run_dir / "data" / "synthetic.npz")
+        return {"": series}
+    from spikeattr.data.adl import encode_subject
+
+    out = {}
+    for subject in config["data"]["subjects"]:
+        series = encode_subject(config["data"]["raw_dir"], subject, compat=config["data"]["compat"])
+        series.save(run_dir / "data" / f"adl_{subject}.npz")
+        out[subject] = series
+    return out
+
+
+def _retrain(
+    names: list[str],
+    training_series: SpikeSeries,
+    config: dict[str, dict[str, Any]],
+    run_dir: Path,
+    log: Callable[[str], Any],
+) -> list[str]:
+    """Train each model afresh with the published model's hyper-parameters; checkpoint paths."""
+    from spikeattr.snn.training import TrainConfig, train
+
+    trained = []
+    for name in names:
+        meta = read_checkpoint_metadata(published_model_path(name))
+        training = meta.get("training", {})
+        train_config = TrainConfig(
+            hidden=tuple(meta["layer_sizes"][1:-1]),
+            dt=meta["dt"],
+            tau_syn=meta["tau_syn"],
+            tau_mem=meta["tau_mem"],
+            lr=float(training.get("learning_rate", 1e-2)),
+            batch_size=int(training.get("batch_size", 128)),
+            epochs=config["models"]["epochs"],
+            patience=config["models"]["patience"],
+            seed=config["run"]["seed"],
+        )
+        log(f"training {name.removeprefix('published:')} from scratch")
+        result = train(
+            train_config,
+            training_series,
+            None,
+            run_dir / "models" / name.removeprefix("published:"),
+        )
+        trained.append(str(result.checkpoint))
+    return trained
+
+
+def run_reproduce(
+    dataset: str,
+    config: dict[str, dict[str, Any]],
+    run_dir: str | os.PathLike[str],
+    resume: bool = True,
+    log: Callable[[str], Any] = lambda message: None,
+    progress: Callable[[str, int, int], Any] | None = None,
+) -> ReproduceResult:
+    """Run the whole pipeline for ``dataset`` with a config from :func:`build_config`."""
+    out = Path(run_dir)
+    _check_writable(out)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    log("building the data")
+    data = _load_data(dataset, config, out)
+    timings["data"] = time.perf_counter() - started
+    names = config["models"]["names"] or default_models(dataset)
+    names = [n if (":" in n or n.endswith(".json")) else f"published:{n}" for n in names]
+    if config["models"]["retrain"]:
+        stage = time.perf_counter()
+        names = _retrain(names, next(iter(data.values())), config, out, log)
+        timings["train"] = time.perf_counter() - stage
+    evaluations: dict[str, Path] = {}
+    reports: dict[str, Path] = {}
+    for subject, series in data.items():
+        suffix = f"_{subject}" if subject else ""
+        stage = time.perf_counter()
+        stamps_setting = config["evaluate"]["stamps"]
+        if stamps_setting == "paper":
+            stamps = [int(t) for t in paper_stamps(series, "test")]
+        else:
+            steps = sample_balanced_stamps(series.split("test").labels, int(stamps_setting), 123)
+            stamps = [int(t) + 1 for t in steps]
+        data_file = out / "data" / (f"adl_{subject}.npz" if subject else "synthetic.npz")
+        evaluation_config = EvaluationConfig(
+            models=names,
+            methods=config["evaluate"]["methods"],
+            data=str(data_file),
+            data_sha256=series.checksums()["X_sha256"],
+            split="test",
+            stamps=stamps,
+            window=config["evaluate"]["window"],
+            n_perturbations=config["evaluate"]["perturbations"],
+            random_control=config["evaluate"]["random_control"],
+            seed=config["run"]["seed"],
+        )
+        target = out / f"evaluation{suffix}"
+        log(
+            f"evaluating {len(names)} models x {len(evaluation_config.methods)} methods on "
+            f"{len(stamps)} stamps{' of subject ' + subject if subject else ''}"
+        )
+        run_evaluation(evaluation_config, series, target, resume=resume, progress=progress)
+        evaluations[subject or dataset] = target
+        timings[f"evaluate{suffix}"] = time.perf_counter() - stage
+        if config["run"]["report"]:
+            stage = time.perf_counter()
+            reports[subject or dataset] = _report(target)
+            timings[f"report{suffix}"] = time.perf_counter() - stage
+    timings["total"] = time.perf_counter() - started
+    write_manifest(
+        out,
+        command=f"reproduce {dataset}",
+        config={"dataset": dataset, **config, "seed": config["run"]["seed"]},
+        data_checksums={k or dataset: v.checksums() for k, v in data.items()},
+        results={
+            "evaluations": {k: str(v) for k, v in evaluations.items()},
+            "reports": {k: str(v) for k, v in reports.items()},
+            "models": names,
+        },
+        timings=timings,
+    )
+    return ReproduceResult(out, evaluations, reports, names, timings)
+
+
+def _report(run_dir: Path) -> Path:
+    from spikeattr.viz.report import build_report
+
+    return Path(build_report(run_dir).html)

@@ -1,0 +1,111 @@
+"""`spikeattr reproduce`: configuration refused up front; a small synthetic run end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from spikeattr.cli import app
+from spikeattr.pipelines.reproduce import (
+    ReproduceConfigError,
+    build_config,
+    parse_value,
+    run_reproduce,
+)
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"evaluate.bogus": 1}, "unknown key evaluate.bogus"),
+        ({"nosection.key": 1}, r"unknown section \[nosection\]"),
+        ({"evaluate.window": "abc"}, "evaluate.window must be an integer"),
+        ({"evaluate.window": 0}, "evaluate.window must be >= 1"),
+        ({"run.report": 1}, "run.report must be true or false"),
+        ({"evaluate.methods": ["s", "gradcam"]}, "unknown \\['gradcam'\\]"),
+        ({"evaluate.stamps": "many"}, "evaluate.stamps must be 'paper'"),
+        ({"models.names": ["published:synthetic_9L"]}, "unknown published model"),
+        ({"models.epochs": 0}, "models.epochs"),
+        ({"window": 5}, "section.key=value"),
+    ],
+)
+def test_bad_settings_are_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ReproduceConfigError, match=message):
+        build_config("synthetic", None, overrides)
+
+
+def test_toml_file_and_overrides_layer_on_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[evaluate]\nmethods = ["ns"]\nstamps = "3"\n[run]\nseed = 4\n')
+    config = build_config("synthetic", path, {"evaluate.stamps": "2"})
+    assert config["evaluate"]["methods"] == ["ns"]
+    assert config["evaluate"]["stamps"] == "2"  # the override wins over the file
+    assert config["run"]["seed"] == 4
+    assert config["evaluate"]["window"] == 1000  # default kept
+    path.write_text("[evaluate\n")
+    with pytest.raises(ReproduceConfigError, match="not valid TOML"):
+        build_config("synthetic", path)
+    with pytest.raises(ReproduceConfigError, match="does not exist"):
+        build_config("synthetic", tmp_path / "missing.toml")
+
+
+def test_adl_needs_an_existing_raw_dir(tmp_path: Path) -> None:
+    with pytest.raises(ReproduceConfigError, match=r"data\.raw_dir is required"):
+        build_config("adl")
+    with pytest.raises(ReproduceConfigError, match="is not a directory"):
+        build_config("adl", None, {"data.raw_dir": str(tmp_path / "nope")})
+    with pytest.raises(ReproduceConfigError, match="data set must be one of"):
+        build_config("mnist")
+
+
+def test_parse_value_reads_toml_literals() -> None:
+    assert parse_value("5") == 5
+    assert parse_value("true") is True
+    assert parse_value('["s", "ns"]') == ["s", "ns"]
+    assert parse_value("paper") == "paper"
+
+
+def test_unwritable_run_dir_is_refused_before_work(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    config = build_config("synthetic")
+    with pytest.raises(ReproduceConfigError, match="cannot write to the run directory"):
+        run_reproduce("synthetic", config, blocker / "run")
+
+
+def test_cli_refuses_bad_config_with_exit_code_2() -> None:
+    result = runner.invoke(app, ["reproduce", "synthetic", "--set", "evaluate.window=abc"])
+    assert result.exit_code == 2
+    assert "evaluate.window must be an integer" in result.output
+
+
+def test_small_synthetic_reproduction_end_to_end(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "reproduce",
+            "synthetic",
+            "--out",
+            str(tmp_path / "run"),
+            "--json",
+            "--set",
+            "evaluate.stamps=1",
+            "--set",
+            'evaluate.methods=["ns"]',
+            "--set",
+            'models.names=["published:synthetic_1L"]',
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    run = Path(summary["run_dir"])
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["command"] == "reproduce synthetic"
+    assert set(manifest["timings_s"]) >= {"data", "evaluate", "total"}
+    assert (run / "evaluation" / "summary.md").is_file()
+    assert Path(summary["reports"]["synthetic"]).is_file()
