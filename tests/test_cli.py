@@ -159,7 +159,7 @@ def test_model_list() -> None:
 
 def test_quickstart_writes_manifest(tmp_path: Path, checksums: dict[str, Any]) -> None:
     run_dir = tmp_path / "run"
-    result = _invoke("quickstart", "--out", str(run_dir), "--json")
+    result = _invoke("quickstart", "--out", str(run_dir), "--stamps", "1", "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["balanced_accuracy"] == pytest.approx(0.94278, abs=1e-4)
@@ -175,6 +175,10 @@ def test_quickstart_writes_manifest(tmp_path: Path, checksums: dict[str, Any]) -
     }
     assert (run_dir / "synthetic.npz").is_file()
     assert not list(run_dir.glob(".*.tmp"))
+    report = Path(payload["report"])
+    assert report.is_file() and report.parent == run_dir / "evaluation"
+    assert "published:synthetic_3L" in report.read_text(encoding="utf-8")
+    assert (run_dir / "evaluation" / "summary.md").is_file()
 
 
 def test_version() -> None:
