@@ -5,8 +5,9 @@ The explained function of a window ``x [T, n_in]`` and class ``c`` is
     f_c(x) = log_softmax(mem_out[T-1])_c
 
 the log-probability of class ``c`` at the last step, computed by the network's differentiable
-torch loop (``model(x, backend="torch")``), where the Heaviside spike has the fast-sigmoid
-surrogate derivative of SPEC 3. The log-softmax is the quantity the network is trained on (SPEC 3)
+forward (``model(x, backend="auto")``: the fused compiled layer on the CPU, the per-step torch
+loop elsewhere; both give the same numbers and gradients), where the Heaviside spike has the
+fast-sigmoid surrogate derivative of SPEC 3. The log-softmax is the quantity the network is trained on (SPEC 3)
 and, unlike the softmax, its gradient does not vanish when the prediction is confident;
 ``output="softmax"`` or ``"membrane"`` choose the others. The three methods (via Captum) give, for
 every class, a map shaped like the input:
@@ -76,7 +77,7 @@ class GradientAttribution:
         max_batch: windows simulated in one forward pass (samples x classes, x ``n_steps`` for
             IG); bounds the memory of the backward pass.
         backend: the network's differentiable forward, ``model(x, backend=backend)``; default
-            the per-step torch loop, which carries the surrogate gradient on every device.
+            ``"auto"`` (the fused compiled layer on the CPU, the torch loop on other devices).
 
     Example:
         >>> from spikeattr.snn import load_model
@@ -94,7 +95,7 @@ class GradientAttribution:
         n_steps: int = 50,
         integration: str = "gausslegendre",
         max_batch: int = 512,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         from spikeattr.snn.network import LIFNetwork
 
