@@ -65,3 +65,16 @@ def file_sha256(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
         for block in iter(lambda: handle.read(chunk_size), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` if needed and check a file can be written there.
+
+    Raises ``OSError`` (from the file system) when it cannot; callers turn it into their own
+    error naming the directory.
+    """
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
+        pass
+    return directory

@@ -7,10 +7,10 @@ The explained function of a window ``x [T, n_in]`` and class ``c`` is
 the log-probability of class ``c`` at the last step, computed by the network's differentiable
 forward (``model(x, backend="auto")``: the fused compiled layer on the CPU, the per-step torch
 loop elsewhere; both give the same numbers and gradients), where the Heaviside spike has the
-fast-sigmoid surrogate derivative of SPEC 3. The log-softmax is the quantity the network is trained on (SPEC 3)
-and, unlike the softmax, its gradient does not vanish when the prediction is confident;
-``output="softmax"`` or ``"membrane"`` choose the others. The three methods (via Captum) give, for
-every class, a map shaped like the input:
+fast-sigmoid surrogate derivative of SPEC 3. The log-softmax is the quantity the network is
+trained on (SPEC 3) and, unlike the softmax, its gradient does not vanish when the prediction is
+confident; ``output="softmax"`` or ``"membrane"`` choose the others. The three methods (via
+Captum) give, for every class, a map shaped like the input:
 
 * ``"saliency"``: ``|d f_c / d x|`` (Captum's ``Saliency``, absolute value);
 * ``"input_x_gradient"``: ``x * d f_c / d x``, non-zero only where an input spiked;

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from spikeattr._io import atomic_path, write_json_atomic
+from spikeattr._io import atomic_path, check_writable_dir, write_json_atomic
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import SpikeAttrError
 from spikeattr.evaluate.compactness import Compactness
@@ -39,14 +39,19 @@ from spikeattr.evaluate.completeness import PAPER_EPSILONS, OutputCompleteness
 from spikeattr.evaluate.continuity import Continuity
 from spikeattr.evaluate.correctness import Correctness
 from spikeattr.evaluate.random_control import method_range, random_like
+from spikeattr.evaluate.results import (
+    METRICS,
+    SUMMARY_COLUMNS,
+    flatten_metric,
+    format_cell,
+    safe_model_name,
+)
 from spikeattr.explain.methods import METHODS, make_explainer
 from spikeattr.explain.stamps import check_stamps, explain_stamps
 from spikeattr.pipelines.explain import write_stamp_explanations
 from spikeattr.pipelines.manifest import write_manifest
 from spikeattr.snn.accuracy import accuracy_report
 from spikeattr.snn.checkpoint import load_model
-
-METRICS = ("correctness", "output_completeness", "continuity", "compactness")
 
 
 class RunConfigError(SpikeAttrError):
@@ -91,13 +96,8 @@ class EvaluationConfig:
         return out
 
 
-def _safe(model: str) -> str:
-    """A model name as a file name (``published:synthetic_1L`` -> ``published_synthetic_1L``)."""
-    return model.replace(":", "_").replace("/", "_").replace("\\", "_")
-
-
 def _unit_dir(out_dir: Path, model: str, method: str) -> Path:
-    return out_dir / "results" / _safe(model) / method
+    return out_dir / "results" / safe_model_name(model) / method
 
 
 def gallery_stamps(part: SpikeSeries, stamps: Sequence[int]) -> list[int]:
@@ -117,7 +117,7 @@ def _write_gallery(
     stamps = gallery_stamps(part, config.stamps)
     result = explain_stamps(model, part.spikes, stamps, variant=method, window=config.window)
     write_stamp_explanations(
-        out / "gallery" / _safe(model_name) / f"{method}.npz",
+        out / "gallery" / safe_model_name(model_name) / f"{method}.npz",
         result,
         part,
         {"model": model_name, "split": config.split, "data": config.data},
@@ -130,10 +130,7 @@ def _unit_done(directory: Path) -> bool:
 
 def _prepare_directory(out_dir: Path, config: EvaluationConfig, resume: bool) -> None:
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        check_writable_dir(out_dir)
     except OSError as exc:
         raise SpikeAttrError(f"cannot write to the output directory {out_dir}: {exc}") from exc
     existing = out_dir / "config.json"
@@ -264,7 +261,7 @@ def run_evaluation(
     units = [(m, meth) for m in config.models for meth in config.methods]
     timings: dict[str, float] = {}
     for model_name, network in models.items():
-        accuracy_path = out / "models" / f"{_safe(model_name)}.json"
+        accuracy_path = out / "models" / f"{safe_model_name(model_name)}.json"
         if not accuracy_path.is_file():
             start = time.perf_counter()
             report = accuracy_report(
@@ -342,66 +339,11 @@ def collect_summary(out: Path, config: EvaluationConfig) -> list[dict[str, Any]]
                         loaded[metric] = json.loads(path.read_text(encoding="utf-8"))["results"]
                     else:
                         missing.append(metric)
-                row.update(_flatten(loaded))
+                for metric, results in loaded.items():
+                    row.update(flatten_metric(metric, results))
                 row["missing"] = ",".join(missing)
                 rows.append(row)
     return rows
-
-
-def _flatten(loaded: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    if "correctness" in loaded:
-        for against in ("original", "truth"):
-            ess = loaded["correctness"][f"ess_{against}"]
-            row[f"ess_{against}"] = ess["value"]
-            row[f"ess_{against}_ci"] = (ess["ci_low"], ess["ci_high"])
-    if "output_completeness" in loaded:
-        for entry in loaded["output_completeness"]["per_epsilon"]:
-            key = f"oc_{round(entry['epsilon'] * 100):d}"
-            row[key] = entry["value"]
-            row[f"{key}_ci"] = (entry["ci_low"], entry["ci_high"])
-    if "continuity" in loaded:
-        continuity = loaded["continuity"]
-        row["maxsens_max"] = continuity["max_sensitivity_max"]
-        row["maxsens_mean"] = continuity["max_sensitivity_mean"]["mean"]
-        row["maxsens_mean_ci"] = (
-            continuity["max_sensitivity_mean"]["ci_low"],
-            continuity["max_sensitivity_mean"]["ci_high"],
-        )
-    if "compactness" in loaded:
-        compact = loaded["compactness"]["sum_abs"]
-        row["compactness"] = compact["mean"]
-        row["compactness_ci"] = (compact["ci_low"], compact["ci_high"])
-    return row
-
-
-def _cell(row: dict[str, Any], key: str, digits: int = 3) -> str:
-    if key not in row:
-        return "missing"
-    value = row[key]
-    text = f"{value:.{digits}g}" if abs(value) < 1e-2 and value != 0 else f"{value:.{digits}f}"
-    if f"{key}_ci" in row:
-        low, high = row[f"{key}_ci"]
-        fmt = (
-            (lambda v: f"{v:.{digits}g}")
-            if abs(value) < 1e-2 and value != 0
-            else (lambda v: f"{v:.{digits}f}")
-        )
-        text += f" [{fmt(low)}, {fmt(high)}]"
-    return text
-
-
-SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ess_original", "ESS vs original (lower better)"),
-    ("ess_truth", "ESS vs truth (lower better)"),
-    ("oc_0", "OC eps 0% (higher better)"),
-    ("oc_10", "OC eps 10%"),
-    ("oc_25", "OC eps 25%"),
-    ("oc_50", "OC eps 50%"),
-    ("maxsens_max", "max-sensitivity max (lower better)"),
-    ("maxsens_mean", "max-sensitivity mean"),
-    ("compactness", "sum abs attribution (lower better)"),
-)
 
 
 def summary_markdown(rows: Sequence[dict[str, Any]]) -> str:
@@ -409,7 +351,7 @@ def summary_markdown(rows: Sequence[dict[str, Any]]) -> str:
     header = "| model | method | " + " | ".join(t for _, t in SUMMARY_COLUMNS) + " |"
     lines = [header, "|" + "---|" * (len(SUMMARY_COLUMNS) + 2)]
     for row in rows:
-        cells = [_cell(row, key) for key, _ in SUMMARY_COLUMNS]
+        cells = [format_cell(row, key) for key, _ in SUMMARY_COLUMNS]
         lines.append(f"| {row['model']} | {row['method']} | " + " | ".join(cells) + " |")
     missing = [f"{r['model']} / {r['method']}: {r['missing']}" for r in rows if r.get("missing")]
     if missing:

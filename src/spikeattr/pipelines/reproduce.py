@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spikeattr._io import check_writable_dir
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.stamps import paper_stamps, sample_balanced_stamps
 from spikeattr.data.synthetic import generate_synthetic
@@ -220,10 +221,7 @@ class ReproduceResult:
 
 def _check_writable(run_dir: Path) -> None:
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        check_writable_dir(run_dir)
     except OSError as exc:
         raise ReproduceConfigError(f"cannot write to the run directory {run_dir}: {exc}") from exc
 

@@ -55,7 +55,6 @@ import importlib
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +65,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spikeattr._io import array_sha256, atomic_path, file_sha256, write_json_atomic
+from spikeattr._io import (
+    array_sha256,
+    atomic_path,
+    check_writable_dir,
+    file_sha256,
+    write_json_atomic,
+)
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.windows import IGNORE_LABEL, training_windows
 from spikeattr.errors import SpikeAttrError
@@ -642,9 +647,7 @@ def _check_model_matches_data(model: LIFNetwork, series: SpikeSeries) -> None:
 def ensure_writable_dir(out_dir: Path) -> None:
     """Create ``out_dir`` if needed and check a file can be written there."""
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
-            pass
+        check_writable_dir(out_dir)
     except OSError as exc:
         raise TrainingError(f"cannot write to the output directory {out_dir}: {exc}") from exc
 

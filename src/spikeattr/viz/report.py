@@ -29,6 +29,12 @@ from matplotlib.figure import Figure
 
 from spikeattr import __version__
 from spikeattr._io import atomic_path
+from spikeattr.evaluate.results import (
+    SUMMARY_COLUMNS,
+    format_cell,
+    format_number,
+    safe_model_name,
+)
 from spikeattr.viz.explanation import (
     Explanations,
     FigureError,
@@ -41,16 +47,7 @@ from spikeattr.viz.metrics import (
     continuity_compactness_figure,
     flipping_figure,
 )
-from spikeattr.viz.rundir import (
-    SUMMARY_COLUMNS,
-    EvaluationRun,
-    Missing,
-    ReportError,
-    format_cell,
-    format_number,
-    read_run,
-    safe_model_name,
-)
+from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
 from spikeattr.viz.style import is_control, method_label
 
 #: Resolution of the embedded figures (dots per inch).

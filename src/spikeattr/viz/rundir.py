@@ -23,26 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from spikeattr.errors import SpikeAttrError
+from spikeattr.evaluate.results import METRICS as RUN_METRICS
+from spikeattr.evaluate.results import (
+    flatten_metric,
+    safe_model_name,
+)
 from spikeattr.viz.style import CONTROL_PREFIX, is_control
-
-#: The metric files of every (model, method) unit.
-RUN_METRICS: tuple[str, ...] = ("correctness", "output_completeness", "continuity", "compactness")
 
 #: Entries of which at least one marks a directory as an evaluation run.
 RUN_MARKERS: tuple[str, ...] = ("config.json", "manifest.json", "results", "models", "gallery")
-
-#: Summary columns: (row key, heading); the same as ``summary.md`` of the run.
-SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ess_original", "ESS vs original (lower better)"),
-    ("ess_truth", "ESS vs truth (lower better)"),
-    ("oc_0", "OC eps 0% (higher better)"),
-    ("oc_10", "OC eps 10%"),
-    ("oc_25", "OC eps 25%"),
-    ("oc_50", "OC eps 50%"),
-    ("maxsens_max", "max-sensitivity max (lower better)"),
-    ("maxsens_mean", "max-sensitivity mean"),
-    ("compactness", "sum abs attribution (lower better)"),
-)
 
 
 class ReportError(SpikeAttrError):
@@ -63,11 +52,6 @@ class Missing:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.why}"
-
-
-def safe_model_name(model: str) -> str:
-    """A model name as the run directory spells it (``published:x`` -> ``published_x``)."""
-    return model.replace(":", "_").replace("/", "_").replace("\\", "_")
 
 
 @dataclass
@@ -125,7 +109,7 @@ class EvaluationRun:
             for metric in RUN_METRICS:
                 results = self.result(model, name, metric)
                 try:
-                    values = _flatten(metric, results) if results is not None else None
+                    values = flatten_metric(metric, results) if results is not None else None
                 except (KeyError, TypeError, ValueError, IndexError):
                     values = None
                     where = f"results/{safe_model_name(model)}/{name}/{metric}.json"
@@ -139,52 +123,6 @@ class EvaluationRun:
             row["missing"] = ",".join(missing)
             rows.append(row)
         return rows
-
-
-def _flatten(metric: str, results: dict[str, Any]) -> dict[str, Any]:
-    """The summary values of one metric's ``results`` object."""
-    row: dict[str, Any] = {}
-    if metric == "correctness":
-        for against in ("original", "truth"):
-            ess = results[f"ess_{against}"]
-            row[f"ess_{against}"] = float(ess["value"])
-            row[f"ess_{against}_ci"] = (float(ess["ci_low"]), float(ess["ci_high"]))
-    elif metric == "output_completeness":
-        for entry in results["per_epsilon"]:
-            key = f"oc_{round(float(entry['epsilon']) * 100):d}"
-            row[key] = float(entry["value"])
-            row[f"{key}_ci"] = (float(entry["ci_low"]), float(entry["ci_high"]))
-    elif metric == "continuity":
-        mean = results["max_sensitivity_mean"]
-        row["maxsens_max"] = float(results["max_sensitivity_max"])
-        row["maxsens_mean"] = float(mean["mean"])
-        row["maxsens_mean_ci"] = (float(mean["ci_low"]), float(mean["ci_high"]))
-    elif metric == "compactness":
-        total = results["sum_abs"]
-        row["compactness"] = float(total["mean"])
-        row["compactness_ci"] = (float(total["ci_low"]), float(total["ci_high"]))
-    return row
-
-
-def format_number(value: float, digits: int = 3) -> str:
-    """``digits`` decimals, or ``digits`` significant digits below 0.01 (as ``summary.md``)."""
-    if abs(value) < 1e-2 and value != 0:
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}f}"
-
-
-def format_cell(row: dict[str, Any], key: str, digits: int = 3) -> str:
-    """A summary cell: ``value [low, high]``, or ``missing``; the style of ``summary.md``."""
-    if key not in row:
-        return "missing"
-    value = float(row[key])
-    text = format_number(value, digits)
-    if f"{key}_ci" in row:
-        low, high = row[f"{key}_ci"]
-        small = abs(value) < 1e-2 and value != 0
-        show = (lambda v: f"{v:.{digits}g}") if small else (lambda v: f"{v:.{digits}f}")
-        text += f" [{show(low)}, {show(high)}]"
-    return text
 
 
 def _read_json(run: Path, relative: str, missing: list[Missing]) -> Any | None:
