@@ -6,6 +6,7 @@ from spikeattr.snn.accuracy import AccuracyReport, accuracy_report, balanced_acc
 from spikeattr.snn.checkpoint import PUBLISHED_MODELS, load_model, save_checkpoint
 from spikeattr.snn.lif import LIFParameters, LIFState, lif_step
 from spikeattr.snn.network import LIFNetwork, NetworkOutput, SeriesPrediction
+from spikeattr.snn.training import TrainConfig, TrainResult, train
 
 __all__ = [
     "PUBLISHED_MODELS",
@@ -15,9 +16,12 @@ __all__ = [
     "LIFState",
     "NetworkOutput",
     "SeriesPrediction",
+    "TrainConfig",
+    "TrainResult",
     "accuracy_report",
     "balanced_accuracy",
     "lif_step",
     "load_model",
     "save_checkpoint",
+    "train",
 ]
