@@ -27,8 +27,9 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def safe_model_name(model: str) -> str:
-    """A model name as a directory name (``published:x_1L`` -> ``published_x_1L``)."""
-    return model.replace(":", "_").replace("/", "_").replace("\\", "_")
+    """A model name as a directory name (``published:x_1L`` -> ``published_x_1L``;
+    a checkpoint path ``runs/a/model.json`` -> ``runs_a_model``)."""
+    return model.removesuffix(".json").replace(":", "_").replace("/", "_").replace("\\", "_")
 
 
 def flatten_metric(metric: str, results: dict[str, Any]) -> dict[str, Any]:
