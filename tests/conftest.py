@@ -7,10 +7,12 @@ wherever the repository is cloned with ``../shared`` next to it. Never hard-code
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.synthetic import generate_synthetic
@@ -65,3 +67,12 @@ def synthetic_series() -> SpikeSeries:
 def synthetic_test(synthetic_series: SpikeSeries) -> SpikeSeries:
     """The 270 000-step test split of the synthetic series."""
     return synthetic_series.split("test")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Run a module's tests with one torch thread (tiny tensors: threads only add overhead)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

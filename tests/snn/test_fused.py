@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from hypothesis import given, settings
@@ -13,14 +11,8 @@ from spikeattr.snn.fused import fused_nll_loss, lif_layer_fused
 from spikeattr.snn.lif import LIFState, lif_layer_torch
 from spikeattr.snn.network import LIFNetwork
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: intra-op threads only add overhead (and contention on a shared machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+# Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 LAYERS = {"torch": lif_layer_torch, "fused": lif_layer_fused}

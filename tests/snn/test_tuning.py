@@ -7,12 +7,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.synthetic import generate_synthetic
@@ -26,14 +24,8 @@ from spikeattr.snn.tuning import (
     tune_optuna,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: intra-op threads only add overhead (and contention on a shared machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+# Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 BASE = TrainConfig(window=100, batch_size=4, lr=0.05, seed=0)
