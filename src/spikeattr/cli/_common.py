@@ -59,5 +59,10 @@ DataOption = Annotated[
 ]
 SplitOption = Annotated[str, typer.Option("--split", help="Split of the data file.")]
 VariantOption = Annotated[
-    str, typer.Option("--variant", help="s (TSA-S), ns (TSA-NS) or sam (SAM baseline).")
+    str,
+    typer.Option(
+        "--variant",
+        help="s (TSA-S), ns (TSA-NS), sam (SAM baseline); also saliency, ixg, ig (Captum "
+        "gradients) and kim_panda_sam.",
+    ),
 ]

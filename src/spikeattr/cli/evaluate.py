@@ -57,7 +57,11 @@ def evaluate(
     out_dir: Annotated[Path, typer.Option("--out", help="Results directory.")],
     methods: Annotated[
         str,
-        typer.Option("--methods", help="Comma-separated methods: s, ns, sam (TSA-S, TSA-NS, SAM)."),
+        typer.Option(
+            "--methods",
+            help="Comma-separated methods: s, ns, sam (TSA-S, TSA-NS, SAM), saliency, ixg, ig, "
+            "kim_panda_sam.",
+        ),
     ] = "s,ns,sam",
     split: SplitOption = "test",
     stamps: Annotated[

@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -352,10 +353,20 @@ class _ClockFormatter(Formatter):
         return [m.strftime(pattern) for m in moments]
 
 
+class _QuietDateLocator(mdates.AutoDateLocator):
+    """AutoDateLocator without its warning when few ticks fit a short range (it then falls
+    back to a coarser interval, which is what the figure wants)."""
+
+    def get_locator(self, dmin: Any, dmax: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="AutoDateLocator was unable")
+            return super().get_locator(dmin, dmax)
+
+
 def _set_time_ticks(axes: Axes, time_axis: TimeAxis, fontsize: float, ticks: int = 6) -> None:
     """At most ``ticks`` x-ticks: plain seconds (or steps), or clock times."""
     if time_axis.start is not None and time_axis.step_seconds is not None:
-        locator = mdates.AutoDateLocator(minticks=2, maxticks=ticks, interval_multiples=True)
+        locator = _QuietDateLocator(minticks=2, maxticks=ticks, interval_multiples=True)
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(_ClockFormatter())
     else:
