@@ -362,3 +362,25 @@ def test_bad_meta_and_split_fields_name_the_field(tmp_path: Path) -> None:
     np.savez(tmp_path / "splits.npz", **uneven)
     with pytest.raises(DataFormatError, match="'split_names' has 1 names but 'split_bounds'"):
         SpikeSeries.load(tmp_path / "splits.npz")
+
+
+def test_time_base_of_a_split_starts_at_its_own_first_step() -> None:
+    series = SpikeSeries(
+        np.ones((100, 1), dtype=np.int8),
+        np.zeros(100, dtype=np.int8),
+        ("a",),
+        ("c",),
+        {"train": (0, 60), "test": (60, 100)},
+        {"start_time": "2012-11-11T21:14:00", "resolution_s": 1},
+    )
+    assert series.time_base() == {"step_seconds": 1.0, "start_time": "2012-11-11T21:14:00"}
+    assert series.split("test").time_base()["start_time"] == "2012-11-11T21:15:00"
+    plain = SpikeSeries(
+        np.ones((4, 1), dtype=np.int8),
+        np.zeros(4, dtype=np.int8),
+        ("a",),
+        ("c",),
+        {},
+        {"dataset": "synthetic"},
+    )
+    assert plain.time_base() == {"step_seconds": 1e-3, "start_time": None}

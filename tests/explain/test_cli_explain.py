@@ -130,3 +130,31 @@ def test_explain_series_command(data_file: Path, tmp_path: Path) -> None:
     reader = SeriesExplanation(out)
     assert reader.attribution(629_999).shape == (4, 3, 8)
     assert reader.predicted.shape == (630_000,)
+
+
+def test_explanation_files_record_their_time_axis(data_file: Path, tmp_path: Path) -> None:
+    from spikeattr.viz.explanation import time_axis_from_meta
+
+    out = tmp_path / "e.npz"
+    result = runner.invoke(
+        app,
+        [
+            "explain",
+            "--model",
+            "published:synthetic_1L",
+            "--data",
+            str(data_file),
+            "--stamp",
+            "500",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with np.load(out) as archive:
+        meta = json.loads(str(archive["meta"]))
+    assert meta["time"] == {"step_seconds": 1e-3, "start_time": None}
+    axis = time_axis_from_meta(meta)
+    assert axis is not None and axis.step_seconds == 1e-3 and axis.start is None
+    assert axis.split == "test"

@@ -76,6 +76,7 @@ def explanation(
         explanation_figure,
         save_figure,
         time_axis_from_data,
+        time_axis_from_meta,
     )
 
     if index is not None and stamp is not None:
@@ -89,8 +90,9 @@ def explanation(
         split = str(explanations.meta.get("split", ""))
         named = explanations.meta.get("data")
         source = data or (Path(str(named)) if named else None)
-        time_axis = TimeAxis(None, None, split)
-        if source is not None:
+        recorded = time_axis_from_meta(explanations.meta)
+        time_axis = recorded or TimeAxis(None, None, split)
+        if source is not None and (data is not None or recorded is None):
             try:
                 time_axis = time_axis_from_data(source, split)
             except FigureError as exc:

@@ -21,6 +21,7 @@ key                dtype / shape   meaning
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -160,6 +161,23 @@ class SpikeSeries:
 
         tensor = torch.from_numpy(self.spikes).to(dtype=dtype or torch.float32, device=device)
         return tensor.unsqueeze(0)
+
+    def time_base(self) -> dict[str, Any]:
+        """How this series' steps map to time: ``{"step_seconds", "start_time"}``.
+
+        ``step_seconds`` is ``meta["resolution_s"]`` (the synthetic data set: 1 ms, the ``dt``
+        of its models) or ``None``; ``start_time`` is the ISO clock time of step 0 of this
+        series (a split's own first step) when the data has a start time (ADL), else ``None``.
+        """
+        step = self.meta.get("resolution_s")
+        if step is None and self.meta.get("dataset") == "synthetic":
+            step = 1e-3
+        start = self.meta.get("start_time")
+        if start and step:
+            offset = int(self.meta.get("parent_offset", 0)) * float(step)
+            start = _dt.datetime.fromisoformat(str(start)) + _dt.timedelta(seconds=offset)
+            start = start.isoformat()
+        return {"step_seconds": float(step) if step else None, "start_time": start or None}
 
     # -- events ------------------------------------------------------------------------------
     def to_events(self) -> tuple[np.ndarray, np.ndarray]:

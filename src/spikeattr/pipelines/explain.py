@@ -29,7 +29,8 @@ EXPLAIN_KEYS = {
     "spikes": "int8 [S, window, n_in] the input windows, right-aligned, zero padded",
     "input_names": "str [n_in]",
     "class_names": "str [C]",
-    "meta": "str [] JSON: model, data file, split, variant, window",
+    "meta": "str [] JSON: model, data file, split, variant, window, time (step_seconds and "
+    "start_time of split step 0, when known)",
 }
 
 
@@ -58,7 +59,11 @@ def write_stamp_explanations(
             "spikes": spikes,
             "input_names": np.array(part.input_names, dtype=str),
             "class_names": np.array(part.class_names, dtype=str),
-            "meta": np.array(json.dumps({**meta, "variant": result.variant, "window": window})),
+            "meta": np.array(
+                json.dumps(
+                    {**meta, "variant": result.variant, "window": window, "time": part.time_base()}
+                )
+            ),
         },
     )
     return target

@@ -25,6 +25,7 @@ from spikeattr.viz.explanation import (
     explanation_figure,
     save_figure,
     time_axis_from_data,
+    time_axis_from_meta,
 )
 from spikeattr.viz.metrics import (
     completeness_figure,
@@ -52,4 +53,5 @@ __all__ = [
     "read_run",
     "save_figure",
     "time_axis_from_data",
+    "time_axis_from_meta",
 ]

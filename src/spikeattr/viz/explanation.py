@@ -252,6 +252,28 @@ def _seconds_text(value: float, resolution: float) -> str:
     return f"{value:.{digits}f}"
 
 
+def time_axis_from_meta(meta: Mapping[str, Any]) -> TimeAxis | None:
+    """The time axis an explanation file records in ``meta["time"]``, or ``None`` if absent.
+
+    Files written by ``spikeattr explain`` and evaluation galleries carry
+    ``{"step_seconds", "start_time"}`` of their split's first step, so their figures need no
+    data file.
+    """
+    time = meta.get("time")
+    if not isinstance(time, Mapping):
+        return None
+    split = str(meta.get("split", ""))
+    step = time.get("step_seconds")
+    if step is None:
+        return TimeAxis(None, None, split)
+    start = time.get("start_time")
+    try:
+        moment = dt.datetime.fromisoformat(str(start)) if start else None
+    except ValueError:
+        return None
+    return TimeAxis(float(step), moment, split)
+
+
 def time_axis_from_data(path: str | os.PathLike[str], split: str) -> TimeAxis:
     """The time axis of split ``split`` of a data file, from its metadata.
 

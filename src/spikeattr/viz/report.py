@@ -41,6 +41,7 @@ from spikeattr.viz.explanation import (
     TimeAxis,
     explanation_figure,
     time_axis_from_data,
+    time_axis_from_meta,
 )
 from spikeattr.viz.metrics import (
     completeness_figure,
@@ -359,7 +360,11 @@ def _gallery(
                     int(stamp), _GalleryRow(label, int(stamp), f"{name} (stamp {stamp})", {})
                 )
                 figure = explanation_figure(
-                    explanations, index, time_axis=time_axis, compact=True, width=GALLERY_WIDTH
+                    explanations,
+                    index,
+                    time_axis=time_axis_from_meta(explanations.meta) or time_axis,
+                    compact=True,
+                    width=GALLERY_WIDTH,
                 )
                 alt = (
                     f"{method_label(method)} explanation of stamp {stamp} for {model}: true "
