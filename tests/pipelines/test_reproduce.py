@@ -109,3 +109,32 @@ def test_small_synthetic_reproduction_end_to_end(tmp_path: Path) -> None:
     assert set(manifest["timings_s"]) >= {"data", "evaluate", "total"}
     assert (run / "evaluation" / "summary.md").is_file()
     assert Path(summary["reports"]["synthetic"]).is_file()
+
+
+def test_retrain_with_restarts_keeps_the_lowest_training_loss(tmp_path: Path) -> None:
+    config = build_config(
+        "synthetic",
+        None,
+        {
+            "models.names": ["published:synthetic_1L"],
+            "models.retrain": True,
+            "models.epochs": 2,
+            "models.restarts": 2,
+            "evaluate.stamps": "1",
+            "evaluate.methods": ["ns"],
+            "run.report": False,
+        },
+    )
+    result = run_reproduce("synthetic", config, tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    record = manifest["results"]["training"]["synthetic_1L"]
+    assert [run["seed"] for run in record["runs"]] == [0, 1]
+    best = min(record["runs"], key=lambda run: run["best_loss"])
+    assert record["kept_seed"] == best["seed"]
+    assert result.models == [best["checkpoint"]]
+    assert (tmp_path / "run" / "models" / "synthetic_1L" / "seed1" / "model.json").is_file()
+
+
+def test_restarts_must_be_positive() -> None:
+    with pytest.raises(ReproduceConfigError, match=r"models\.restarts"):
+        build_config("synthetic", None, {"models.restarts": 0})

@@ -13,6 +13,7 @@ in full before any work starts. Defaults (``spikeattr reproduce synthetic``)::
     retrain = false           # train them from scratch with the paper's hyper-parameters
     epochs = 1000             # retraining: maximum epochs (early stopping, patience 20)
     patience = 20
+    restarts = 1              # retraining: seeds tried per model; the lowest training loss wins
 
     [evaluate]
     methods = ["s", "ns", "sam"]
@@ -59,7 +60,7 @@ else:  # pragma: no cover - Python 3.10
 DATASETS = ("synthetic", "adl")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {"raw_dir": "", "subjects": ["A", "B"], "compat": "reference"},
-    "models": {"names": [], "retrain": False, "epochs": 1000, "patience": 20},
+    "models": {"names": [], "retrain": False, "epochs": 1000, "patience": 20, "restarts": 1},
     "evaluate": {
         "methods": ["s", "ns", "sam"],
         "stamps": "paper",
@@ -173,8 +174,10 @@ def _check_values(dataset: str, config: dict[str, dict[str, Any]]) -> None:
         if evaluate[key] < 1:
             raise ReproduceConfigError(f"evaluate.{key} must be >= 1; got {evaluate[key]}")
     models = config["models"]
-    if models["epochs"] < 1 or models["patience"] < 1:
-        raise ReproduceConfigError("models.epochs and models.patience must be >= 1")
+    if models["epochs"] < 1 or models["patience"] < 1 or models["restarts"] < 1:
+        raise ReproduceConfigError(
+            "models.epochs, models.patience and models.restarts must be >= 1"
+        )
     for name in models["names"] or default_models(dataset):
         if name.endswith(".json"):
             if not Path(name).is_file():
@@ -251,34 +254,54 @@ def _retrain(
     config: dict[str, dict[str, Any]],
     run_dir: Path,
     log: Callable[[str], Any],
-) -> list[str]:
-    """Train each model afresh with the published model's hyper-parameters; checkpoint paths."""
+) -> tuple[list[str], dict[str, Any]]:
+    """Train each model afresh with its published hyper-parameters.
+
+    With ``models.restarts = k`` each model is trained with seeds ``seed .. seed + k - 1`` and
+    the run with the lowest best *training* loss is kept (no test data is looked at). Returns
+    the kept checkpoints and a record of every run.
+    """
     from spikeattr.snn.training import TrainConfig, train
 
     trained = []
+    record: dict[str, Any] = {}
+    restarts = config["models"]["restarts"]
     for name in names:
-        meta = read_checkpoint_metadata(published_model_path(name))
+        source = Path(name) if name.endswith(".json") else published_model_path(name)
+        meta = read_checkpoint_metadata(source)
         training = meta.get("training", {})
-        train_config = TrainConfig(
-            hidden=tuple(meta["layer_sizes"][1:-1]),
-            dt=meta["dt"],
-            tau_syn=meta["tau_syn"],
-            tau_mem=meta["tau_mem"],
-            lr=float(training.get("learning_rate", 1e-2)),
-            batch_size=int(training.get("batch_size", 128)),
-            epochs=config["models"]["epochs"],
-            patience=config["models"]["patience"],
-            seed=config["run"]["seed"],
-        )
-        log(f"training {name.removeprefix('published:')} from scratch")
-        result = train(
-            train_config,
-            training_series,
-            None,
-            run_dir / "models" / name.removeprefix("published:"),
-        )
-        trained.append(str(result.checkpoint))
-    return trained
+        short = name.removeprefix("published:") if not name.endswith(".json") else source.stem
+        runs = []
+        for restart in range(restarts):
+            seed = config["run"]["seed"] + restart
+            train_config = TrainConfig(
+                hidden=tuple(meta["layer_sizes"][1:-1]),
+                dt=meta["dt"],
+                tau_syn=meta["tau_syn"],
+                tau_mem=meta["tau_mem"],
+                lr=float(training.get("learning_rate", 1e-2)),
+                batch_size=int(training.get("batch_size", 128)),
+                epochs=config["models"]["epochs"],
+                patience=config["models"]["patience"],
+                seed=seed,
+            )
+            out = run_dir / "models" / short
+            if restarts > 1:
+                out = out / f"seed{seed}"
+            log(f"training {short} from scratch (seed {seed})")
+            result = train(train_config, training_series, None, out)
+            runs.append(
+                {
+                    "seed": seed,
+                    "best_loss": result.best_loss,
+                    "epochs": result.epochs_run,
+                    "checkpoint": str(result.checkpoint),
+                }
+            )
+        best = min(runs, key=lambda run: run["best_loss"])
+        record[short] = {"kept_seed": best["seed"], "runs": runs}
+        trained.append(best["checkpoint"])
+    return trained, record
 
 
 def run_reproduce(
@@ -299,9 +322,10 @@ def run_reproduce(
     timings["data"] = time.perf_counter() - started
     names = config["models"]["names"] or default_models(dataset)
     names = [n if (":" in n or n.endswith(".json")) else f"published:{n}" for n in names]
+    training_record: dict[str, Any] = {}
     if config["models"]["retrain"]:
         stage = time.perf_counter()
-        names = _retrain(names, next(iter(data.values())), config, out, log)
+        names, training_record = _retrain(names, next(iter(data.values())), config, out, log)
         timings["train"] = time.perf_counter() - stage
     evaluations: dict[str, Path] = {}
     reports: dict[str, Path] = {}
@@ -349,6 +373,7 @@ def run_reproduce(
             "evaluations": {k: str(v) for k, v in evaluations.items()},
             "reports": {k: str(v) for k, v in reports.items()},
             "models": names,
+            "training": training_record,
         },
         timings=timings,
     )
