@@ -200,3 +200,18 @@ def test_paper_stamps_and_per_class_stamps(synthetic_series: SpikeSeries) -> Non
     check_stamps(per_class, synthetic_series.split("test").n_steps)
     labels = synthetic_series.split("test").labels[np.array(per_class) - 1]
     assert np.bincount(labels).tolist() == [3, 3, 3, 3]
+
+
+def test_data_with_other_class_names_is_refused(
+    synthetic_series: SpikeSeries, tmp_path: Path
+) -> None:
+    renamed = SpikeSeries(
+        synthetic_series.spikes,
+        synthetic_series.labels,
+        synthetic_series.input_names,
+        ("a", "b", "c", "d"),
+        synthetic_series.splits,
+        synthetic_series.meta,
+    )
+    with pytest.raises(SpikeAttrError, match="classes differ"):
+        run_evaluation(_config(renamed), renamed, tmp_path)

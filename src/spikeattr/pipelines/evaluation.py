@@ -255,7 +255,7 @@ def run_evaluation(
     out = Path(out_dir)
     models = {name: load_model(name) for name in config.models}  # fail early on a bad model
     for network in models.values():
-        network.check_data(series.input_names)
+        network.check_data(series.input_names, series.class_names)
     _prepare_directory(out, config, resume)
     part = series.split(config.split)
     units = [(m, meth) for m in config.models for meth in config.methods]

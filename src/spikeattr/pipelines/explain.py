@@ -82,7 +82,7 @@ def run_explain(
     progress: Callable[[int], Any] | None = None,
 ) -> tuple[Path, StampExplanations]:
     """Explain ``stamps`` of split ``split`` and write them to ``out`` (``.npz``)."""
-    model.check_data(series.input_names)
+    model.check_data(series.input_names, series.class_names)
     part = series.split(split)
     check_stamps(stamps, part.n_steps)
     result = explain_stamps(
@@ -104,7 +104,7 @@ def run_explain_series(
     progress: Callable[[int], Any] | None = None,
 ) -> SeriesExplanationInfo:
     """Explain every step of split ``split`` (series mode) into ``out_dir``."""
-    model.check_data(series.input_names)
+    model.check_data(series.input_names, series.class_names)
     part = series.split(split)
     return explain_series(
         model,
