@@ -13,7 +13,7 @@ in full before any work starts. Defaults (``spikeattr reproduce synthetic``)::
     retrain = false           # train them from scratch with the paper's hyper-parameters
     epochs = 1000             # retraining: maximum epochs (early stopping, patience 20)
     patience = 20
-    restarts = 1              # retraining: seeds tried per model; the lowest training loss wins
+    restarts = 2              # retraining: seeds tried per model; the lowest training loss wins
 
     [evaluate]
     methods = ["s", "ns", "sam"]
@@ -60,7 +60,7 @@ else:  # pragma: no cover - Python 3.10
 DATASETS = ("synthetic", "adl")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {"raw_dir": "", "subjects": ["A", "B"], "compat": "reference"},
-    "models": {"names": [], "retrain": False, "epochs": 1000, "patience": 20, "restarts": 1},
+    "models": {"names": [], "retrain": False, "epochs": 1000, "patience": 20, "restarts": 2},
     "evaluate": {
         "methods": ["s", "ns", "sam"],
         "stamps": "paper",
