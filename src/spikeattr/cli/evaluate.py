@@ -25,15 +25,10 @@ if TYPE_CHECKING:
 
 
 def _parse_stamps(text: str, series: SpikeSeries, split: str) -> list[int]:
-    from spikeattr.data.stamps import paper_stamps, sample_balanced_stamps
+    from spikeattr.data.stamps import resolve_stamps
 
-    if text == "paper":
-        return [int(t) for t in paper_stamps(series, split)]
-    if text.isdigit():
-        labels = series.split(split).labels
-        # stamp t explains step t-1: sample steps, then shift by one
-        steps = sample_balanced_stamps(labels, per_class=int(text), seed=123)
-        return [int(t) + 1 for t in steps]
+    if text == "paper" or text.isdigit():
+        return resolve_stamps(series, split, text)
     path = Path(text)
     if path.suffix == ".json" and path.is_file():
         values = json.loads(path.read_text(encoding="utf-8"))

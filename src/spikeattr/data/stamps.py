@@ -63,3 +63,19 @@ def paper_stamps(series: SpikeSeries, split: str = "test") -> np.ndarray:
         f"this data set is {dataset!r}, split {split!r}: give --stamps N (per class) or a JSON "
         "file with a list of stamps"
     )
+
+
+def resolve_stamps(series: SpikeSeries, split: str, setting: str) -> list[int]:
+    """Stamps from a setting: ``"paper"`` (:func:`paper_stamps`) or ``"N"``, N per class.
+
+    ``N`` draws N steps of each class with :func:`sample_balanced_stamps` (seed 123) and
+    returns them shifted by one, so each stamp explains a step of the drawn class.
+    """
+    if setting == "paper":
+        return [int(t) for t in paper_stamps(series, split)]
+    if not setting.isdigit():
+        raise DataFormatError(
+            f"stamps must be 'paper' or a number of stamps per class; got {setting!r}"
+        )
+    steps = sample_balanced_stamps(series.split(split).labels, int(setting), 123)
+    return [int(t) + 1 for t in steps]

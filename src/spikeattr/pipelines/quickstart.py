@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spikeattr.data.stamps import paper_stamps, sample_balanced_stamps
+from spikeattr.data.stamps import resolve_stamps
 from spikeattr.data.synthetic import SYNTHETIC_SEED, generate_synthetic
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 from spikeattr.pipelines.manifest import write_manifest
@@ -64,11 +64,7 @@ def run_quickstart(
     log(f"running {model} over the test split")
     report = evaluate_on_split(network, series, "test", progress=progress)
     timings["accuracy"] = time.perf_counter() - start
-    if stamps == "paper":
-        stamp_list = [int(t) for t in paper_stamps(series, "test")]
-    else:
-        steps = sample_balanced_stamps(series.split("test").labels, int(stamps), 123)
-        stamp_list = [int(t) + 1 for t in steps]
+    stamp_list = resolve_stamps(series, "test", stamps)
     config = EvaluationConfig(
         models=list(QUICKSTART_MODELS),
         methods=list(QUICKSTART_METHODS),

@@ -45,7 +45,7 @@ from typing import Any
 
 from spikeattr._io import check_writable_dir
 from spikeattr.data.series import SpikeSeries
-from spikeattr.data.stamps import paper_stamps, sample_balanced_stamps
+from spikeattr.data.stamps import resolve_stamps
 from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.errors import CheckpointError, SpikeAttrError
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
@@ -332,12 +332,7 @@ def run_reproduce(
     for subject, series in data.items():
         suffix = f"_{subject}" if subject else ""
         stage = time.perf_counter()
-        stamps_setting = config["evaluate"]["stamps"]
-        if stamps_setting == "paper":
-            stamps = [int(t) for t in paper_stamps(series, "test")]
-        else:
-            steps = sample_balanced_stamps(series.split("test").labels, int(stamps_setting), 123)
-            stamps = [int(t) + 1 for t in steps]
+        stamps = resolve_stamps(series, "test", config["evaluate"]["stamps"])
         data_file = out / "data" / (f"adl_{subject}.npz" if subject else "synthetic.npz")
         evaluation_config = EvaluationConfig(
             models=names,

@@ -115,13 +115,7 @@ def flipping_figure(run: EvaluationRun) -> Figure:
             if column == 0:
                 axes.set_ylabel("balanced accuracy", fontsize=FONT_SIZE)
             _style(axes)
-    figure.legend(
-        handles=_legend_handles(run),
-        loc="outside upper center",
-        ncols=len(run.methods) + 1,
-        frameon=False,
-        fontsize=FONT_SIZE * 0.9,
-    )
+    _method_legend(figure, run)
     return figure
 
 
@@ -176,6 +170,12 @@ def completeness_figure(run: EvaluationRun, columns: int = 3) -> Figure:
         if index % columns == 0:
             axes.set_ylabel("output-completeness", fontsize=FONT_SIZE)
         _style(axes)
+    _method_legend(figure, run)
+    return figure
+
+
+def _method_legend(figure: Figure, run: EvaluationRun) -> None:
+    """One legend above the panels: a colour per method, dashed for the random control."""
     figure.legend(
         handles=_legend_handles(run),
         loc="outside upper center",
@@ -183,7 +183,6 @@ def completeness_figure(run: EvaluationRun, columns: int = 3) -> Figure:
         frameon=False,
         fontsize=FONT_SIZE * 0.9,
     )
-    return figure
 
 
 def _bar_values(
