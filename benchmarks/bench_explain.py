@@ -1,7 +1,7 @@
 """Benchmark: explanation speed and memory. Prints tables; asserts nothing about time.
 
 1. One explanation of a 1000-step window for each published model and method, against the
-   reference code's wall times of ``../shared/reference/README.md``.
+   reference code's wall times of ``tests/oracles/README.md``.
 2. The cost of an explanation relative to the forward pass it needs.
 3. Series mode over the whole synthetic test split (270 000 steps) with the 3L model: wall time
    and peak memory for growing T (memory should stay flat).

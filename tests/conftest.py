@@ -1,7 +1,7 @@
-"""Shared fixtures: the read-only oracles in ``../shared`` and the synthetic series.
+"""Fixtures for every test: the oracles in ``tests/oracles`` and the synthetic series.
 
-The shared folder lies beside the repository (``<parent>/shared``): here ``/work/shared``, in CI
-wherever the repository is cloned with ``../shared`` next to it. Never hard-code its absolute path.
+``tests/oracles`` holds the research code's outputs (checksums, paper stamps, published weights,
+reference windows and maps; see its README). The tests read nothing outside the repository.
 """
 
 from __future__ import annotations
@@ -17,26 +17,19 @@ import torch
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.synthetic import generate_synthetic
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE = SHARED / "reference"
+ORACLES = Path(__file__).resolve().parent / "oracles"
 
 
 def _require(path: Path) -> Path:
     if not path.exists():
-        pytest.fail(f"{path} not found: the shared oracles must lie in ../shared beside the repo")
+        pytest.fail(f"{path} not found: the oracles are committed under tests/oracles")
     return path
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The shared folder (``../shared`` relative to the repository root)."""
-    return _require(SHARED)
-
-
-@pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """``../shared/reference``: models, checksums, stamps and explanations of the research code."""
-    return _require(REFERENCE)
+    """``tests/oracles``: models, checksums, stamps and explanations of the research code."""
+    return _require(ORACLES)
 
 
 @pytest.fixture(scope="session")

@@ -248,3 +248,21 @@ def test_unlabelled_split_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "none is labelled" in " ".join(result.output.split())
+
+
+def test_data_adl_needs_no_raw_dir(tmp_path: Path, checksums: dict[str, Any]) -> None:
+    """The raw UCI files ship with spikeattr: subject B encodes offline with no --raw-dir."""
+    path = tmp_path / "b.npz"
+    result = _invoke("data", "adl", "--subject", "B", "--out", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["X_sha256"] == checksums["adl"]["B"]["X_sha256_aligned"]
+    assert summary["y_sha256"] == checksums["adl"]["B"]["y_sha256"]
+    assert SpikeSeries.load(path).checksums()["X_sha256"] == summary["X_sha256"]
+
+
+def test_data_adl_download_needs_a_raw_dir(tmp_path: Path) -> None:
+    result = _invoke("data", "adl", "--download", "--out", str(tmp_path / "a.npz"))
+    assert result.exit_code == 2
+    assert "--download needs --raw-dir" in _flat(result.output)
+    assert not (tmp_path / "a.npz").exists()

@@ -177,7 +177,6 @@ def test_train_refuses_missing_data_and_unwritable_out(data_file: Path, tmp_path
 
 
 def test_tune_optuna_then_train_with_the_best_config(data_file: Path, tmp_path: Path) -> None:
-    pytest.importorskip("optuna")
     out = tmp_path / "tune"
     summary = _json(
         "tune",

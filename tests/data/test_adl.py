@@ -18,6 +18,7 @@ from spikeattr.data.adl import (
     ADL_INPUTS,
     OFFICIAL_SHA256,
     OTHER_CLASS,
+    bundled_raw_dir,
     download_uci_zip,
     encode_subject,
     parse_intervals,
@@ -25,16 +26,12 @@ from spikeattr.data.adl import (
 )
 from spikeattr.errors import ChecksumError, DataFormatError, SpikeAttrError
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-RAW_DIR = SHARED / "data" / "uci_adl_binary"
-CHECKSUMS = SHARED / "reference" / "checksums.json"
+RAW_DIR = bundled_raw_dir()
 
 
 @pytest.fixture(scope="module")
-def reference() -> dict[str, Any]:
-    if not CHECKSUMS.is_file():
-        pytest.fail(f"{CHECKSUMS} not found: the shared reference files must lie beside the repo")
-    adl: dict[str, Any] = json.loads(CHECKSUMS.read_text(encoding="utf-8"))["adl"]
+def reference(checksums: dict[str, Any]) -> dict[str, Any]:
+    adl: dict[str, Any] = checksums["adl"]
     return adl
 
 
@@ -57,7 +54,7 @@ def _write_lines(path: Path, lines: list[bytes]) -> None:
 
 
 # -- the real data ----------------------------------------------------------------------------
-def test_official_digests_match_shared_sha256sums() -> None:
+def test_bundled_files_are_the_official_ones() -> None:
     listed = {}
     for line in (RAW_DIR / "SHA256SUMS").read_text(encoding="ascii").splitlines():
         digest, name = line.split()

@@ -54,9 +54,8 @@ def test_toml_file_and_overrides_layer_on_the_defaults(tmp_path: Path) -> None:
         build_config("synthetic", tmp_path / "missing.toml")
 
 
-def test_adl_needs_an_existing_raw_dir(tmp_path: Path) -> None:
-    with pytest.raises(ReproduceConfigError, match=r"data\.raw_dir is required"):
-        build_config("adl")
+def test_adl_reads_the_bundled_files_or_an_existing_raw_dir(tmp_path: Path) -> None:
+    assert build_config("adl")["data"]["raw_dir"] == ""  # the files that ship with spikeattr
     with pytest.raises(ReproduceConfigError, match="is not a directory"):
         build_config("adl", None, {"data.raw_dir": str(tmp_path / "nope")})
     with pytest.raises(ReproduceConfigError, match="data set must be one of"):

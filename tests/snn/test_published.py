@@ -136,11 +136,11 @@ def test_synthetic_test_balanced_accuracy(
 @pytest.mark.slow
 @pytest.mark.parametrize("subject", ["A", "B"])
 def test_adl_test_balanced_accuracy(
-    subject: str, models: dict[str, LIFNetwork], shared_dir: Path, checksums: dict[str, Any]
+    subject: str, models: dict[str, LIFNetwork], checksums: dict[str, Any]
 ) -> None:
     from spikeattr.data.adl import encode_subject
 
-    series = encode_subject(shared_dir / "data" / "uci_adl_binary", subject, compat="reference")
+    series = encode_subject(None, subject, compat="reference")
     expected = checksums["adl"][subject]
     assert series.n_steps == expected["n_steps"]
     assert series.checksums()["y_sha256"] == expected["y_sha256"]

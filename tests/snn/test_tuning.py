@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import optuna  # required: CI installs it; a missing Optuna fails, never skips
 import pytest
 
 from spikeattr.data.series import SpikeSeries
@@ -101,7 +102,6 @@ def test_redact_url() -> None:
 
 
 def test_optuna_study_with_pruning(tiny_series: SpikeSeries, tmp_path: Path) -> None:
-    pytest.importorskip("optuna")
     space = SearchSpace(batch_sizes=(2, 4, 8), hidden_width=(3, 8))
     records: list[dict[str, Any]] = []
     result = tune_optuna(
@@ -162,7 +162,6 @@ WORKER = textwrap.dedent(
 
 
 def test_two_workers_share_one_sqlite_study(tiny_series: SpikeSeries, tmp_path: Path) -> None:
-    optuna = pytest.importorskip("optuna")
     data = tmp_path / "tiny.npz"
     tiny_series.save(data)
     storage = f"sqlite:///{tmp_path / 'shared.db'}"

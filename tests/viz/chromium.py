@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import select
+import shutil
 import subprocess
 import tempfile
 import time
@@ -20,7 +21,29 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Environment variable naming the browser executable when it is not on ``PATH``.
+CHROMIUM_ENV = "SPIKEATTR_CHROMIUM"
+_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def find_chromium() -> Path | None:
+    """The Chromium to drive: ``$SPIKEATTR_CHROMIUM`` if set, else the first of ``_NAMES`` on
+    ``PATH``; ``None`` if there is none."""
+    named = os.environ.get(CHROMIUM_ENV)
+    if named:
+        return Path(named)
+    for name in _NAMES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    return None
+
+
+INSTALL_HINT = (
+    "the browser test of the report needs Chromium: install it (Debian/Ubuntu: "
+    "apt-get update && apt-get install -y chromium; macOS: brew install --cask chromium) or point "
+    f"{CHROMIUM_ENV} at a Chromium or Chrome executable"
+)
 
 #: Flags for a quiet, offline, throw-away browser (no sandbox: CI runs as root).
 FLAGS = (
@@ -56,12 +79,9 @@ class Chromium:
     Every event Chromium sends is kept in :attr:`events` (``{"method", "params"}``).
     """
 
-    def __init__(self, executable: Path = CHROMIUM, timeout: float = 20.0) -> None:
+    def __init__(self, executable: Path, timeout: float = 20.0) -> None:
         if not executable.is_file():
-            raise FileNotFoundError(
-                f"{executable} not found: the report's browser test needs Debian's Chromium "
-                "(apt-get update && apt-get install -y chromium)"
-            )
+            raise FileNotFoundError(f"{executable} not found: {INSTALL_HINT}")
         self.timeout = timeout
         self.events: list[dict[str, Any]] = []
         self._profile = tempfile.TemporaryDirectory(prefix="spikeattr-chromium-")

@@ -1,7 +1,7 @@
 """The report in a real browser: headless Chromium driven over the DevTools protocol.
 
-Needs Debian's Chromium at /usr/bin/chromium (``apt-get install -y chromium``); without it the
-test fails with that instruction rather than being skipped.
+Needs Chromium, found on ``PATH`` or named by ``$SPIKEATTR_CHROMIUM`` (``.ci/run`` installs
+Debian's); without it the test fails with an instruction to install it rather than being skipped.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from matplotlib.image import imread
 from spikeattr.viz.report import build_report
 
 from .checks import summary_md_rows
-from .chromium import CHROMIUM, Chromium
+from .chromium import CHROMIUM_ENV, INSTALL_HINT, Chromium, find_chromium
 
 WIDTH, HEIGHT = 1400, 1000
 
@@ -30,12 +30,12 @@ PAGE_SIZE = "[document.documentElement.scrollWidth, document.documentElement.scr
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} not found: the browser test of the report needs Debian's Chromium; "
-            "install it with: apt-get update && apt-get install -y chromium"
-        )
-    return CHROMIUM
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail(f"no Chromium found: {INSTALL_HINT}")
+    if not executable.is_file():
+        pytest.fail(f"{CHROMIUM_ENV}={executable} is not a file: {INSTALL_HINT}")
+    return executable
 
 
 def _png_pixels(data: bytes) -> np.ndarray:

@@ -39,11 +39,13 @@ def data_synthetic(
 @data_app.command("adl")
 def data_adl(
     raw_dir: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--raw-dir", help="Folder with the raw UCI files (OrdonezA_Sensors.txt, ...)."
+            "--raw-dir",
+            help="Folder with your own copy of the raw UCI files (OrdonezA_Sensors.txt, ...); "
+            "default: the official files that ship with spikeattr.",
         ),
-    ],
+    ] = None,
     subject: Annotated[str, typer.Option("--subject", help="A or B.")] = "A",
     out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")] = Path("adl.npz"),
     compat: Annotated[
@@ -55,7 +57,11 @@ def data_adl(
         ),
     ] = "aligned",
     download: Annotated[
-        bool, typer.Option("--download", help="Download the official UCI zip into --raw-dir first.")
+        bool,
+        typer.Option(
+            "--download",
+            help="Download the official UCI zip into --raw-dir first (needs --raw-dir).",
+        ),
     ] = False,
     no_verify: Annotated[
         bool, typer.Option("--no-verify", help="Skip the SHA-256 check of the raw files.")
@@ -70,8 +76,10 @@ def data_adl(
         raise fail(f"--subject must be A or B; got {subject!r}")
     if compat not in ("aligned", "reference"):
         raise fail(f"--compat must be 'aligned' or 'reference'; got {compat!r}")
+    if download and raw_dir is None:
+        raise fail("--download needs --raw-dir: the folder to download the UCI archive into")
     with user_errors():
-        if download:
+        if download and raw_dir is not None:
             adl.download_uci_zip(raw_dir)
         series = adl.encode_subject(
             raw_dir,

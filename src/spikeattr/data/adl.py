@@ -13,8 +13,10 @@ row. :func:`parse_intervals` reads them, :func:`encode_subject` turns one subjec
 * spikes ``[T, 14]`` int8, columns :data:`ADL_INPUTS` (``Bias`` is 1 at every second);
 * labels ``[T]`` int8, indices into :data:`ADL_CLASSES` (10 = ``Other``: a second in no label row).
 
-The raw files are verified against :data:`OFFICIAL_SHA256` before they are used;
-:func:`download_uci_zip` fetches and unpacks the official archive.
+The official files ship inside the package (:func:`bundled_raw_dir`, CC BY 4.0, attribution in
+its ``ATTRIBUTION.md``), so encoding works offline; a folder of your own copy works the same way,
+and :func:`download_uci_zip` fetches and unpacks the official archive. The raw files are always
+verified against :data:`OFFICIAL_SHA256` before they are used.
 
 Real defects of the files (label rows that end before they start, overlapping label rows, sensor
 rows listed out of time order) never raise: they are counted and reported in
@@ -33,6 +35,7 @@ import urllib.request
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -53,6 +56,7 @@ __all__ = [
     "IntervalRow",
     "RowKind",
     "Subject",
+    "bundled_raw_dir",
     "download_uci_zip",
     "encode_subject",
     "parse_intervals",
@@ -140,6 +144,15 @@ class IntervalRow:
     def ends_before_start(self) -> bool:
         """True for the defective rows whose end lies before their start."""
         return self.end < self.start
+
+
+def bundled_raw_dir() -> Path:
+    """The folder of the official raw files that ship with spikeattr (``spikeattr/data/uci_adl``).
+
+    The seven files are byte-identical to the UCI archive (CC BY 4.0; see ``ATTRIBUTION.md`` and
+    ``LICENSE-CC-BY-4.0.txt`` in the folder) and are verified like any other copy.
+    """
+    return Path(str(resources.files("spikeattr.data") / "uci_adl"))
 
 
 def raw_file_names(subject: Subject) -> tuple[str, str]:
@@ -239,15 +252,17 @@ def _parse_datetime(tokens: Sequence[str], where: str, field: str) -> dt.datetim
 
 # -- checksums -----------------------------------------------------------------------------------
 def verify_raw_files(
-    raw_dir: str | os.PathLike[str], subjects: Iterable[Subject] = ("A", "B")
+    raw_dir: str | os.PathLike[str] | None, subjects: Iterable[Subject] = ("A", "B")
 ) -> None:
     """Check the SHA-256 of each needed raw file of ``subjects`` against :data:`OFFICIAL_SHA256`.
+
+    ``raw_dir=None`` checks the files that ship with spikeattr (:func:`bundled_raw_dir`).
 
     Raises:
         DataFormatError: a needed file is missing.
         ChecksumError: a file differs from the official one (names the file and both digests).
     """
-    directory = Path(raw_dir)
+    directory = bundled_raw_dir() if raw_dir is None else Path(raw_dir)
     for subject in subjects:
         for name in raw_file_names(subject):
             _verify_file(directory / name)
@@ -271,7 +286,7 @@ def _verify_file(path: Path) -> str:
 
 # -- encoding ------------------------------------------------------------------------------------
 def encode_subject(
-    raw_dir: str | os.PathLike[str],
+    raw_dir: str | os.PathLike[str] | None,
     subject: Subject,
     compat: Compat = "aligned",
     verify: bool = True,
@@ -311,7 +326,8 @@ def encode_subject(
     Subject A is identical in both modes.
 
     Args:
-        raw_dir: folder holding ``Ordonez{A,B}_{Sensors,ADLs}.txt``.
+        raw_dir: folder holding ``Ordonez{A,B}_{Sensors,ADLs}.txt``; ``None`` for the files
+            that ship with spikeattr (:func:`bundled_raw_dir`).
         subject: ``"A"`` or ``"B"``.
         compat: ``"aligned"`` or ``"reference"``.
         verify: check the files' SHA-256 against :data:`OFFICIAL_SHA256` first.
@@ -337,7 +353,7 @@ def encode_subject(
     _check_subject(subject)
     if compat not in ("aligned", "reference"):
         raise SpikeAttrError(f"compat must be 'aligned' or 'reference'; got {compat!r}")
-    directory = Path(raw_dir)
+    directory = bundled_raw_dir() if raw_dir is None else Path(raw_dir)
     sensors_name, adls_name = raw_file_names(subject)
     sensors_path, adls_path = directory / sensors_name, directory / adls_name
     if verify:

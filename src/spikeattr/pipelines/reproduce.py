@@ -4,7 +4,7 @@ Driven by a configuration (TOML file and/or ``--set section.key=value`` override
 in full before any work starts. Defaults (``spikeattr reproduce synthetic``)::
 
     [data]
-    raw_dir = ""              # ADL only: folder with the raw UCI files
+    raw_dir = ""              # ADL only: your copy of the raw UCI files ("" = the bundled ones)
     subjects = ["A", "B"]     # ADL only
     compat = "reference"      # ADL only: the encoding the published models were trained on
 
@@ -189,12 +189,7 @@ def _check_values(dataset: str, config: dict[str, dict[str, Any]]) -> None:
             raise ReproduceConfigError(f"models.names: {exc}") from exc
     if dataset == "adl":
         data = config["data"]
-        if not data["raw_dir"]:
-            raise ReproduceConfigError(
-                "data.raw_dir is required for the ADL data set: the folder holding "
-                "OrdonezA_Sensors.txt ... (--set data.raw_dir=PATH)"
-            )
-        if not Path(data["raw_dir"]).is_dir():
+        if data["raw_dir"] and not Path(data["raw_dir"]).is_dir():
             raise ReproduceConfigError(f"data.raw_dir {data['raw_dir']} is not a directory")
         if not data["subjects"] or any(s not in ("A", "B") for s in data["subjects"]):
             raise ReproduceConfigError(
@@ -242,7 +237,8 @@ def _load_data(
 
     out = {}
     for subject in config["data"]["subjects"]:
-        series = encode_subject(config["data"]["raw_dir"], subject, compat=config["data"]["compat"])
+        raw_dir = config["data"]["raw_dir"] or None  # "" = the files that ship with spikeattr
+        series = encode_subject(raw_dir, subject, compat=config["data"]["compat"])
         series.save(run_dir / "data" / f"adl_{subject}.npz")
         out[subject] = series
     return out
