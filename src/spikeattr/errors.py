@@ -37,3 +37,11 @@ class UnsupportedLayerError(ExplanationError):
 
 class MissingExtraError(ExplanationError, ImportError):
     """An optional dependency is missing; the message names the ``spikeattr[...]`` extra."""
+
+
+class RunLockedError(SpikeAttrError):
+    """A run directory is locked by another process that is writing there."""
+
+
+class RunStateError(SpikeAttrError):
+    """A run directory holds files that contradict its configuration (on resume)."""

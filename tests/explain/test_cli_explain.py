@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from spikeattr.cli import app
 from spikeattr.data.series import SpikeSeries
+from spikeattr.explain.files import FILE_KEYS as EXPLAIN_KEYS
 from spikeattr.explain.series import SeriesExplanation
-from spikeattr.pipelines.explain import EXPLAIN_KEYS
 
 runner = CliRunner()
 

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from spikeattr.data.series import SpikeSeries
+from spikeattr.errors import DataFormatError, ExplanationError
 from spikeattr.viz.explanation import (
     Explanations,
     FigureError,
@@ -234,11 +235,11 @@ def test_class_and_index_choices(explanations: Explanations) -> None:
     assert np.allclose(shown, explanations.attribution[0, 2, :, -50:])
     assert explanations.class_index("eating") == 1 and explanations.class_index("2") == 2
     assert explanations.index_of(1100) == 1
-    with pytest.raises(FigureError, match="unknown class 'cooking'"):
+    with pytest.raises(ExplanationError, match="unknown class 'cooking'"):
         explanations.class_index("cooking")
-    with pytest.raises(FigureError, match="out of range"):
+    with pytest.raises(ExplanationError, match="out of range"):
         explanations.class_index(3)
-    with pytest.raises(FigureError, match="stamp 5 is not in this file"):
+    with pytest.raises(ExplanationError, match="stamp 5 is not in this file"):
         explanations.index_of(5)
     with pytest.raises(FigureError, match="index 2 out of range"):
         explanation_figure(explanations, 2)
@@ -267,14 +268,14 @@ def test_load_round_trip_and_errors(explanation_file: Path, tmp_path: Path) -> N
     arrays = explanation_arrays()
     del arrays["spikes"]
     np.savez(tmp_path / "partial.npz", **arrays)  # type: ignore[arg-type]
-    with pytest.raises(FigureError, match="missing keys spikes"):
+    with pytest.raises(DataFormatError, match="missing keys spikes"):
         Explanations.load(tmp_path / "partial.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(FigureError, match="not a readable"):
+    with pytest.raises(DataFormatError, match="not a readable"):
         Explanations.load(tmp_path / "junk.npz")
     bad = explanation_arrays()
     bad["probs"] = bad["probs"][:, :2]
-    with pytest.raises(FigureError, match="'probs' has shape"):
+    with pytest.raises(DataFormatError, match="'probs' has shape"):
         Explanations.from_arrays(bad)
 
 

@@ -31,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from spikeattr._io import array_sha256, save_npz_atomic
+from spikeattr._io import array_sha256, load_npz, save_npz_atomic
 from spikeattr.errors import DataFormatError
 
 FORMAT_VERSION = 1
+#: Seconds per step of the synthetic data set (``dt = 1e-3`` s in its models).
+SYNTHETIC_STEP_SECONDS = 1e-3
 _REQUIRED_KEYS = ("X", "y", "input_names", "class_names", "split_names", "split_bounds")
 
 
@@ -169,15 +171,7 @@ class SpikeSeries:
         of its models) or ``None``; ``start_time`` is the ISO clock time of step 0 of this
         series (a split's own first step) when the data has a start time (ADL), else ``None``.
         """
-        step = self.meta.get("resolution_s")
-        if step is None and self.meta.get("dataset") == "synthetic":
-            step = 1e-3
-        start = self.meta.get("start_time")
-        if start and step:
-            offset = int(self.meta.get("parent_offset", 0)) * float(step)
-            start = _dt.datetime.fromisoformat(str(start)) + _dt.timedelta(seconds=offset)
-            start = start.isoformat()
-        return {"step_seconds": float(step) if step else None, "start_time": start or None}
+        return time_base(self.meta, int(self.meta.get("parent_offset", 0)))
 
     # -- events ------------------------------------------------------------------------------
     def to_events(self) -> tuple[np.ndarray, np.ndarray]:
@@ -254,60 +248,128 @@ class SpikeSeries:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SpikeSeries:
-        """Read a series written by :meth:`save` (or any ``.npz`` with the documented keys)."""
+        """Read a series written by :meth:`save` (or any ``.npz`` with the documented keys).
+
+        Every field is checked for its type and shape: spikes must be integer or boolean 0/1,
+        labels integers (a float label is refused, never rounded), split bounds integers.
+
+        Raises:
+            DataFormatError: the file is missing, unreadable, or a field is wrong (the message
+                names the file and the field).
+        """
         source = Path(path)
-        if not source.is_file():
-            raise DataFormatError(f"data file {source} does not exist")
-        try:
-            archive = np.load(source, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DataFormatError(f"{source} is not a readable .npz data file: {exc}") from exc
-        if not isinstance(archive, np.lib.npyio.NpzFile):
+        arrays = load_npz(source, _WHAT)
+        missing = [k for k in _REQUIRED_KEYS if k not in arrays]
+        if missing:
             raise DataFormatError(
-                f"{source} is a single .npy array, not an .npz data file with the keys "
-                f"{list(_REQUIRED_KEYS)}"
+                f"{source} lacks the keys {missing}; a spike-series file needs "
+                f"{list(_REQUIRED_KEYS)} (see spikeattr.data.series)"
             )
-        with archive:
-            missing = [k for k in _REQUIRED_KEYS if k not in archive.files]
-            if missing:
-                raise DataFormatError(
-                    f"{source} lacks the keys {missing}; a spike-series file needs "
-                    f"{list(_REQUIRED_KEYS)} (see spikeattr.data.series)"
-                )
-            spikes = archive["X"]
-            if spikes.dtype not in (np.int8, np.uint8, np.bool_):
-                raise DataFormatError(
-                    f"{source}: field 'X' must be int8 [T, n_inputs]; got dtype {spikes.dtype}"
-                )
-            names = [str(n) for n in archive["split_names"]]
-            bounds = archive["split_bounds"].reshape(-1, 2)
-            meta: dict[str, Any] = {}
-            if "meta" in archive.files:
-                try:
-                    meta = json.loads(str(archive["meta"]))
-                except json.JSONDecodeError as exc:
-                    raise DataFormatError(
-                        f"{source}: field 'meta' is not valid JSON: {exc}"
-                    ) from exc
-                if not isinstance(meta, dict):
-                    raise DataFormatError(f"{source}: field 'meta' must be a JSON object")
-            if len(names) != len(bounds):
-                raise DataFormatError(
-                    f"{source}: field 'split_names' has {len(names)} names but 'split_bounds' "
-                    f"has {len(bounds)} rows; one [start, stop) row per split is expected"
-                )
-            try:
-                series = cls(
-                    spikes=spikes,
-                    labels=archive["y"],
-                    input_names=tuple(str(n) for n in archive["input_names"]),
-                    class_names=tuple(str(n) for n in archive["class_names"]),
-                    splits={n: (int(a), int(b)) for n, (a, b) in zip(names, bounds, strict=True)},
-                    meta=meta,
-                )
-            except DataFormatError as exc:
-                raise DataFormatError(f"{source}: {exc}") from exc
-        return series
+        spikes = arrays["X"]
+        if spikes.dtype not in (np.int8, np.uint8, np.bool_):
+            raise DataFormatError(
+                f"{source}: field 'X' must be int8 [T, n_inputs]; got dtype {spikes.dtype}"
+            )
+        labels = arrays["y"]
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise DataFormatError(
+                f"{source}: field 'y' must hold integer class indices (int8, -1 = unlabelled); "
+                f"got dtype {labels.dtype}"
+            )
+        meta, splits = _header(source, arrays)
+        try:
+            return cls(
+                spikes=spikes,
+                labels=labels,
+                input_names=_names(source, arrays, "input_names"),
+                class_names=_names(source, arrays, "class_names"),
+                splits=splits,
+                meta=meta,
+            )
+        except DataFormatError as exc:
+            raise DataFormatError(f"{source}: {exc}") from exc
+
+
+_WHAT = "spike-series data file (written by 'spikeattr data')"
+
+
+def _names(source: Path, arrays: Mapping[str, np.ndarray], key: str) -> tuple[str, ...]:
+    value = arrays[key]
+    if value.ndim != 1 or value.dtype.kind not in "US":
+        raise DataFormatError(
+            f"{source}: field {key!r} must be a 1-D array of strings; got dtype {value.dtype} "
+            f"and shape {value.shape}"
+        )
+    return tuple(str(n) for n in value.tolist())
+
+
+def _header(
+    source: Path, arrays: Mapping[str, np.ndarray]
+) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+    """``(meta, splits)`` of a data file's arrays, each field checked."""
+    names = _names(source, arrays, "split_names")
+    bounds = arrays["split_bounds"]
+    if not np.issubdtype(bounds.dtype, np.integer):
+        raise DataFormatError(
+            f"{source}: field 'split_bounds' must hold integer [start, stop) steps; got dtype "
+            f"{bounds.dtype}"
+        )
+    if bounds.size != 2 * len(names):
+        raise DataFormatError(
+            f"{source}: field 'split_names' has {len(names)} names but 'split_bounds' has shape "
+            f"{bounds.shape}; one [start, stop) row per split is expected"
+        )
+    bounds = bounds.reshape(-1, 2)
+    meta: Any = {}
+    if "meta" in arrays:
+        value = arrays["meta"]
+        if value.shape != () or value.dtype.kind not in "US":
+            raise DataFormatError(f"{source}: field 'meta' must be one JSON string")
+        try:
+            meta = json.loads(str(value))
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"{source}: field 'meta' is not valid JSON: {exc}") from exc
+        if not isinstance(meta, dict):
+            raise DataFormatError(f"{source}: field 'meta' must be a JSON object")
+    splits = {n: (int(a), int(b)) for n, (a, b) in zip(names, bounds, strict=True)}
+    return meta, splits
+
+
+def read_time_base(path: str | os.PathLike[str], split: str) -> dict[str, Any]:
+    """The time base (:meth:`SpikeSeries.time_base`) of split ``split`` of a data file, reading
+    only its small fields (not the spikes).
+
+    Raises:
+        DataFormatError: the file is unreadable or has no split ``split``.
+    """
+    source = Path(path)
+    arrays = load_npz(source, _WHAT, keys=("split_names", "split_bounds", "meta"))
+    missing = [k for k in ("split_names", "split_bounds") if k not in arrays]
+    if missing:
+        raise DataFormatError(f"{source} lacks the keys {missing}; expected a {_WHAT}")
+    meta, splits = _header(source, arrays)
+    if split not in splits:
+        raise DataFormatError(f"{source}: no split {split!r}; splits: {', '.join(splits)}")
+    return time_base(meta, splits[split][0])
+
+
+def time_base(meta: Mapping[str, Any], offset: int = 0) -> dict[str, Any]:
+    """``{"step_seconds", "start_time"}`` of step ``offset`` of a series with metadata ``meta``.
+
+    ``step_seconds``: ``meta["resolution_s"]``, 1 ms for the synthetic data set, else ``None``.
+    ``start_time``: the ISO time of step ``offset`` when ``meta["start_time"]`` is known.
+    """
+    step = meta.get("resolution_s")
+    if step is None and meta.get("dataset") == "synthetic":
+        step = SYNTHETIC_STEP_SECONDS
+    start = meta.get("start_time")
+    if start and step:
+        try:
+            moment = _dt.datetime.fromisoformat(str(start))
+        except ValueError as exc:
+            raise DataFormatError(f"meta start_time {start!r} is not an ISO time") from exc
+        start = (moment + _dt.timedelta(seconds=offset * float(step))).isoformat()
+    return {"step_seconds": float(step) if step else None, "start_time": start or None}
 
 
 def chronological_splits(

@@ -46,9 +46,9 @@ from spikeattr.evaluate.results import (
     format_cell,
     safe_model_name,
 )
+from spikeattr.explain.files import write_stamp_explanations
 from spikeattr.explain.methods import METHODS, make_explainer
 from spikeattr.explain.stamps import check_stamps, explain_stamps
-from spikeattr.pipelines.explain import write_stamp_explanations
 from spikeattr.pipelines.manifest import write_manifest
 from spikeattr.snn.accuracy import accuracy_report
 from spikeattr.snn.checkpoint import load_model
@@ -113,7 +113,7 @@ def _write_gallery(
     out: Path, model: Any, model_name: str, method: str, part: SpikeSeries, config: EvaluationConfig
 ) -> None:
     """``gallery/MODEL/METHOD.npz``: explanations of one stamp per class, in the format of
-    ``spikeattr explain`` (see :data:`spikeattr.pipelines.explain.EXPLAIN_KEYS`)."""
+    ``spikeattr explain`` (see :data:`spikeattr.explain.files.FILE_KEYS`)."""
     stamps = gallery_stamps(part, config.stamps)
     result = explain_stamps(model, part.spikes, stamps, variant=method, window=config.window)
     write_stamp_explanations(

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import math
 import os
 import warnings
-import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,26 +31,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator, ScalarFormatter
 
 from spikeattr._io import atomic_path
-from spikeattr.errors import SpikeAttrError
+from spikeattr.data.series import read_time_base
+from spikeattr.errors import DataFormatError, SpikeAttrError
+from spikeattr.explain.files import Explanations
 from spikeattr.viz.style import method_label
-
-#: Keys an explanation file (``spikeattr explain``, ``gallery/MODEL/METHOD.npz``) must hold.
-EXPLANATION_FILE_KEYS: tuple[str, ...] = (
-    "stamps",
-    "attribution",
-    "probs",
-    "predicted",
-    "target",
-    "label",
-    "window_start",
-    "spikes",
-    "input_names",
-    "class_names",
-    "meta",
-)
-
-#: Seconds per step of the synthetic data set (``dt = 1e-3`` s in its models).
-SYNTHETIC_STEP_SECONDS = 1e-3
 
 #: Figure formats :func:`save_figure` writes, by file suffix.
 FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
@@ -68,139 +50,6 @@ _SPIKE_COLOUR = "0.2"
 
 class FigureError(SpikeAttrError):
     """A figure was requested from unusable input (file, index, class, range or format)."""
-
-
-@dataclass(frozen=True)
-class Explanations:
-    """The content of an explanation file for ``S`` stamps (see the README's file formats).
-
-    Attributes:
-        stamps: int64 ``[S]`` explained stamps (indices into the split).
-        attribution: float ``[S, C, n_in, window]`` class-wise maps, right-aligned: column ``j``
-            is split step ``stamp - window + j``.
-        probs: float ``[S, C]`` class probabilities at step ``stamp - 1``.
-        predicted, target, label: int64 ``[S]`` predicted, explained and true class.
-        window_start: int64 ``[S]`` first split step of each window; earlier columns are padding.
-        spikes: int8 ``[S, window, n_in]`` the input windows, right-aligned like ``attribution``.
-        input_names, class_names: names of the inputs and classes.
-        meta: the file's JSON metadata (model, data, split, variant, window).
-    """
-
-    stamps: np.ndarray
-    attribution: np.ndarray
-    probs: np.ndarray
-    predicted: np.ndarray
-    target: np.ndarray
-    label: np.ndarray
-    window_start: np.ndarray
-    spikes: np.ndarray
-    input_names: tuple[str, ...]
-    class_names: tuple[str, ...]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def window(self) -> int:
-        """Columns per map."""
-        return int(self.attribution.shape[-1])
-
-    def __len__(self) -> int:
-        return int(self.stamps.shape[0])
-
-    def index_of(self, stamp: int) -> int:
-        """Row of ``stamp``; a clear error lists the stamps the file holds."""
-        rows = np.flatnonzero(self.stamps == stamp)
-        if rows.size == 0:
-            shown = ", ".join(str(int(s)) for s in self.stamps[:20])
-            more = " ..." if len(self) > 20 else ""
-            raise FigureError(f"stamp {stamp} is not in this file; it holds stamps {shown}{more}")
-        return int(rows[0])
-
-    def class_index(self, name_or_index: str | int) -> int:
-        """Index of a class given by name or index."""
-        if isinstance(name_or_index, str) and not name_or_index.lstrip("-").isdigit():
-            if name_or_index not in self.class_names:
-                raise FigureError(
-                    f"unknown class {name_or_index!r}; classes: {', '.join(self.class_names)}"
-                )
-            return self.class_names.index(name_or_index)
-        index = int(name_or_index)
-        if not 0 <= index < len(self.class_names):
-            raise FigureError(
-                f"class index {index} out of range; there are {len(self.class_names)} classes "
-                f"({', '.join(self.class_names)})"
-            )
-        return index
-
-    @classmethod
-    def from_arrays(cls, arrays: Mapping[str, Any], source: str = "explanation") -> Explanations:
-        """Build from a mapping with the keys of :data:`EXPLANATION_FILE_KEYS`, checking shapes."""
-        missing = [k for k in EXPLANATION_FILE_KEYS if k not in arrays]
-        if missing:
-            raise FigureError(
-                f"{source}: not an explanation file; missing keys {', '.join(missing)} "
-                "(write one with 'spikeattr explain')"
-            )
-        try:
-            meta = json.loads(str(np.asarray(arrays["meta"])))
-        except json.JSONDecodeError as exc:
-            raise FigureError(f"{source}: field 'meta' is not valid JSON: {exc}") from exc
-        attribution = np.asarray(arrays["attribution"])
-        spikes = np.asarray(arrays["spikes"])
-        stamps = np.asarray(arrays["stamps"]).astype(np.int64)
-        input_names = tuple(str(n) for n in np.asarray(arrays["input_names"]).tolist())
-        class_names = tuple(str(n) for n in np.asarray(arrays["class_names"]).tolist())
-        n_stamps = stamps.shape[0]
-        expected = (n_stamps, len(class_names), len(input_names))
-        if attribution.ndim != 4 or attribution.shape[:3] != expected:
-            raise FigureError(
-                f"{source}: 'attribution' has shape {attribution.shape}; expected "
-                f"[S, C, n_in, window] = [{n_stamps}, {len(class_names)}, {len(input_names)}, ...]"
-            )
-        window = attribution.shape[3]
-        if spikes.shape != (n_stamps, window, len(input_names)):
-            raise FigureError(
-                f"{source}: 'spikes' has shape {spikes.shape}; expected "
-                f"[S, window, n_in] = [{n_stamps}, {window}, {len(input_names)}]"
-            )
-        per_stamp = {k: np.asarray(arrays[k]) for k in ("predicted", "target", "label")}
-        per_stamp["window_start"] = np.asarray(arrays["window_start"])
-        for key, value in per_stamp.items():
-            if value.shape != (n_stamps,):
-                raise FigureError(
-                    f"{source}: {key!r} has shape {value.shape}; expected [{n_stamps}]"
-                )
-        probs = np.asarray(arrays["probs"])
-        if probs.shape != (n_stamps, len(class_names)):
-            raise FigureError(
-                f"{source}: 'probs' has shape {probs.shape}; "
-                f"expected [{n_stamps}, {len(class_names)}]"
-            )
-        return cls(
-            stamps=stamps,
-            attribution=attribution,
-            probs=probs,
-            predicted=per_stamp["predicted"].astype(np.int64),
-            target=per_stamp["target"].astype(np.int64),
-            label=per_stamp["label"].astype(np.int64),
-            window_start=per_stamp["window_start"].astype(np.int64),
-            spikes=spikes,
-            input_names=input_names,
-            class_names=class_names,
-            meta=meta if isinstance(meta, dict) else {},
-        )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Explanations:
-        """Read an explanation ``.npz`` (never unpickles)."""
-        source = Path(path)
-        if not source.is_file():
-            raise FigureError(f"{source}: no such explanation file")
-        try:
-            with np.load(source, allow_pickle=False) as archive:
-                arrays = {k: archive[k] for k in archive.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise FigureError(f"{source}: not a readable .npz explanation file: {exc}") from exc
-        return cls.from_arrays(arrays, str(source))
 
 
 @dataclass(frozen=True)
@@ -275,41 +124,20 @@ def time_axis_from_meta(meta: Mapping[str, Any]) -> TimeAxis | None:
 
 
 def time_axis_from_data(path: str | os.PathLike[str], split: str) -> TimeAxis:
-    """The time axis of split ``split`` of a data file, from its metadata.
+    """The time axis of split ``split`` of a data file, from its metadata (not its spikes).
 
-    A file with ``meta["start_time"]`` (ADL) gives clock time at ``meta["resolution_s"]``
-    (default 1 s) per step, offset to the split's first step; the synthetic data set gives
-    seconds at 1 ms per step; any other file with ``meta["resolution_s"]`` gives seconds. Only
-    the small fields are read (the ``npz`` is opened lazily).
+    A file with a start time (ADL) gives clock time, the synthetic data set seconds at 1 ms per
+    step, any other file with ``meta["resolution_s"]`` seconds, else steps.
 
     Raises:
         FigureError: the file is missing, unreadable, or has no split ``split``.
     """
-    source = Path(path)
     try:
-        with np.load(source, allow_pickle=False) as archive:
-            meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
-            names = [str(n) for n in archive["split_names"].tolist()]
-            bounds = np.asarray(archive["split_bounds"], dtype=np.int64)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise FigureError(f"{source}: cannot read the data file's metadata: {exc}") from exc
-    if split not in names:
-        raise FigureError(f"{source}: no split {split!r}; splits: {', '.join(names)}")
-    offset = int(bounds[names.index(split)][0])
-    meta = meta if isinstance(meta, dict) else {}
-    resolution = meta.get("resolution_s")
-    if meta.get("start_time"):
-        step = float(resolution) if resolution else 1.0
-        try:
-            start = dt.datetime.fromisoformat(str(meta["start_time"]))
-        except ValueError as exc:
-            raise FigureError(f"{source}: meta start_time is not an ISO time: {exc}") from exc
-        return TimeAxis(step, start + dt.timedelta(seconds=offset * step), split)
-    if meta.get("dataset") == "synthetic":
-        return TimeAxis(SYNTHETIC_STEP_SECONDS, None, split)
-    if resolution:
-        return TimeAxis(float(resolution), None, split)
-    return TimeAxis(None, None, split)
+        base = read_time_base(path, split)
+    except DataFormatError as exc:
+        raise FigureError(f"cannot read the time axis: {exc}") from exc
+    axis = time_axis_from_meta({"time": base, "split": split})
+    return axis if axis is not None else TimeAxis(None, None, split)
 
 
 def default_steps(

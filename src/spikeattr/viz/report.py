@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 
 from spikeattr import __version__
 from spikeattr._io import atomic_path
+from spikeattr.errors import DataFormatError
 from spikeattr.evaluate.results import (
     SUMMARY_COLUMNS,
     format_cell,
@@ -340,7 +341,7 @@ def _gallery(
     for key, path in run.galleries.items():
         try:
             loaded[key] = Explanations.load(path)
-        except FigureError as exc:
+        except (FigureError, DataFormatError) as exc:
             relative = f"gallery/{safe_model_name(key[0])}/{key[1]}.npz"
             run.missing.append(Missing(relative, f"unreadable ({exc})"))
     total = sum(len(e) for e in loaded.values())
