@@ -197,7 +197,8 @@ def test_modified_weights_file(saved: tuple[Path, Path]) -> None:
     tensors = load_safetensors(str(weights_path))
     tensors["W0"] = tensors["W0"] * 2
     save_safetensors(tensors, str(weights_path))  # checksum in the JSON not updated
-    _expect(json_path, str(weights_path), "weights_sha256", _read(json_path)["weights_sha256"])
+    info = _expect(json_path, str(weights_path), "weights_sha256")
+    assert _sha256(weights_path) not in str(info.value)  # never a hash oracle
 
 
 def test_corrupt_weights_file(saved: tuple[Path, Path]) -> None:
@@ -242,7 +243,7 @@ def _edit(json_path: Path, change: Callable[[dict[str, Any]], None]) -> None:
         (lambda m: m.pop("weights_file"), ("'weights_file'", "missing")),
         (lambda m: m.update(tau_mem="fast"), ("'tau_mem'", "wrong type")),
         (lambda m: m.update(dt=True), ("'dt'", "wrong type")),
-        (lambda m: m.update(tau_syn=0.0), ("'tau_syn'", "> 0")),
+        (lambda m: m.update(tau_syn=0.0), ("'tau_syn'", "positive finite")),
         (lambda m: m.update(layer_sizes=[3]), ("'layer_sizes'",)),
         (lambda m: m.update(layer_sizes=[3, 0, 5, 4]), ("'layer_sizes'",)),
         (
@@ -283,3 +284,96 @@ def test_model_data_mismatch_names_both_lists() -> None:
     message = str(info.value)
     assert "['x0_bias', 'x1', 'x2']" in message
     assert "['Bias', 'Maindoor', 'Cupboard']" in message
+
+
+# -- hostile checkpoints (issue 11) -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "change,fragments",
+    [
+        (lambda m: m.update(threshold=-5), ("'threshold'", "positive finite", "-5")),
+        (lambda m: m.update(threshold=0), ("'threshold'", "positive finite")),
+        (lambda m: m.update(threshold="high"), ("'threshold'", "wrong type")),
+        (lambda m: m.update(threshold=True), ("'threshold'", "wrong type")),
+        (lambda m: m.pop("threshold"), ("'threshold'", "missing")),
+        (lambda m: m.pop("weights_sha256"), ("'weights_sha256'", "missing")),
+        (lambda m: m.update(weights_sha256="abc"), ("'weights_sha256'", "64")),
+        (lambda m: m.update(weights_file="../other/toy.safetensors"), ("'weights_file'",)),
+        (lambda m: m.update(weights_file="/etc/passwd"), ("'weights_file'",)),
+        (lambda m: m.update(weights_file="sub/toy.safetensors"), ("'weights_file'",)),
+        (lambda m: m.update(weights_file=".."), ("'weights_file'",)),
+        (lambda m: m.update(weights_file="toy.pt"), ("'weights_file'", ".safetensors")),
+        (lambda m: m.update(input_names=["a", "a", "b"]), ("'input_names'", "distinct")),
+    ],
+)
+def test_hostile_metadata_is_refused(
+    saved: tuple[Path, Path], change: Callable[[dict[str, Any]], None], fragments: tuple[str, ...]
+) -> None:
+    json_path, _ = saved
+    _edit(json_path, change)
+    _expect(json_path, str(json_path), *fragments)
+
+
+def test_weights_outside_the_folder_are_never_read_or_hashed(tmp_path: Path) -> None:
+    """A checkpoint naming another folder's file is refused before that file is opened, and
+    the message carries no hash of it (no hash oracle)."""
+    secret = tmp_path / "other" / "toy.safetensors"
+    secret.parent.mkdir()
+    json_path = save_checkpoint(_model(), tmp_path / "ckpt" / "toy.json")
+    secret.write_bytes((tmp_path / "ckpt" / "toy.safetensors").read_bytes() + b"x")
+    for name in ("../other/toy.safetensors", str(secret)):
+        _edit(json_path, lambda m, name=name: m.update(weights_file=name))
+        info = _expect(json_path, "'weights_file'")
+        assert _sha256(secret) not in str(info.value)
+
+
+def test_a_link_leading_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    json_path = save_checkpoint(_model(), tmp_path / "ckpt" / "toy.json")
+    outside = tmp_path / "outside.safetensors"
+    (tmp_path / "ckpt" / "toy.safetensors").rename(outside)
+    (tmp_path / "ckpt" / "toy.safetensors").symlink_to(outside)
+    _expect(json_path, "leads out of the checkpoint's folder")
+
+
+@pytest.mark.parametrize("weights_format", ["safetensors", "npz"])
+def test_truncated_weights_behind_a_matching_sha(tmp_path: Path, weights_format: str) -> None:
+    json_path = save_checkpoint(_model(), tmp_path / "toy.json", weights_format=weights_format)
+    weights_path = tmp_path / f"toy.{weights_format}"
+    weights_path.write_bytes(weights_path.read_bytes()[:150])
+    _edit(json_path, lambda m: m.update(weights_sha256=_sha256(weights_path)))
+    _expect(json_path, str(weights_path), "not a readable")
+
+
+def test_pickled_npz_weights_are_refused(tmp_path: Path) -> None:
+    json_path = save_checkpoint(_model(), tmp_path / "toy.json", weights_format="npz")
+    weights_path = tmp_path / "toy.npz"
+    np.savez(weights_path, W0=np.array([{"a": 1}], dtype=object))
+    _edit(json_path, lambda m: m.update(weights_sha256=_sha256(weights_path)))
+    _expect(json_path, str(weights_path), "pickled")
+
+
+def test_the_threshold_is_saved_loaded_and_honoured_by_every_backend(tmp_path: Path) -> None:
+    model = LIFNetwork(
+        [3, 6, 4], dt=2e-3, tau_syn=2e-2, tau_mem=5e-3, seed=1, threshold=0.25, name="low"
+    )
+    json_path = save_checkpoint(model, tmp_path / "low.json")
+    assert _read(json_path)["threshold"] == 0.25
+    loaded = load_model(json_path)
+    assert loaded.params.threshold == 0.25
+    spikes = _inputs()
+    default = LIFNetwork([3, 6, 4], dt=2e-3, tau_syn=2e-2, tau_mem=5e-3, seed=1)
+    reference = default(spikes, backend="torch").layer_spikes[0]
+    outputs = {}
+    for backend in ("torch", "numba", "fused"):
+        with torch.set_grad_enabled(backend == "fused"):
+            out = loaded(spikes.clone().requires_grad_(backend == "fused"), backend=backend)
+        outputs[backend] = out.layer_spikes[0].detach()
+    # a lower threshold fires more, and every backend agrees on the spikes
+    assert outputs["torch"].sum() > reference.sum()
+    for backend in ("numba", "fused"):
+        assert torch.equal(outputs[backend], outputs["torch"]), backend
+
+
+@pytest.mark.parametrize("bad", [-5.0, 0.0, float("nan"), float("inf"), "high", True])
+def test_network_refuses_a_bad_threshold(bad: Any) -> None:
+    with pytest.raises(ValueError, match="threshold must be a positive finite number"):
+        LIFNetwork([3, 4], threshold=bad)

@@ -10,6 +10,11 @@ A checkpoint is two files side by side:
 ``NAME.safetensors`` (or ``.npz``)
     tensors ``W0 .. W{L-1}``, ``W_l`` of shape ``[n_l, n_{l+1}]``.
 
+Loading trusts nothing in the JSON: every field is type-checked (``threshold`` a positive finite
+number, used by every simulation backend), ``weights_file`` must be a plain file name in the
+checkpoint's own folder (no path, no link leading elsewhere) and ``weights_sha256`` must match
+that file before it is parsed. A refused file's hash is never printed.
+
 The six published models of the TSA paper ship with the package and load by name:
 ``load_model("published:synthetic_3L")`` (see :data:`PUBLISHED_MODELS`).
 """
@@ -17,16 +22,16 @@ The six published models of the TSA paper ship with the package and load by name
 from __future__ import annotations
 
 import itertools
-import json
+import math
 import os
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
 import torch
 
-from spikeattr._io import atomic_path, file_sha256, write_json_atomic
+from spikeattr._io import atomic_path, file_sha256, load_json, load_npz, write_json_atomic
 from spikeattr.errors import CheckpointError
 from spikeattr.snn.network import LIFNetwork
 
@@ -46,10 +51,14 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "dt": (int, float),
     "tau_syn": (int, float),
     "tau_mem": (int, float),
+    "threshold": (int, float),
     "input_names": list,
     "class_names": list,
     "weights_file": str,
+    "weights_sha256": str,
 }
+_WEIGHT_SUFFIXES = (".safetensors", ".npz")
+_HEX = frozenset("0123456789abcdef")
 
 
 def published_model_path(name: str) -> Path:
@@ -112,12 +121,9 @@ def save_checkpoint(
 def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and validate a checkpoint's JSON; errors name the file and the field."""
     json_path = Path(path)
-    if not json_path.is_file():
-        raise CheckpointError(f"checkpoint {json_path} does not exist")
-    try:
-        metadata = json.loads(json_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"checkpoint {json_path} is not valid JSON: {exc}") from exc
+    metadata = load_json(
+        json_path, "checkpoint .json (written by 'spikeattr train')", CheckpointError
+    )
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise CheckpointError(
             f"{json_path} is not a spikeattr checkpoint (field 'format' must be {FORMAT!r})"
@@ -136,23 +142,66 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
                 f"({type(metadata[field]).__name__})"
             )
     sizes = metadata["layer_sizes"]
-    if len(sizes) < 2 or not all(isinstance(n, int) and n > 0 for n in sizes):
+    if len(sizes) < 2 or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes
+    ):
         raise CheckpointError(
             f"{json_path}: field 'layer_sizes' must list at least two positive integers; "
             f"got {sizes}"
         )
     for field, count in (("input_names", sizes[0]), ("class_names", sizes[-1])):
-        if len(metadata[field]) != count:
+        names = metadata[field]
+        if len(names) != count:
             raise CheckpointError(
-                f"{json_path}: field {field!r} has {len(metadata[field])} names but "
-                f"layer_sizes says {count}"
+                f"{json_path}: field {field!r} has {len(names)} names but layer_sizes says {count}"
             )
-    for field in ("dt", "tau_syn", "tau_mem"):
-        if not metadata[field] > 0:
+        if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise CheckpointError(f"{json_path}: field {field!r} must list distinct strings")
+    for field in ("dt", "tau_syn", "tau_mem", "threshold"):
+        if not (math.isfinite(metadata[field]) and metadata[field] > 0):
             raise CheckpointError(
-                f"{json_path}: field {field!r} must be > 0; got {metadata[field]}"
+                f"{json_path}: field {field!r} must be a positive finite number; "
+                f"got {metadata[field]}"
             )
+    _check_weights_name(json_path, metadata["weights_file"])
+    digest = metadata["weights_sha256"]
+    if len(digest) != 64 or not set(digest) <= _HEX:
+        raise CheckpointError(
+            f"{json_path}: field 'weights_sha256' must be 64 lower-case hex digits"
+        )
     return metadata
+
+
+def _check_weights_name(json_path: Path, name: str) -> None:
+    """``weights_file`` must name a file beside the JSON: no folder, no absolute path."""
+    pure = PurePath(name)
+    if (
+        not name
+        or name != pure.name
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or name in (".", "..")
+        or pure.suffix not in _WEIGHT_SUFFIXES
+    ):
+        raise CheckpointError(
+            f"{json_path}: field 'weights_file' must be the plain name of a .safetensors or "
+            f".npz file in the checkpoint's folder; got {name!r}"
+        )
+
+
+def _weights_path(json_path: Path, name: str) -> Path:
+    """The weights file, confined to the checkpoint's folder (a link may not lead out)."""
+    weights_path = json_path.parent / name
+    if not weights_path.is_file():
+        what = "is a directory" if weights_path.is_dir() else "does not exist"
+        raise CheckpointError(f"{json_path}: weights file {weights_path} {what}")
+    if weights_path.resolve().parent != json_path.parent.resolve():
+        raise CheckpointError(
+            f"{json_path}: weights file {name!r} is a link that leads out of the "
+            "checkpoint's folder; refusing to read it"
+        )
+    return weights_path
 
 
 def _read_weights(weights_path: Path) -> dict[str, np.ndarray]:
@@ -165,15 +214,7 @@ def _read_weights(weights_path: Path) -> dict[str, np.ndarray]:
             raise CheckpointError(
                 f"{weights_path} is not a readable safetensors file: {exc}"
             ) from exc
-    if weights_path.suffix == ".npz":
-        try:
-            with np.load(weights_path, allow_pickle=False) as archive:
-                return {k: archive[k] for k in archive.files}
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{weights_path} is not a readable .npz file: {exc}") from exc
-    raise CheckpointError(
-        f"{weights_path}: weights must be a .safetensors or .npz file (no pickle)"
-    )
+    return load_npz(weights_path, "weights file", error=CheckpointError)
 
 
 def load_model(
@@ -181,8 +222,8 @@ def load_model(
 ) -> LIFNetwork:
     """Load a checkpoint: ``published:NAME``, a checkpoint ``.json``, or its weights file.
 
-    Every weight shape is checked against ``layer_sizes``; the weights file's SHA-256 against
-    ``weights_sha256`` when present.
+    Every weight shape is checked against ``layer_sizes``; the weights file (a plain name in
+    the checkpoint's folder) against ``weights_sha256`` before it is parsed.
     """
     text = str(name_or_path)
     if text.startswith(PUBLISHED_PREFIX):
@@ -192,14 +233,11 @@ def load_model(
         if json_path.suffix in (".safetensors", ".npz"):
             json_path = json_path.with_suffix(".json")
     metadata = read_checkpoint_metadata(json_path)
-    weights_path = json_path.parent / metadata["weights_file"]
-    if not weights_path.is_file():
-        raise CheckpointError(f"{json_path}: weights file {weights_path} does not exist")
-    expected_sha = metadata.get("weights_sha256")
-    if expected_sha and file_sha256(weights_path) != expected_sha:
+    weights_path = _weights_path(json_path, metadata["weights_file"])
+    if file_sha256(weights_path) != metadata["weights_sha256"]:
         raise CheckpointError(
-            f"{weights_path}: SHA-256 {file_sha256(weights_path)} differs from the "
-            f"checkpoint's weights_sha256 {expected_sha}; the weights file was changed"
+            f"{weights_path}: its SHA-256 differs from the weights_sha256 recorded in "
+            f"{json_path.name}; the weights file was changed or belongs to another checkpoint"
         )
     arrays = _read_weights(weights_path)
     sizes = metadata["layer_sizes"]
@@ -231,6 +269,7 @@ def load_model(
         class_names=metadata["class_names"],
         weights=weights,
         name=str(metadata.get("name", json_path.stem)),
+        threshold=float(metadata["threshold"]),
     )
     model.provenance = dict(metadata.get("provenance", {}))
     return model.to(device=device, dtype=dtype).eval()

@@ -23,7 +23,8 @@ SURROGATE_SCALE = 100.0
 
 @dataclass(frozen=True)
 class LIFParameters:
-    """Time constants of a LIF layer (seconds); ``alpha``/``beta`` are the per-step decays."""
+    """Time constants of a LIF layer (seconds) and its firing threshold; ``alpha``/``beta`` are
+    the per-step decays."""
 
     dt: float = 1e-3
     tau_syn: float = 1e-2
@@ -37,6 +38,14 @@ class LIFParameters:
                 raise ValueError(
                     f"{name} must be a positive finite number of seconds; got {value!r}"
                 )
+        threshold = self.threshold
+        if not (
+            isinstance(threshold, (int, float))
+            and not isinstance(threshold, bool)
+            and math.isfinite(threshold)
+            and threshold > 0
+        ):
+            raise ValueError(f"threshold must be a positive finite number; got {threshold!r}")
 
     @property
     def alpha(self) -> float:

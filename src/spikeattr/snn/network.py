@@ -80,6 +80,7 @@ class LIFNetwork(nn.Module):
         weights: Sequence[torch.Tensor | np.ndarray] | None = None,
         seed: int | None = None,
         name: str = "unnamed",
+        threshold: float = 1.0,
     ) -> None:
         super().__init__()
         self.name = name
@@ -90,7 +91,7 @@ class LIFNetwork(nn.Module):
                 f"layer_sizes needs at least an input and an output size, all >= 1; got {sizes}"
             )
         self.layer_sizes: tuple[int, ...] = tuple(sizes)
-        self.params = LIFParameters(dt=dt, tau_syn=tau_syn, tau_mem=tau_mem)
+        self.params = LIFParameters(dt=dt, tau_syn=tau_syn, tau_mem=tau_mem, threshold=threshold)
         self.input_names: tuple[str, ...] = tuple(
             input_names if input_names is not None else (f"in{i}" for i in range(sizes[0]))
         )
@@ -282,7 +283,8 @@ class LIFNetwork(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"layer_sizes={list(self.layer_sizes)}, dt={self.params.dt}, "
-            f"tau_syn={self.params.tau_syn}, tau_mem={self.params.tau_mem}"
+            f"tau_syn={self.params.tau_syn}, tau_mem={self.params.tau_mem}, "
+            f"threshold={self.params.threshold}"
         )
 
 
