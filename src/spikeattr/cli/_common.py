@@ -31,8 +31,11 @@ def user_errors() -> Iterator[None]:
     """Turn spikeattr's user-facing errors into a clear message and exit code 2."""
     try:
         yield
-    except (SpikeAttrError, FileNotFoundError, PermissionError) as exc:
+    except SpikeAttrError as exc:
         raise fail(str(exc)) from exc
+    except OSError as exc:  # a file-system refusal: name the path and the reason, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise fail(f"{where}{exc.strerror or exc}") from exc
 
 
 @contextmanager

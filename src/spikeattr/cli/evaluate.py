@@ -25,20 +25,26 @@ if TYPE_CHECKING:
 
 
 def _parse_stamps(text: str, series: SpikeSeries, split: str) -> list[int]:
+    from spikeattr._io import load_json
     from spikeattr.data.stamps import resolve_stamps
+    from spikeattr.errors import DataFormatError
 
     if text == "paper" or text.isdigit():
         return resolve_stamps(series, split, text)
     path = Path(text)
-    if path.suffix == ".json" and path.is_file():
-        values = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
-            raise fail(f"{path} must hold a JSON list of integer stamps")
-        return values
-    raise fail(
-        f"--stamps must be 'paper', a number of stamps per class, or a .json file with a "
-        f"list of stamps; got {text!r}"
-    )
+    if path.suffix != ".json":
+        raise fail(
+            f"--stamps must be 'paper', a number of stamps per class, or a .json file with a "
+            f"list of stamps; got {text!r}"
+        )
+    values = load_json(path, "stamps file (a JSON list of integer stamps)", DataFormatError)
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    ):
+        raise fail(f"{path} must hold a non-empty JSON list of integer stamps")
+    return values
 
 
 def evaluate(

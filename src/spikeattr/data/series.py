@@ -277,12 +277,14 @@ class SpikeSeries:
                 f"got dtype {labels.dtype}"
             )
         meta, splits = _header(source, arrays)
+        input_names = _names(source, arrays, "input_names")
+        class_names = _names(source, arrays, "class_names")
         try:
             return cls(
                 spikes=spikes,
                 labels=labels,
-                input_names=_names(source, arrays, "input_names"),
-                class_names=_names(source, arrays, "class_names"),
+                input_names=input_names,
+                class_names=class_names,
                 splits=splits,
                 meta=meta,
             )

@@ -73,9 +73,21 @@ def resolve_stamps(series: SpikeSeries, split: str, setting: str) -> list[int]:
     """
     if setting == "paper":
         return [int(t) for t in paper_stamps(series, split)]
-    if not setting.isdigit():
+    if not setting.isdigit() or int(setting) < 1:
         raise DataFormatError(
-            f"stamps must be 'paper' or a number of stamps per class; got {setting!r}"
+            f"stamps must be 'paper' or a number of stamps per class (at least 1); got {setting!r}"
         )
-    steps = sample_balanced_stamps(series.split(split).labels, int(setting), 123)
+    per_class = int(setting)
+    labels = series.split(split).labels
+    classes, counts = np.unique(labels[labels >= 0], return_counts=True)
+    if classes.size == 0:
+        raise DataFormatError(f"split {split!r} has no labelled step to draw stamps from")
+    smallest = int(np.argmin(counts))
+    if per_class > counts[smallest]:
+        raise DataFormatError(
+            f"{per_class} stamps per class would repeat stamps: class "
+            f"{series.class_names[int(classes[smallest])]!r} has only {int(counts[smallest])} "
+            f"labelled steps in split {split!r}; use at most {int(counts[smallest])} per class"
+        )
+    steps = sample_balanced_stamps(labels, per_class, 123)
     return [int(t) + 1 for t in steps]

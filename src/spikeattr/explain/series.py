@@ -13,12 +13,14 @@ Output: a directory with ``series.json`` (shapes, config, progress) and one atom
 ``chunks/chunk_NNNNNN.npz`` per chunk, holding for its steps ``predicted [n]``, ``probs [n, C]``
 and ``attribution [n, C, n_in, K]`` where ``attribution[j, :, :, k]`` is series step
 ``start + j - (K - 1) + k`` (``k = K - 1`` is the explained step itself; steps before 0 are 0).
-Memory is bounded by the chunk size; an interrupted run resumes at the first missing chunk.
+Memory is bounded by the chunk size; an interrupted run resumes at the first missing or
+unreadable chunk. The directory is locked (:class:`~spikeattr._io.RunLock`) while a run writes
+there, and temporary files of a killed run are swept when the next one starts. This module is
+the only reader and writer of that directory.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -29,16 +31,32 @@ from typing import Any
 import numpy as np
 import torch
 
-from spikeattr._io import array_sha256, save_npz_atomic, write_json_atomic
+from spikeattr._io import (
+    RunLock,
+    array_sha256,
+    check_output_path,
+    load_json,
+    load_npz,
+    save_npz_atomic,
+    write_json_atomic,
+)
 from spikeattr.data.series import check_binary_spikes
 from spikeattr.errors import DataFormatError, ExplanationError
-from spikeattr.explain.tsa import VARIANTS, decay_exponents, layer_factors, propagate
+from spikeattr.explain.tsa import (
+    VARIANTS,
+    decay_exponents,
+    layer_factors,
+    propagate,
+    support_length,
+)
 from spikeattr.snn.lif import LIFState
 from spikeattr.snn.network import LIFNetwork
 
 SERIES_FORMAT = "spikeattr-series-explanation"
 DEFAULT_SERIES_TOLERANCE = 1e-7
 _CHUNK_ELEMENTS = 1 << 23  # attribution elements per chunk (32 MiB in float32)
+_MIN_CHUNK = 256
+_MAX_CHUNK_BYTES = 1 << 30  # refuse a support whose smallest chunk would need more than 1 GiB
 
 
 def series_support(model: LIFNetwork, tolerance: float = DEFAULT_SERIES_TOLERANCE) -> int:
@@ -110,16 +128,22 @@ def explain_series(
         check_binary_spikes(spikes)
     except DataFormatError as exc:
         raise ExplanationError(str(exc)) from exc
-    k_support = support if support is not None else series_support(model, tolerance)
-    if k_support < 1:
-        raise ExplanationError(f"support must be at least 1 step; got {k_support}")
     n_steps, n_inputs = spikes.shape
     n_classes = model.layer_sizes[-1]
+    dtype = model.weights[0].dtype
+    if support is None:
+        k_support = min(series_support(model, tolerance), n_steps)
+    else:
+        k_support = support
+    _check_support(k_support, model, n_steps, n_inputs, dtype)
     if chunk_size is None:
-        chunk_size = max(256, min(65_536, _CHUNK_ELEMENTS // (n_classes * n_inputs * k_support)))
+        chunk_size = max(
+            _MIN_CHUNK, min(65_536, _CHUNK_ELEMENTS // (n_classes * n_inputs * k_support))
+        )
     if chunk_size < 1:
         raise ExplanationError(f"chunk_size must be at least 1; got {chunk_size}")
     out = Path(out_dir)
+    check_output_path(out / "series.json", "series explanation directory")
     config = {
         "format": SERIES_FORMAT,
         "model": getattr(model, "name", "unnamed"),
@@ -133,31 +157,102 @@ def explain_series(
     info = SeriesExplanationInfo(
         n_steps, n_inputs, n_classes, k_support, chunk_size, variant, config, 0
     )
-    first_chunk = 0
-    state: list[LIFState] | None = None
-    tail = torch.zeros(n_classes, n_inputs, k_support - 1, dtype=model.weights[0].dtype)
-    existing = out / "series.json"
-    if existing.is_file():
-        previous = json.loads(existing.read_text(encoding="utf-8"))
-        if previous.get("config") != config:
+    with RunLock(out, "spikeattr explain-series"):
+        first_chunk = 0
+        state: list[LIFState] | None = None
+        tail = torch.zeros(n_classes, n_inputs, k_support - 1, dtype=dtype)
+        previous = _read_info(out)
+        if previous is not None and previous.get("config") != config:
             if resume:
                 raise ExplanationError(
                     f"{out} holds a series explanation with a different configuration; "
                     "choose another --out directory or pass resume=False (--no-resume) to "
                     "overwrite it"
                 )
-        elif resume and previous.get("completed_chunks", 0) > 0:
-            first_chunk = int(previous["completed_chunks"])
+        elif previous is not None and resume:
+            first_chunk = _first_missing_chunk(out, int(previous.get("completed_chunks", 0)))
             if first_chunk >= info.n_chunks:
                 info.completed_chunks = first_chunk
                 return info
-            state, tail = _load_carry(_chunk_path(out, first_chunk - 1), model)
-    if first_chunk == 0 and (out / "chunks").is_dir():
-        for stale in (out / "chunks").glob("chunk_*.npz"):
-            stale.unlink()
-    (out / "chunks").mkdir(parents=True, exist_ok=True)
-    info.completed_chunks = first_chunk
-    _write_info(out, info)
+            if first_chunk > 0:
+                state, tail = _load_carry(_chunk_path(out, first_chunk - 1), model)
+        if first_chunk == 0 and (out / "chunks").is_dir():
+            for stale in (out / "chunks").glob("chunk_*.npz"):
+                stale.unlink()
+        (out / "chunks").mkdir(parents=True, exist_ok=True)
+        info.completed_chunks = first_chunk
+        _write_info(out, info)
+        _explain_chunks(model, spikes, out, info, first_chunk, state, tail, progress)
+    return info
+
+
+def _check_support(
+    k_support: int, model: LIFNetwork, n_steps: int, n_inputs: int, dtype: torch.dtype
+) -> None:
+    """Refuse a support that only adds exact zeros or cannot fit in memory, before any work."""
+    if k_support < 1:
+        raise ExplanationError(f"support must be at least 1 step; got {k_support}")
+    useful = max(1, support_length([model.beta] * model.n_layers, 1 << 62, dtype))
+    limit = min(n_steps, useful)
+    if k_support > limit:
+        why = (
+            f"the series has {n_steps} steps"
+            if n_steps <= useful
+            else f"older steps have a decay factor below the smallest normal "
+            f"{str(dtype).removeprefix('torch.')} number "
+            f"and are exactly 0 ({useful} steps are representable for this model)"
+        )
+        raise ExplanationError(f"support {k_support} is too long: {why}; use at most {limit}")
+    n_classes = model.layer_sizes[-1]
+    chunk_bytes = _MIN_CHUNK * n_classes * n_inputs * k_support * dtype.itemsize
+    if chunk_bytes > _MAX_CHUNK_BYTES:
+        most = _MAX_CHUNK_BYTES // (_MIN_CHUNK * n_classes * n_inputs * dtype.itemsize)
+        raise ExplanationError(
+            f"support {k_support} needs {chunk_bytes / 2**30:.1f} GiB per chunk of "
+            f"{_MIN_CHUNK} steps ({n_classes} classes x {n_inputs} inputs); use at most {most}"
+        )
+
+
+def _read_info(out: Path) -> dict[str, Any] | None:
+    """The ``series.json`` a previous run left, or ``None``; garbage is a clear error."""
+    path = out / "series.json"
+    if not path.exists():
+        return None
+    info = load_json(path, "series explanation index (series.json)", ExplanationError)
+    if not isinstance(info, dict) or info.get("format") != SERIES_FORMAT:
+        raise ExplanationError(
+            f"{path} is not a series explanation index; remove {out} or choose another --out"
+        )
+    return info
+
+
+def _first_missing_chunk(out: Path, completed: int) -> int:
+    """The first chunk below ``completed`` whose file is missing or unreadable (else
+    ``completed``): a resumed run starts there."""
+    for index in range(completed):
+        try:
+            load_npz(
+                _chunk_path(out, index), "series chunk", keys=("start",), error=ExplanationError
+            )
+        except ExplanationError:
+            return index
+    return completed
+
+
+def _explain_chunks(
+    model: LIFNetwork,
+    spikes: np.ndarray,
+    out: Path,
+    info: SeriesExplanationInfo,
+    first_chunk: int,
+    state: list[LIFState] | None,
+    tail: torch.Tensor,
+    progress: Callable[[int], Any] | None,
+) -> None:
+    """Explain and write chunks ``first_chunk ..`` from the carried ``state`` and ``tail``."""
+    k_support, chunk_size, n_steps = info.support, info.chunk_size, info.n_steps
+    n_classes, variant = info.n_classes, info.variant
+    dtype = model.weights[0].dtype
     decay = torch.exp(
         -decay_exponents([model.beta] * model.n_layers)
         * torch.arange(k_support, 0, -1, dtype=torch.float64)
@@ -175,7 +270,6 @@ def explain_series(
             outputs = model(chunk, state)
         state = outputs.state
         layer_inputs = [chunk, *outputs.layer_spikes]
-        dtype = model.weights[0].dtype
         factors = [layer_factors(s.to(dtype), variant).transpose(1, 2) for s in layer_inputs]
         product = propagate(factors, weights, None)[0]  # B(t): [C, n_in, n]
         extended = torch.cat([tail, product], dim=-1)  # [C, n_in, K - 1 + n]
@@ -201,14 +295,13 @@ def explain_series(
         _write_info(out, info)
         if progress is not None:
             progress(stop)
-    return info
 
 
 def _load_carry(path: Path, model: LIFNetwork) -> tuple[list[LIFState], torch.Tensor]:
-    with np.load(path, allow_pickle=False) as archive:
-        syn = torch.from_numpy(archive["carry_syn"])
-        mem = torch.from_numpy(archive["carry_mem"])
-        tail = torch.from_numpy(archive["carry_tail"])
+    arrays = _read_chunk(path, ("carry_syn", "carry_mem", "carry_tail"))
+    syn = torch.from_numpy(arrays["carry_syn"])
+    mem = torch.from_numpy(arrays["carry_mem"])
+    tail = torch.from_numpy(arrays["carry_tail"])
     state = []
     offset = 0
     for width in model.layer_sizes[1:]:
@@ -249,20 +342,24 @@ class SeriesExplanation:
 
     def __init__(self, out_dir: str | os.PathLike[str]) -> None:
         self.path = Path(out_dir)
-        index = self.path / "series.json"
-        if not index.is_file():
+        meta = _read_info(self.path)
+        if meta is None:
             raise ExplanationError(f"{self.path} is not a series explanation (no series.json)")
-        meta = json.loads(index.read_text(encoding="utf-8"))
-        self.info = SeriesExplanationInfo(
-            meta["n_steps"],
-            meta["n_inputs"],
-            meta["n_classes"],
-            meta["support"],
-            meta["chunk_size"],
-            meta["variant"],
-            meta["config"],
-            meta["completed_chunks"],
-        )
+        try:
+            self.info = SeriesExplanationInfo(
+                int(meta["n_steps"]),
+                int(meta["n_inputs"]),
+                int(meta["n_classes"]),
+                int(meta["support"]),
+                int(meta["chunk_size"]),
+                str(meta["variant"]),
+                dict(meta["config"]),
+                int(meta["completed_chunks"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ExplanationError(
+                f"{self.path / 'series.json'}: field {exc} is missing or malformed"
+            ) from exc
         if not self.info.complete:
             raise ExplanationError(
                 f"{self.path}: only {self.info.completed_chunks} of {self.info.n_chunks} chunks "
@@ -272,8 +369,9 @@ class SeriesExplanation:
     def chunks(self) -> Iterator[dict[str, np.ndarray]]:
         """Yield each chunk's ``start``, ``predicted``, ``probs`` and ``attribution``, in order."""
         for index in range(self.info.n_chunks):
-            with np.load(_chunk_path(self.path, index), allow_pickle=False) as archive:
-                yield {k: archive[k] for k in ("start", "predicted", "probs", "attribution")}
+            yield _read_chunk(
+                _chunk_path(self.path, index), ("start", "predicted", "probs", "attribution")
+            )
 
     @property
     def predicted(self) -> np.ndarray:
@@ -285,5 +383,12 @@ class SeriesExplanation:
         if not 0 <= step < self.info.n_steps:
             raise ExplanationError(f"step {step} outside the series [0, {self.info.n_steps})")
         index, offset = divmod(step, self.info.chunk_size)
-        with np.load(_chunk_path(self.path, index), allow_pickle=False) as archive:
-            return np.asarray(archive["attribution"][offset])
+        return _read_chunk(_chunk_path(self.path, index), ("attribution",))["attribution"][offset]
+
+
+def _read_chunk(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    arrays = load_npz(path, "series chunk", keys=keys, error=ExplanationError)
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise ExplanationError(f"{path}: a series chunk needs the keys {missing}")
+    return arrays

@@ -11,14 +11,17 @@ Layout of ``out_dir``::
     summary.md, summary.csv           the summary table with 95 % CIs
     manifest.json                     config, seed, package versions, data checksums, timings
 
-Every file is written atomically. A unit (one model and method) whose files all exist is
-skipped on resume, so an interrupted run continues where it stopped; a directory holding a
-different configuration is refused.
+Every file is written atomically and the directory is locked while a run writes there (a
+second run is refused, naming the first). Every unit file records the SHA-256 of the run's
+configuration; on resume a unit (one model and method) is skipped only when all its files are
+readable and carry that hash, so an interrupted run continues where it stopped. A directory
+holding a different configuration, or a unit file from one, is refused.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -31,9 +34,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from spikeattr._io import atomic_path, check_writable_dir, write_json_atomic
+from spikeattr._io import RunLock, atomic_path, load_json, write_json_atomic
 from spikeattr.data.series import SpikeSeries
-from spikeattr.errors import SpikeAttrError
+from spikeattr.errors import RunStateError, SpikeAttrError
 from spikeattr.evaluate.compactness import Compactness
 from spikeattr.evaluate.completeness import PAPER_EPSILONS, OutputCompleteness
 from spikeattr.evaluate.continuity import Continuity
@@ -54,7 +57,7 @@ from spikeattr.snn.accuracy import accuracy_report
 from spikeattr.snn.checkpoint import load_model
 
 
-class RunConfigError(SpikeAttrError):
+class RunConfigError(RunStateError):
     """A results directory belongs to a different configuration."""
 
 
@@ -95,6 +98,11 @@ class EvaluationConfig:
         out.pop("data")
         return out
 
+    def sha256(self) -> str:
+        """SHA-256 of :meth:`comparable` as canonical JSON, recorded in every unit file."""
+        text = json.dumps(self.comparable(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 def _unit_dir(out_dir: Path, model: str, method: str) -> Path:
     return out_dir / "results" / safe_model_name(model) / method
@@ -124,18 +132,37 @@ def _write_gallery(
     )
 
 
-def _unit_done(directory: Path) -> bool:
-    return all((directory / f"{m}.json").is_file() for m in (*METRICS, "stamps"))
+def _read_result(path: Path) -> dict[str, Any]:
+    """A unit file of this run directory; garbage is a clear error naming the file."""
+    body = load_json(path, "evaluation result file", RunStateError)
+    if not isinstance(body, dict):
+        raise RunStateError(f"{path}: expected a JSON object (an evaluation result file)")
+    return body
+
+
+def _unit_done(directory: Path, config: EvaluationConfig) -> bool:
+    """Whether every file of a unit exists and belongs to ``config`` (checked, not assumed)."""
+    paths = [directory / f"{m}.json" for m in (*METRICS, "stamps")]
+    if not all(p.is_file() for p in paths):
+        return False
+    expected = config.sha256()
+    for path in paths:
+        found = _read_result(path).get("config_sha256")
+        if found != expected:
+            raise RunStateError(
+                f"{path} was written by a run with another configuration (config_sha256 "
+                f"{found!r}, this run {expected}); remove {directory} to recompute it, or "
+                "choose another --out directory"
+            )
+    return True
 
 
 def _prepare_directory(out_dir: Path, config: EvaluationConfig, resume: bool) -> None:
-    try:
-        check_writable_dir(out_dir)
-    except OSError as exc:
-        raise SpikeAttrError(f"cannot write to the output directory {out_dir}: {exc}") from exc
     existing = out_dir / "config.json"
-    if existing.is_file():
-        previous = json.loads(existing.read_text(encoding="utf-8"))
+    if existing.exists():
+        previous = load_json(existing, "evaluation run configuration", RunStateError)
+        if not isinstance(previous, dict):
+            raise RunStateError(f"{existing}: expected a JSON object (the run's configuration)")
         if not resume:
             raise RunConfigError(
                 f"{out_dir} already holds an evaluation run; pass --resume to continue it or "
@@ -151,6 +178,11 @@ def _prepare_directory(out_dir: Path, config: EvaluationConfig, resume: bool) ->
                 f"{', '.join(changed)}); resume it with the same arguments or choose another "
                 "--out directory"
             )
+    elif any(p.name != ".lock" for p in out_dir.iterdir()):
+        raise RunStateError(
+            f"{out_dir} is not empty and holds no evaluation run (no config.json); choose an "
+            "empty or new --out directory"
+        )
     write_json_atomic(existing, asdict(config))
 
 
@@ -256,7 +288,18 @@ def run_evaluation(
     models = {name: load_model(name) for name in config.models}  # fail early on a bad model
     for network in models.values():
         network.check_data(series.input_names, series.class_names)
-    _prepare_directory(out, config, resume)
+    with RunLock(out, "spikeattr evaluate"):
+        _prepare_directory(out, config, resume)
+        return _run_units(config, series, out, models, progress)
+
+
+def _run_units(
+    config: EvaluationConfig,
+    series: SpikeSeries,
+    out: Path,
+    models: dict[str, Any],
+    progress: Callable[[str, int, int], Any] | None,
+) -> dict[str, Any]:
     part = series.split(config.split)
     units = [(m, meth) for m in config.models for meth in config.methods]
     timings: dict[str, float] = {}
@@ -282,8 +325,9 @@ def run_evaluation(
     for index, (model_name, method) in enumerate(units):
         directory = _unit_dir(out, model_name, method)
         label = f"{model_name} / {method}"
-        if _unit_done(directory) and (
-            not config.random_control or _unit_done(_unit_dir(out, model_name, f"random-{method}"))
+        if _unit_done(directory, config) and (
+            not config.random_control
+            or _unit_done(_unit_dir(out, model_name, f"random-{method}"), config)
         ):
             if progress is not None:
                 progress(label + " (done before)", index + 1, len(units))
@@ -301,6 +345,7 @@ def run_evaluation(
                     "method": name,
                     "metric": metric,
                     "control": name.startswith("random-"),
+                    "config_sha256": config.sha256(),
                     "seconds": seconds,
                     "seconds_per_stamp": seconds / max(1, len(config.stamps)),
                     **({"results": payload} if metric != "stamps" else payload),
@@ -335,10 +380,13 @@ def collect_summary(out: Path, config: EvaluationConfig) -> list[dict[str, Any]]
                 loaded: dict[str, Any] = {}
                 for metric in METRICS:
                     path = directory / f"{metric}.json"
-                    if path.is_file():
-                        loaded[metric] = json.loads(path.read_text(encoding="utf-8"))["results"]
-                    else:
+                    if not path.is_file():
                         missing.append(metric)
+                        continue
+                    results = _read_result(path).get("results")
+                    if not isinstance(results, dict):
+                        raise RunStateError(f"{path}: field 'results' is missing or malformed")
+                    loaded[metric] = results
                 for metric, results in loaded.items():
                     row.update(flatten_metric(metric, results))
                 row["missing"] = ",".join(missing)

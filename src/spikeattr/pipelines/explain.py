@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spikeattr._io import check_output_path
 from spikeattr.data.series import SpikeSeries
 from spikeattr.explain.files import write_stamp_explanations
 from spikeattr.explain.series import SeriesExplanationInfo, explain_series
@@ -27,6 +28,7 @@ def run_explain(
     progress: Callable[[int], Any] | None = None,
 ) -> tuple[Path, StampExplanations]:
     """Explain ``stamps`` of split ``split`` and write them to ``out`` (``.npz``)."""
+    check_output_path(out, "explanation file (.npz)")
     model.check_data(series.input_names, series.class_names)
     part = series.split(split)
     check_stamps(stamps, part.n_steps)
