@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from spikeattr._io import atomic_path, check_writable_dir, write_json_atomic
+from spikeattr._markdown import markdown_text
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import SpikeAttrError
 from spikeattr.evaluate.compactness import Compactness
@@ -352,8 +353,13 @@ def summary_markdown(rows: Sequence[dict[str, Any]]) -> str:
     lines = [header, "|" + "---|" * (len(SUMMARY_COLUMNS) + 2)]
     for row in rows:
         cells = [format_cell(row, key) for key, _ in SUMMARY_COLUMNS]
-        lines.append(f"| {row['model']} | {row['method']} | " + " | ".join(cells) + " |")
-    missing = [f"{r['model']} / {r['method']}: {r['missing']}" for r in rows if r.get("missing")]
+        names = f"| {markdown_text(row['model'])} | {markdown_text(row['method'])} | "
+        lines.append(names + " | ".join(cells) + " |")
+    missing = [
+        markdown_text(f"{r['model']} / {r['method']}: {r['missing']}")
+        for r in rows
+        if r.get("missing")
+    ]
     if missing:
         lines += ["", "Missing results (run again with --resume): " + "; ".join(missing)]
     return "\n".join(lines) + "\n"
