@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from spikeattr.cli import app
 from spikeattr.snn.checkpoint import load_model
-from spikeattr.viz.explanation import Explanations, confidence_over_window
+from spikeattr.viz import Explanations, confidence_over_window
 from spikeattr.viz.report import build_report
 from spikeattr.viz.rundir import ReportError, read_run
 

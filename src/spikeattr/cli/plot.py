@@ -68,16 +68,10 @@ def explanation(
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of a PNG.")] = 150,
 ) -> None:
     """Draw one explained stamp: attribution over the spike raster, and class confidences."""
-    from spikeattr.viz.explanation import (
-        Explanations,
-        FigureError,
-        TimeAxis,
-        confidence_over_window,
-        explanation_figure,
-        save_figure,
-        time_axis_from_data,
-        time_axis_from_meta,
-    )
+    from spikeattr.explain.files import Explanations
+    from spikeattr.viz.explanation import confidence_over_window, explanation_figure
+    from spikeattr.viz.figures import FigureError, save_figure
+    from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
 
     if index is not None and stamp is not None:
         raise fail("pass either --index or --stamp, not both")

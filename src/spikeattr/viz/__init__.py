@@ -1,6 +1,8 @@
 """Figures and the report (SPEC 6): the last stage, reading what the others wrote.
 
 * :mod:`spikeattr.viz.explanation`: the explanation figure of one stamp.
+* :mod:`spikeattr.viz.timeaxis`: steps, seconds or clock time on the x-axis, and its ticks.
+* :mod:`spikeattr.viz.figures`: figure files (formats, resolution, atomic saving, data URIs).
 * :mod:`spikeattr.viz.metrics`: flipping curves, output-completeness, continuity/compactness.
 * :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate``.
 * :mod:`spikeattr.viz.report`: the self-contained HTML report and its Markdown tables.
@@ -16,17 +18,9 @@ Example:
 
 from __future__ import annotations
 
-from spikeattr.viz.explanation import (
-    Explanations,
-    FigureError,
-    TimeAxis,
-    confidence_over_window,
-    default_steps,
-    explanation_figure,
-    save_figure,
-    time_axis_from_data,
-    time_axis_from_meta,
-)
+from spikeattr.explain.files import Explanations
+from spikeattr.viz.explanation import confidence_over_window, default_steps, explanation_figure
+from spikeattr.viz.figures import FigureError, save_figure
 from spikeattr.viz.metrics import (
     completeness_figure,
     continuity_compactness_figure,
@@ -34,6 +28,7 @@ from spikeattr.viz.metrics import (
 )
 from spikeattr.viz.report import ReportResult, build_report
 from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
+from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
 
 __all__ = [
     "EvaluationRun",

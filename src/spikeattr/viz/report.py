@@ -14,18 +14,14 @@ at the top and noted where it would have been shown.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from matplotlib.figure import Figure
 
 from spikeattr import __version__
 from spikeattr._io import atomic_path
@@ -36,14 +32,9 @@ from spikeattr.evaluate.results import (
     format_number,
     safe_model_name,
 )
-from spikeattr.viz.explanation import (
-    Explanations,
-    FigureError,
-    TimeAxis,
-    explanation_figure,
-    time_axis_from_data,
-    time_axis_from_meta,
-)
+from spikeattr.explain.files import Explanations
+from spikeattr.viz.explanation import explanation_figure
+from spikeattr.viz.figures import FigureError, figure_data_uri
 from spikeattr.viz.metrics import (
     completeness_figure,
     continuity_compactness_figure,
@@ -51,6 +42,7 @@ from spikeattr.viz.metrics import (
 )
 from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
 from spikeattr.viz.style import is_control, method_label
+from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
 
 #: Resolution of the embedded figures (dots per inch).
 METRIC_DPI = 120
@@ -109,13 +101,6 @@ class ReportResult:
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     figures: int = 0
-
-
-def figure_data_uri(figure: Figure, dpi: int) -> str:
-    """``figure`` as a base64 PNG ``data:`` URI."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _e(value: Any) -> str:
