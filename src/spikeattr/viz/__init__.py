@@ -5,7 +5,11 @@
 * :mod:`spikeattr.viz.figures`: figure files (formats, resolution, atomic saving, data URIs).
 * :mod:`spikeattr.viz.metrics`: flipping curves, output-completeness, continuity/compactness.
 * :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate``.
-* :mod:`spikeattr.viz.report`: the self-contained HTML report and its Markdown tables.
+* :mod:`spikeattr.viz.report`: the report of a run: reads it, draws it, writes both files.
+* :mod:`spikeattr.viz.gallery`: the report's gallery, one stamp per class, methods side by side.
+* :mod:`spikeattr.viz.report_content`: the report's rows and texts, shared by both formats.
+* :mod:`spikeattr.viz.report_html`: the self-contained page, from ``templates/report.html.j2``.
+* :mod:`spikeattr.viz.report_markdown`: the same tables in Markdown, names escaped.
 
 Everything draws on :class:`matplotlib.figure.Figure` with the Agg canvas; pyplot is never
 imported, so no global figure state is created or changed.
