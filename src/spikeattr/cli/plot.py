@@ -47,8 +47,8 @@ def explanation(
         Path | None,
         typer.Option(
             "--data",
-            help="Data file for the time axis (clock time for ADL, seconds for synthetic); "
-            "default: the file named in the explanation's metadata, if it exists.",
+            help="Data file whose time base labels the x-axis (clock time for ADL, seconds for "
+            "synthetic); default: the time axis the explanation file records.",
         ),
     ] = None,
     confidence: Annotated[
@@ -70,7 +70,7 @@ def explanation(
     """Draw one explained stamp: attribution over the spike raster, and class confidences."""
     from spikeattr.explain.files import Explanations
     from spikeattr.viz.explanation import confidence_over_window, explanation_figure
-    from spikeattr.viz.figures import FigureError, save_figure
+    from spikeattr.viz.figures import save_figure
     from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
 
     if index is not None and stamp is not None:
@@ -82,17 +82,16 @@ def explanation(
         row = explanations.index_of(stamp) if stamp is not None else (index or 0)
         target = explanations.class_index(class_name) if class_name is not None else None
         split = str(explanations.meta.get("split", ""))
-        named = explanations.meta.get("data")
-        source = data or (Path(str(named)) if named else None)
-        recorded = time_axis_from_meta(explanations.meta)
-        time_axis = recorded or TimeAxis(None, None, split)
-        if source is not None and (data is not None or recorded is None):
-            try:
-                time_axis = time_axis_from_data(source, split)
-            except FigureError as exc:
-                if data is not None:
-                    raise
-                console.print(f"note: time axis in steps ({exc})")
+        if data is not None:
+            time_axis = time_axis_from_data(data, split)
+        else:
+            recorded = time_axis_from_meta(explanations.meta)
+            if recorded is None:
+                console.print(
+                    f"note: {path} records no time axis; the x-axis is in steps (pass --data "
+                    "with its data file for seconds or clock time)"
+                )
+            time_axis = recorded or TimeAxis(None, None, split)
         probs = None
         if confidence:
             from spikeattr.snn.checkpoint import load_model

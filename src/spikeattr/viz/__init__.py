@@ -6,7 +6,7 @@
 * :mod:`spikeattr.viz.metrics`: flipping curves, output-completeness, continuity/compactness.
 * :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate``.
 * :mod:`spikeattr.viz.report`: the report of a run: reads it, draws it, writes both files.
-* :mod:`spikeattr.viz.gallery`: the report's gallery, one stamp per class, methods side by side.
+* :mod:`spikeattr.viz.gallery`: the report's gallery, each file drawn on the time axis it records.
 * :mod:`spikeattr.viz.report_content`: the report's rows and texts, shared by both formats.
 * :mod:`spikeattr.viz.report_html`: the self-contained page, from ``templates/report.html.j2``.
 * :mod:`spikeattr.viz.report_markdown`: the same tables in Markdown, names escaped.

@@ -1,7 +1,9 @@
 """The report's gallery: one explained stamp per class, methods side by side, per model.
 
 Each gallery file (``gallery/MODEL/METHOD.npz``, an explanation file) is drawn with the time axis
-it records in ``meta["time"]``, else with the time base of the run's data file.
+it records in ``meta["time"]`` (:func:`~spikeattr.viz.timeaxis.time_axis_from_meta`); the run's
+data file is never read again. A file from before time axes were recorded is drawn in steps,
+with a note saying so.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from spikeattr.viz.explanation import explanation_figure
 from spikeattr.viz.figures import FigureError, figure_data_uri
 from spikeattr.viz.rundir import EvaluationRun, Missing
 from spikeattr.viz.style import method_label
-from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
+from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_meta
 
 #: Resolution (dots per inch) and width (inches) of a gallery figure.
 GALLERY_DPI = 100
@@ -47,17 +49,15 @@ def gallery_file(model: str, method: str) -> str:
     return f"gallery/{safe_model_name(model)}/{method}.npz"
 
 
-def _run_time_axis(run: EvaluationRun, notes: list[str]) -> TimeAxis:
-    data = run.config.get("data")
-    split = str(run.config.get("split", ""))
-    if not data:
-        notes.append("the run's data file is unknown: gallery time axes are in steps")
-        return TimeAxis(None, None, split)
-    try:
-        return time_axis_from_data(str(data), split)
-    except FigureError as exc:
-        notes.append(f"gallery time axes are in steps ({exc})")
-        return TimeAxis(None, None, split)
+def _time_axis(explanations: Explanations, where: str, notes: list[str]) -> TimeAxis:
+    recorded = time_axis_from_meta(explanations.meta)
+    if recorded is not None:
+        return recorded
+    notes.append(
+        f"{where} records no time axis (written before explanation files recorded one): "
+        "its gallery figures are labelled in steps"
+    )
+    return TimeAxis(None, None, str(explanations.meta.get("split", "")))
 
 
 def build_gallery(
@@ -67,11 +67,10 @@ def build_gallery(
 ) -> dict[str, list[GalleryRow]]:
     """Per model, one row per explained stamp (ordered by class), one cell per method.
 
-    An unreadable gallery file becomes a :class:`Missing` note of ``run``; a data file that
-    cannot give the time axis adds a line to ``notes``. ``progress(done, total)`` is called
-    after each figure.
+    An unreadable gallery file becomes a :class:`Missing` note of ``run``; a file without a
+    recorded time axis adds a line to ``notes``. ``progress(done, total)`` is called after
+    each figure.
     """
-    fallback = _run_time_axis(run, notes)
     loaded: dict[tuple[str, str], tuple[Explanations, TimeAxis]] = {}
     for (model, method), path in run.galleries.items():
         where = gallery_file(model, method)
@@ -80,7 +79,7 @@ def build_gallery(
         except (FigureError, DataFormatError) as exc:
             run.missing.append(Missing(where, f"unreadable ({exc})"))
             continue
-        loaded[(model, method)] = (explanations, time_axis_from_meta(explanations.meta) or fallback)
+        loaded[(model, method)] = (explanations, _time_axis(explanations, where, notes))
     total = sum(len(explanations) for explanations, _ in loaded.values())
     done = 0
     out: dict[str, list[GalleryRow]] = {}
@@ -99,8 +98,8 @@ def build_gallery(
                     explanations, index, time_axis=time_axis, compact=True, width=GALLERY_WIDTH
                 )
                 alt = (
-                    f"{method_label(method)} explanation of stamp {stamp} for {model}: true "
-                    f"{name}, predicted "
+                    f"{method_label(method)} explanation of stamp {stamp} (explained at "
+                    f"{time_axis.describe(stamp - 1)}) for {model}: true {name}, predicted "
                     f"{classes[int(explanations.predicted[index])]}"
                 )
                 row.cells[method] = GalleryCell(figure_data_uri(figure, GALLERY_DPI), alt)
