@@ -5,7 +5,7 @@
 * :mod:`spikeattr.viz.figures`: figure files (formats, resolution, atomic saving, data URIs).
 * :mod:`spikeattr.viz.metrics`: flipping curves, output-completeness, continuity/compactness.
 * :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate``.
-* :mod:`spikeattr.viz.report`: the report of a run: reads it, draws it, writes both files.
+* :mod:`spikeattr.viz.report`: checks the arguments, draws the report, writes both files.
 * :mod:`spikeattr.viz.gallery`: the report's gallery, each file drawn on the time axis it records.
 * :mod:`spikeattr.viz.report_content`: the report's rows and texts, shared by both formats.
 * :mod:`spikeattr.viz.report_html`: the self-contained page, from ``templates/report.html.j2``.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from spikeattr.explain.files import Explanations
 from spikeattr.viz.explanation import confidence_over_window, default_steps, explanation_figure
-from spikeattr.viz.figures import FigureError, save_figure
+from spikeattr.viz.figures import FigureError, check_dpi, check_figure_path, save_figure
 from spikeattr.viz.metrics import (
     completeness_figure,
     continuity_compactness_figure,
@@ -43,6 +43,8 @@ __all__ = [
     "ReportResult",
     "TimeAxis",
     "build_report",
+    "check_dpi",
+    "check_figure_path",
     "completeness_figure",
     "confidence_over_window",
     "continuity_compactness_figure",

@@ -10,7 +10,8 @@ as ``summary.md``), the metric figures and a gallery of explained stamps
 (:mod:`spikeattr.viz.gallery`), one per class, methods side by side.
 
 A partial run still gives a report: every absent or unreadable file is listed under "Missing"
-at the top and noted where it would have been shown.
+at the top and noted where it would have been shown. Arguments are checked before anything is
+drawn (:func:`report_paths`), and a refused report leaves no file behind.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spikeattr._io import atomic_path
+from spikeattr._io import atomic_path, check_output_path
+from spikeattr.errors import SpikeAttrError
 from spikeattr.viz.figures import figure_data_uri
 from spikeattr.viz.gallery import build_gallery
 from spikeattr.viz.metrics import (
@@ -32,7 +34,7 @@ from spikeattr.viz.metrics import (
 from spikeattr.viz.report_content import MetricFigure, ReportContent
 from spikeattr.viz.report_html import render_html
 from spikeattr.viz.report_markdown import render_markdown
-from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
+from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, check_run_dir, read_run
 
 #: Resolution of the embedded metric figures (dots per inch).
 METRIC_DPI = 120
@@ -47,6 +49,33 @@ class ReportResult:
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     figures: int = 0
+
+
+def report_paths(
+    run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
+) -> tuple[Path, Path]:
+    """The HTML and Markdown files the report of ``run_dir`` goes to, checked before any work.
+
+    Args:
+        run_dir: a results directory of ``spikeattr evaluate``.
+        out: the HTML file; default ``RUN_DIR/report.html``. The Markdown goes beside it with
+            the suffix ``.md``.
+
+    Raises:
+        ReportError: ``run_dir`` is not an evaluation run; ``out`` has no ``.html`` suffix, or
+            it or its ``.md`` is a directory or lies below a regular file.
+    """
+    run = check_run_dir(run_dir)
+    target = Path(out) if out is not None else run / "report.html"
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ReportError(f"{target}: the report is an HTML file; use a .html suffix")
+    markdown = target.with_suffix(".md")
+    try:
+        check_output_path(target, "HTML report")
+        check_output_path(markdown, "Markdown report (written beside the HTML)")
+    except SpikeAttrError as exc:
+        raise ReportError(str(exc)) from exc
+    return target, markdown
 
 
 def metric_figures(run: EvaluationRun) -> list[MetricFigure]:
@@ -76,23 +105,20 @@ def build_report(
 
     Raises:
         ReportError: ``run_dir`` is not an evaluation run, or ``out`` cannot be written
-            (:func:`read_run`)
+            (:func:`report_paths`); nothing is written then.
     """
+    target, markdown_path = report_paths(run_dir, out)
     run = read_run(run_dir)
-    target = Path(out) if out is not None else run.path / "report.html"
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise ReportError(f"{target}: the report is an HTML file; use a .html suffix")
-    markdown_path = target.with_suffix(".md")
     notes: list[str] = []
     gallery = build_gallery(run, notes, progress)
     content = ReportContent(run, run.summary_rows(), notes, metric_figures(run), gallery)
     page = render_html(content)
     markdown = render_markdown(content)
     try:
-        with atomic_path(target) as tmp:
-            tmp.write_text(page, encoding="utf-8")
-        with atomic_path(markdown_path) as tmp:
-            tmp.write_text(markdown, encoding="utf-8")
+        # both files are complete before either is renamed into place
+        with atomic_path(target) as html_tmp, atomic_path(markdown_path) as markdown_tmp:
+            html_tmp.write_text(page, encoding="utf-8")
+            markdown_tmp.write_text(markdown, encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"cannot write the report to {target}: {exc}") from exc
     count = len(content.figures) + sum(len(r.cells) for rows in gallery.values() for r in rows)
