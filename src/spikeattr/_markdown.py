@@ -12,6 +12,10 @@ turns any value into inline text that renders as exactly that text:
   image, no extra table cell);
 * line breaks and other control characters become spaces (a name cannot start a new block).
 
+Text that spikeattr made itself and that is Markdown already (a number with its interval,
+``0.089 [0.083, 0.100]``, as in ``summary.md``) is marked :class:`Markdown` and written as is,
+as markupsafe's ``Markup`` is in HTML.
+
 Example:
     >>> markdown_text("<img src=x onerror=alert(1)>|[x](y)")
     '&lt;img src=x onerror=alert(1)&gt;\\\\|\\\\[x\\\\](y)'
@@ -29,8 +33,18 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _BACKSLASHED = frozenset("\\`[]|")
 
 
+class Markdown(str):
+    """Markdown made by spikeattr from trusted values (formatted numbers), never from a name;
+    :func:`markdown_text` returns it unchanged."""
+
+    __slots__ = ()
+
+
 def markdown_text(value: object) -> str:
-    """``str(value)`` as Markdown inline text that renders as itself (see the module docs)."""
+    """``str(value)`` as Markdown inline text that renders as itself (see the module docs);
+    a :class:`Markdown` value is returned as it is."""
+    if isinstance(value, Markdown):
+        return str(value)
     out = []
     for char in str(value):
         if char in _ENTITIES:
@@ -45,7 +59,8 @@ def markdown_text(value: object) -> str:
 
 
 def markdown_table(headings: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
-    """A GitHub-style pipe table; every heading and cell goes through :func:`markdown_text`."""
+    """A GitHub-style pipe table; every heading and cell goes through :func:`markdown_text`
+    (so only a :class:`Markdown` cell keeps its brackets unescaped)."""
     lines = ["| " + " | ".join(markdown_text(h) for h in headings) + " |"]
     lines.append("|" + "---|" * len(headings))
     lines += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in rows]

@@ -133,7 +133,7 @@ def test_explain_series_command(data_file: Path, tmp_path: Path) -> None:
 
 
 def test_explanation_files_record_their_time_axis(data_file: Path, tmp_path: Path) -> None:
-    from spikeattr.viz.explanation import time_axis_from_meta
+    from spikeattr.viz import time_axis_from_meta
 
     out = tmp_path / "e.npz"
     result = runner.invoke(

@@ -1,10 +1,12 @@
-"""Checks shared by the figure and report tests: shown tick labels, overlapping texts, and the
-rows of a run's own ``summary.md``."""
+"""Checks shared by the figure and report tests: shown tick labels, overlapping texts, the
+rows of a run's own ``summary.md``, and Markdown as a viewer renders it."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 
+from markdown_it import MarkdownIt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -77,3 +79,84 @@ def summary_md_rows(run: Path) -> list[list[str]]:
         if line.startswith("| published"):
             rows.append([c.strip() for c in line.strip().strip("|").split("|")])
     return rows
+
+
+class RenderedMarkdown(HTMLParser):
+    """The tags and the text of each table cell of rendered Markdown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def render_markdown(markdown: str) -> RenderedMarkdown:
+    """``markdown`` rendered by CommonMark with GitHub tables and raw HTML enabled, parsed."""
+    page = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    parsed = RenderedMarkdown()
+    parsed.feed(page)
+    parsed.close()
+    return parsed
+
+
+#: The tags of a Markdown table, rendered.
+TABLE_TAGS = {"table", "thead", "tbody", "tr", "th", "td"}
+
+
+class ReportPage(HTMLParser):
+    """The image sources and alternative texts, and the rows of the summary table of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.alts: list[str] = []
+        self.summary: list[list[str]] = []
+        self._in_summary = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "img":
+            self.images.append(values.get("src") or "")
+            self.alts.append(values.get("alt") or "")
+        elif tag == "table" and values.get("id") == "summary":
+            self._in_summary = True
+        elif self._in_summary and tag == "tr":
+            self.summary.append([])
+        elif self._in_summary and tag == "td":
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self._in_summary = False
+            self.summary = [row for row in self.summary if row]  # drop the heading row
+        elif tag == "td" and self._cell is not None:
+            self.summary[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_report(page: str) -> ReportPage:
+    parser = ReportPage()
+    parser.feed(page)
+    return parser

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from spikeattr.data.series import SpikeSeries
+from spikeattr.explain.files import Explanations
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
-from spikeattr.viz.explanation import Explanations
 
 #: Three stamps of the synthetic test split whose explained steps have labels 0, 1 and 2.
 RUN_STAMPS = [8170, 8974, 30458]

@@ -15,15 +15,10 @@ from matplotlib.figure import Figure
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import DataFormatError, ExplanationError
-from spikeattr.viz.explanation import (
-    Explanations,
-    FigureError,
-    TimeAxis,
-    default_steps,
-    explanation_figure,
-    save_figure,
-    time_axis_from_data,
-)
+from spikeattr.explain.files import Explanations
+from spikeattr.viz.explanation import default_steps, explanation_figure
+from spikeattr.viz.figures import FigureError, save_figure
+from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data
 
 from .checks import drawn_texts, inside_figure, overlapping, shown_tick_labels
 from .conftest import CLASSES, INPUTS, SUPPORT, WINDOW, explanation_arrays
@@ -310,7 +305,7 @@ def test_figures_leave_no_pyplot_state(explanation_file: Path, tmp_path: Path) -
     """Building and saving figures never imports pyplot (no global figure registry)."""
     code = (
         "import sys\n"
-        "from spikeattr.viz.explanation import Explanations, explanation_figure, save_figure\n"
+        "from spikeattr.viz import Explanations, explanation_figure, save_figure\n"
         f"figure = explanation_figure(Explanations.load({str(explanation_file)!r}), 0)\n"
         f"save_figure(figure, {str(tmp_path / 'f.png')!r})\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"

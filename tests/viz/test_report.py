@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -14,55 +13,15 @@ from typer.testing import CliRunner
 
 from spikeattr.cli import app
 from spikeattr.snn.checkpoint import load_model
-from spikeattr.viz.explanation import Explanations, confidence_over_window
+from spikeattr.viz import Explanations, confidence_over_window
 from spikeattr.viz.report import build_report
 from spikeattr.viz.rundir import ReportError, read_run
 
-from .checks import summary_md_rows
+from .checks import parse_report, summary_md_rows
 from .conftest import copy_run
 
 runner = CliRunner()
 UNIT = "results/published_synthetic_1L"
-
-
-class _Page(HTMLParser):
-    """The image sources and the rows of the summary table of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[str] = []
-        self.summary: list[list[str]] = []
-        self._in_summary = False
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "img":
-            self.images.append(values.get("src") or "")
-        elif tag == "table" and values.get("id") == "summary":
-            self._in_summary = True
-        elif self._in_summary and tag == "tr":
-            self.summary.append([])
-        elif self._in_summary and tag == "td":
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "table":
-            self._in_summary = False
-            self.summary = [row for row in self.summary if row]  # drop the heading row
-        elif tag == "td" and self._cell is not None:
-            self.summary[-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def _parse(page: str) -> _Page:
-    parser = _Page()
-    parser.feed(page)
-    return parser
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +41,7 @@ def test_tables_hold_the_numbers_of_the_results_files(
     correctness = json.loads((tiny_run / UNIT / "ns" / "correctness.json").read_text())
     ess = correctness["results"]["ess_original"]
     cell = f"{ess['value']:.3f} [{ess['ci_low']:.3f}, {ess['ci_high']:.3f}]"
-    parsed = _parse(page)
+    parsed = parse_report(page)
     ns_row = next(r for r in parsed.summary if r[1] == "ns")
     assert ns_row[2] == cell
     assert cell in markdown
@@ -114,7 +73,7 @@ def test_run_summary_manifest_and_accuracy(tiny_run: Path, report: tuple[Path, s
 
 def test_page_is_self_contained(report: tuple[Path, str, str]) -> None:
     path, page, _ = report
-    parsed = _parse(page)
+    parsed = parse_report(page)
     assert len(parsed.images) == 3 + 2 * 3  # metric figures + 2 methods x 3 classes
     for source in parsed.images:
         assert source.startswith("data:image/png;base64,")
@@ -159,8 +118,8 @@ def test_a_partial_run_reports_what_is_missing(tiny_run: Path, tmp_path: Path) -
     assert "<h2>Missing</h2>" in section
     for where, why in expected.items():
         assert where in section and why in section
-        assert f"Missing: `{where}` ({why}" in markdown
-    rows = {(r[0], r[1]): r for r in _parse(page).summary}
+        assert f"- Missing: {where} ({why}" in markdown
+    rows = {(r[0], r[1]): r for r in parse_report(page).summary}
     assert rows[("published:synthetic_1L", "ns")][8:10] == ["missing", "missing"]
     assert rows[("published:synthetic_1L", "s")][-1] == "missing"
     assert rows[("published:synthetic_1L", "random-s")][2:4] == ["missing", "missing"]
@@ -185,8 +144,8 @@ def test_a_run_without_models_gallery_or_manifest(tiny_run: Path, tmp_path: Path
     accuracy = page[page.index('id="accuracy"') : page.index('id="metrics"')]
     assert "missing" in accuracy and "Missing:" in accuracy
     assert "no gallery for published:synthetic_1L" in page
-    assert len(_parse(page).images) == 3  # the metric figures only
-    assert _parse(page).summary == summary_md_rows(run)  # metrics are intact
+    assert len(parse_report(page).images) == 3  # the metric figures only
+    assert parse_report(page).summary == summary_md_rows(run)  # metrics are intact
 
 
 def test_a_run_without_configuration_is_read_from_its_directories(

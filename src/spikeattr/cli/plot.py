@@ -47,8 +47,8 @@ def explanation(
         Path | None,
         typer.Option(
             "--data",
-            help="Data file for the time axis (clock time for ADL, seconds for synthetic); "
-            "default: the file named in the explanation's metadata, if it exists.",
+            help="Data file whose time base labels the x-axis (clock time for ADL, seconds for "
+            "synthetic); default: the time axis the explanation file records.",
         ),
     ] = None,
     confidence: Annotated[
@@ -65,40 +65,46 @@ def explanation(
             "--out", help="Figure file: .png, .svg or .pdf (default FILE_stampT.png beside FILE)."
         ),
     ] = None,
-    dpi: Annotated[int, typer.Option("--dpi", help="Resolution of a PNG.")] = 150,
+    dpi: Annotated[int, typer.Option("--dpi", help="Resolution of a PNG (dots per inch).")] = 150,
 ) -> None:
     """Draw one explained stamp: attribution over the spike raster, and class confidences."""
-    from spikeattr.viz.explanation import (
-        Explanations,
-        FigureError,
-        TimeAxis,
-        confidence_over_window,
-        explanation_figure,
-        save_figure,
-        time_axis_from_data,
-        time_axis_from_meta,
-    )
+    from spikeattr.explain.files import Explanations
+    from spikeattr.viz.explanation import confidence_over_window, explanation_figure
+    from spikeattr.viz.figures import FigureError, check_dpi, check_figure_path, save_figure
+    from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
 
     if index is not None and stamp is not None:
         raise fail("pass either --index or --stamp, not both")
     if normalise not in ("none", "max-abs"):
         raise fail(f"--norm must be 'none' or 'max-abs'; got {normalise!r}")
     with user_errors():
+        # every argument is checked before the file is read or anything is drawn
+        check_dpi(dpi, "--dpi")
+        if steps is not None and steps < 1:
+            raise FigureError(f"--steps must be at least 1; got {steps}")
+        if out_path is not None:
+            check_figure_path(out_path)
         explanations = Explanations.load(path)
         row = explanations.index_of(stamp) if stamp is not None else (index or 0)
         target = explanations.class_index(class_name) if class_name is not None else None
+        if not 0 <= row < len(explanations):
+            raise FigureError(
+                f"--index {row} out of range; {path} holds {len(explanations)} stamps "
+                f"(rows 0 to {len(explanations) - 1})"
+            )
+        shown = int(explanations.stamps[row])
+        target_path = check_figure_path(out_path or path.with_name(f"{path.stem}_stamp{shown}.png"))
         split = str(explanations.meta.get("split", ""))
-        named = explanations.meta.get("data")
-        source = data or (Path(str(named)) if named else None)
-        recorded = time_axis_from_meta(explanations.meta)
-        time_axis = recorded or TimeAxis(None, None, split)
-        if source is not None and (data is not None or recorded is None):
-            try:
-                time_axis = time_axis_from_data(source, split)
-            except FigureError as exc:
-                if data is not None:
-                    raise
-                console.print(f"note: time axis in steps ({exc})")
+        if data is not None:
+            time_axis = time_axis_from_data(data, split)
+        else:
+            recorded = time_axis_from_meta(explanations.meta)
+            if recorded is None:
+                console.print(
+                    f"note: {path} records no time axis; the x-axis is in steps (pass --data "
+                    "with its data file for seconds or clock time)"
+                )
+            time_axis = recorded or TimeAxis(None, None, split)
         probs = None
         if confidence:
             from spikeattr.snn.checkpoint import load_model
@@ -116,7 +122,5 @@ def explanation(
             time_axis=time_axis,
             probs_over_time=probs,
         )
-        shown = int(explanations.stamps[row])
-        target_path = out_path or path.with_name(f"{path.stem}_stamp{shown}.png")
         save_figure(figure, target_path, dpi=dpi)
     out.print(f"wrote {target_path}")

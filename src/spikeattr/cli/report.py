@@ -26,9 +26,10 @@ def report(
 ) -> None:
     """Write an HTML report of an evaluation run: configuration, accuracy, metrics, figures,
     and a gallery of explained stamps. Missing results are listed, not fatal."""
-    from spikeattr.viz.report import build_report
+    from spikeattr.viz.report import build_report, report_paths
 
     with user_errors():
+        report_paths(run_dir, out_path)  # refuse a bad directory or --out before drawing
         with progress_bar("rendering the gallery", 100, quiet) as update:
             result = build_report(
                 run_dir, out_path, progress=lambda done, total: update(100 * done // max(1, total))

@@ -1,9 +1,15 @@
 """Figures and the report (SPEC 6): the last stage, reading what the others wrote.
 
 * :mod:`spikeattr.viz.explanation`: the explanation figure of one stamp.
+* :mod:`spikeattr.viz.timeaxis`: steps, seconds or clock time on the x-axis, and its ticks.
+* :mod:`spikeattr.viz.figures`: figure files (formats, resolution, atomic saving, data URIs).
 * :mod:`spikeattr.viz.metrics`: flipping curves, output-completeness, continuity/compactness.
 * :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate``.
-* :mod:`spikeattr.viz.report`: the self-contained HTML report and its Markdown tables.
+* :mod:`spikeattr.viz.report`: checks the arguments, draws the report, writes both files.
+* :mod:`spikeattr.viz.gallery`: the report's gallery, each file drawn on the time axis it records.
+* :mod:`spikeattr.viz.report_content`: the report's rows and texts, shared by both formats.
+* :mod:`spikeattr.viz.report_html`: the self-contained page, from ``templates/report.html.j2``.
+* :mod:`spikeattr.viz.report_markdown`: the same tables in Markdown, names escaped.
 
 Everything draws on :class:`matplotlib.figure.Figure` with the Agg canvas; pyplot is never
 imported, so no global figure state is created or changed.
@@ -16,17 +22,9 @@ Example:
 
 from __future__ import annotations
 
-from spikeattr.viz.explanation import (
-    Explanations,
-    FigureError,
-    TimeAxis,
-    confidence_over_window,
-    default_steps,
-    explanation_figure,
-    save_figure,
-    time_axis_from_data,
-    time_axis_from_meta,
-)
+from spikeattr.explain.files import Explanations
+from spikeattr.viz.explanation import confidence_over_window, default_steps, explanation_figure
+from spikeattr.viz.figures import FigureError, check_dpi, check_figure_path, save_figure
 from spikeattr.viz.metrics import (
     completeness_figure,
     continuity_compactness_figure,
@@ -34,6 +32,7 @@ from spikeattr.viz.metrics import (
 )
 from spikeattr.viz.report import ReportResult, build_report
 from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
+from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
 
 __all__ = [
     "EvaluationRun",
@@ -44,6 +43,8 @@ __all__ = [
     "ReportResult",
     "TimeAxis",
     "build_report",
+    "check_dpi",
+    "check_figure_path",
     "completeness_figure",
     "confidence_over_window",
     "continuity_compactness_figure",

@@ -30,8 +30,10 @@ from spikeattr.evaluate.results import (
 )
 from spikeattr.viz.style import CONTROL_PREFIX, is_control
 
-#: Entries of which at least one marks a directory as an evaluation run.
-RUN_MARKERS: tuple[str, ...] = ("config.json", "manifest.json", "results", "models", "gallery")
+#: Files and folders of which at least one marks a directory as an evaluation run.
+RUN_FILES: tuple[str, ...] = ("config.json", "manifest.json", "summary.md")
+RUN_FOLDERS: tuple[str, ...] = ("results", "models", "gallery")
+RUN_MARKERS: tuple[str, ...] = RUN_FILES + RUN_FOLDERS
 
 
 class ReportError(SpikeAttrError):
@@ -148,22 +150,35 @@ def _subdirectories(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
 
 
+def check_run_dir(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it is an evaluation run: a directory holding one of :data:`RUN_FILES` (as a
+    file) or :data:`RUN_FOLDERS` (as a folder).
+
+    Raises:
+        ReportError: ``path`` does not exist, is not a directory, or is no evaluation run.
+    """
+    run = Path(path)
+    hint = "pass the --out directory of 'spikeattr evaluate'"
+    if not run.exists():
+        raise ReportError(f"{run}: no such directory; {hint}")
+    if not run.is_dir():
+        raise ReportError(f"{run} is not a directory; {hint}")
+    if not any((run / name).is_file() for name in RUN_FILES) and not any(
+        (run / name).is_dir() for name in RUN_FOLDERS
+    ):
+        raise ReportError(
+            f"{run} is not an evaluation run: it holds none of {', '.join(RUN_MARKERS)} ({hint})"
+        )
+    return run
+
+
 def read_run(path: str | os.PathLike[str]) -> EvaluationRun:
     """Read a results directory of ``spikeattr evaluate``; absent parts become notes.
 
     Raises:
-        ReportError: ``path`` is not a directory, or holds none of :data:`RUN_MARKERS`.
+        ReportError: ``path`` is not an evaluation run (:func:`check_run_dir`).
     """
-    run = Path(path)
-    if not run.is_dir():
-        raise ReportError(
-            f"{run}: no such directory; pass the --out directory of 'spikeattr evaluate'"
-        )
-    if not any((run / marker).exists() for marker in RUN_MARKERS):
-        raise ReportError(
-            f"{run} is not an evaluation run: it holds none of {', '.join(RUN_MARKERS)} "
-            "(pass the --out directory of 'spikeattr evaluate')"
-        )
+    run = check_run_dir(path)
     missing: list[Missing] = []
     config = _read_json(run, "config.json", missing)
     manifest = _read_json(run, "manifest.json", missing)
