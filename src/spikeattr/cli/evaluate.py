@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 
 from spikeattr.cli._common import (
@@ -19,6 +18,7 @@ from spikeattr.cli._common import (
     out,
     user_errors,
 )
+from spikeattr.evaluate.results import to_json
 
 if TYPE_CHECKING:
     from spikeattr.data.series import SpikeSeries
@@ -74,11 +74,46 @@ def evaluate(
         ),
     ] = "paper",
     window: Annotated[int, typer.Option("--window", help="Window length in steps.")] = 1000,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="Which protocol's table leads the summary: 'comparable' (deletion at a fixed "
+            "budget, completeness by fraction, normalised continuity, model randomisation, "
+            "paired comparisons) or 'paper' (the TSA paper's four metrics). Both are computed.",
+        ),
+    ] = "comparable",
+    controls: Annotated[
+        str,
+        typer.Option(
+            "--controls",
+            help="Comma-separated controls: permuted, random-order, uniform (the paper's "
+            "uniform control); 'none' for no control.",
+        ),
+    ] = "permuted,random-order",
+    control_draws: Annotated[
+        int, typer.Option("--control-draws", help="Draws (seeds) of each control.")
+    ] = 5,
+    budgets: Annotated[
+        str, typer.Option("--budgets", help="Deletion budgets in cells, comma-separated.")
+    ] = "10,50,100,200",
+    fractions: Annotated[
+        str,
+        typer.Option("--fractions", help="Fractions of cells kept (completeness), e.g. 0.01,0.1."),
+    ] = "0.01,0.05,0.1,0.25",
+    draws: Annotated[
+        int,
+        typer.Option("--draws", help="Permutation / perturbation draws per stamp (comparable)."),
+    ] = 5,
     perturbations: Annotated[
-        int, typer.Option("--perturbations", help="Continuity draws per stamp (paper: 1).")
+        int, typer.Option("--perturbations", help="Paper continuity: draws per stamp (paper: 1).")
     ] = 1,
+    no_randomisation: Annotated[
+        bool,
+        typer.Option("--no-randomisation", help="Skip the model-randomisation sanity check."),
+    ] = False,
     no_control: Annotated[
-        bool, typer.Option("--no-control", help="Skip the random-attribution control.")
+        bool, typer.Option("--no-control", help="Run no control (same as --controls none).")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 0,
     resume: Annotated[
@@ -88,11 +123,23 @@ def evaluate(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Evaluate explanations: correctness, output-completeness, continuity, compactness."""
+    """Evaluate explanations with the comparable protocol and the paper's four metrics."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from spikeattr.data.series import SpikeSeries
-    from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation, summary_markdown
+    from spikeattr.evaluate.registry import MetricSettings
+    from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
+
+    if protocol not in ("comparable", "paper"):
+        raise fail(f"--protocol must be 'comparable' or 'paper'; got {protocol!r}")
+    chosen = [] if no_control or controls.strip() == "none" else _names(controls)
+    settings = MetricSettings(
+        budgets=[_number(b, int, "--budgets") for b in _names(budgets)],
+        fractions=[_number(f, float, "--fractions") for f in _names(fractions)],
+        draws=draws,
+        randomisation=not no_randomisation,
+        perturbations=perturbations,
+    )
 
     with user_errors():
         series = SpikeSeries.load(data)
@@ -105,13 +152,14 @@ def evaluate(
             split=split,
             stamps=stamp_list,
             window=window,
-            n_perturbations=perturbations,
-            random_control=not no_control,
+            controls=chosen,
+            control_draws=control_draws,
+            metrics=settings,
             seed=seed,
         )
         units = len(config.models) * len(config.methods)
         if quiet or as_json:
-            result = run_evaluation(config, series, out_dir, resume=resume)
+            result = run_evaluation(config, series, out_dir, resume=resume, protocol=protocol)
         else:
             columns = (
                 TextColumn("{task.description}"),
@@ -125,27 +173,40 @@ def evaluate(
                 def update(label: str, done: int, total: int) -> None:
                     bar.update(task, completed=done, description=label)
 
-                result = run_evaluation(config, series, out_dir, resume=resume, progress=update)
+                result = run_evaluation(
+                    config, series, out_dir, resume=resume, progress=update, protocol=protocol
+                )
     if as_json:
-        rows = [
-            {k: (list(v) if isinstance(v, tuple) else v) for k, v in row.items()}
-            for row in result["rows"]
-        ]
         out.print_json(
             json.dumps(
-                {
-                    "out": result["out"],
-                    "n_stamps": len(stamp_list),
-                    "summary": rows,
-                    "timings_s": result["timings_s"],
-                },
-                default=float,
+                to_json(
+                    {
+                        "out": result["out"],
+                        "n_stamps": len(stamp_list),
+                        "protocol": protocol,
+                        "summary": result["rows"],
+                        "comparisons": result["comparisons"],
+                        "notes": result["notes"],
+                        "timings_s": result["timings_s"],
+                    }
+                )
             )
         )
         return
-    out.print(summary_markdown(result["rows"]))
+    out.print((Path(result["out"]) / "summary.md").read_text(encoding="utf-8"))
+    total = sum(result["timings_s"].values())
     out.print(
         f"{len(stamp_list)} stamps; results in {result['out']} (summary.md, summary.csv, "
-        f"manifest.json); {sum(result['timings_s'].values()):.1f} s of work "
-        f"({np.round(list(result['timings_s'].values()), 1).tolist()})"
+        f"comparisons/, manifest.json); {total:.1f} s of work"
     )
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _number(text: str, kind: type, option: str) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise fail(f"{option} takes comma-separated numbers; got {text!r}") from None

@@ -1,121 +1,95 @@
-"""Output-completeness: does the explanation alone preserve the prediction? (SPEC 5)
+"""Paper protocol: output-completeness at thresholds of the attribution (SPEC 5).
 
-For each threshold ``epsilon`` (a fraction of the method's largest ``|attribution|`` over all
-its explanations), the segments with ``|mean attribution| > epsilon`` are kept and every other
-step of each channel is randomly permuted within that channel (a channel with no kept segment
-is permuted entirely). Score = balanced accuracy(original predictions, predictions on the
-perturbed windows); **higher is better**. At ``epsilon = 0`` a map with no zero keeps every step,
-so its score is 1 by construction.
+For each threshold ``epsilon`` (a fraction of the method's largest ``|attribution|``), the
+segments with ``|mean attribution| > epsilon`` are kept and every other step of each channel is
+randomly permuted within that channel (a channel with no kept segment is permuted entirely).
+Score = balanced accuracy(original predictions, predictions on the perturbed windows); **higher
+is better**. At ``epsilon = 0`` a map with no zero keeps every step, so its score is 1 by
+construction.
+
+The scale (the method's largest ``|attribution|``) is fixed per data set, model and method over
+the data set's reference stamps (the paper's stamps, or 25 per class), not over the stamps of
+the current run, so a run on a subset uses the same thresholds (``StampSet.scale``; the maps'
+own largest value only when no scale is given). Each stamp's permutations are drawn from
+``keyed_rng(seed, "paper-completeness", stamp)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import torch
 
+from spikeattr.evaluate.draws import keyed_rng
+from spikeattr.evaluate.forward import last_step_probs
+from spikeattr.evaluate.metric import Metric, MetricResult, Score, StampSet
 from spikeattr.evaluate.perturb import permute_outside
 from spikeattr.evaluate.segments import DEFAULT_WIDTH, segment_map
-from spikeattr.evaluate.stats import agreement_columns, bootstrap_ci
+from spikeattr.evaluate.stats import agreement
 
 PAPER_EPSILONS: tuple[float, ...] = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.50, 0.75)
 
 
-@dataclass
-class CompletenessScores:
-    """``predictions [S, n_eps]`` on the perturbed windows, per threshold fraction."""
-
-    epsilons: tuple[float, ...]
-    scale: float
-    predictions: np.ndarray
-    original: np.ndarray
-    higher_is_better: bool = True
-
-    def scores(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """``[n_eps]`` balanced accuracy against the original predictions."""
-        rows = np.arange(len(self.original)) if rows is None else rows
-        return agreement_columns(self.original[rows], self.predictions[rows])
-
-    def summary(self, n_bootstrap: int = 200, seed: int = 0) -> dict[str, Any]:
-        """Score per epsilon with bootstrap 95 % CIs over stamps."""
-        rows = np.arange(len(self.original))
-        values = self.scores()
-        table = []
-        for index, epsilon in enumerate(self.epsilons):
-
-            def statistic(sample: np.ndarray, column: int = index) -> float:
-                return float(self.scores(sample)[column])
-
-            low, high = bootstrap_ci(rows, statistic, n_bootstrap, seed)
-            table.append(
-                {
-                    "epsilon": epsilon,
-                    "threshold": epsilon * self.scale,
-                    "value": float(values[index]),
-                    "ci_low": low,
-                    "ci_high": high,
-                }
-            )
-        return {
-            "higher_is_better": True,
-            "n_stamps": int(rows.size),
-            "scale": self.scale,
-            "per_epsilon": table,
-        }
+def _key(epsilon: float) -> str:
+    return f"oc_{round(epsilon * 100):d}"
 
 
-class OutputCompleteness:
-    """Output-completeness (Quantus shape).
+class OutputCompleteness(Metric):
+    """Output-completeness (paper protocol).
 
     Args:
         epsilons: thresholds as fractions of the method's largest ``|attribution|``.
         width: segment width in steps.
-        seed: seed of the permutations (stamp ``s`` uses ``default_rng((seed, s))``).
     """
 
     name = "output_completeness"
-    higher_is_better = True
+    title = "Output-completeness at attribution thresholds (paper)"
+    protocol = "paper"
+    controls = ("uniform",)
 
     def __init__(
-        self,
-        epsilons: Sequence[float] = PAPER_EPSILONS,
-        width: int = DEFAULT_WIDTH,
-        seed: int = 0,
-        batch_size: int = 256,
+        self, epsilons: Sequence[float] = PAPER_EPSILONS, width: int = DEFAULT_WIDTH
     ) -> None:
-        if any(not 0 <= e <= 1 for e in epsilons):
+        if not epsilons or any(not 0 <= e <= 1 for e in epsilons):
             raise ValueError(f"epsilons are fractions in [0, 1]; got {list(epsilons)}")
         self.epsilons = tuple(float(e) for e in epsilons)
         self.width = width
-        self.seed = seed
-        self.batch_size = batch_size
+        headline = {0.0, 0.10, 0.25, 0.50}
+        self.scores = tuple(
+            Score(_key(e), f"OC eps {round(e * 100)}%", True, e in headline) for e in self.epsilons
+        )
 
-    def __call__(
-        self,
-        model: Any,
-        windows: Sequence[np.ndarray],
-        maps: Sequence[np.ndarray],
-        original: np.ndarray,
-        scale: float | None = None,
-    ) -> CompletenessScores:
-        """Score each stamp; ``scale`` defaults to the largest ``|attribution|`` of ``maps``."""
+    def aggregate(self, per_stamp: dict[str, np.ndarray], key: str) -> float:
+        column = [_key(e) for e in self.epsilons].index(key)
+        predictions = np.asarray(per_stamp["predictions"], dtype=np.int64)
+        if predictions.shape[0] == 0:
+            return float("nan")
+        return agreement(np.asarray(per_stamp["original"], np.int64), predictions[:, column])
+
+    def __call__(self, data: StampSet) -> MetricResult:
+        scale = data.scale
         if scale is None:
-            scale = max((float(np.abs(m).max()) for m in maps if m.size), default=0.0)
-        predictions = np.empty((len(windows), len(self.epsilons)), dtype=np.int64)
-        for row, (window, explanation) in enumerate(zip(windows, maps, strict=True)):
-            rng = np.random.default_rng((self.seed, row))
+            scale = max((float(np.abs(m).max()) for m in data.maps if m.size), default=0.0)
+        predictions = np.empty((len(data), len(self.epsilons)), dtype=np.int64)
+        for row, (window, explanation) in enumerate(zip(data.windows, data.maps, strict=True)):
+            rng = keyed_rng(data.seed, "paper-completeness", int(data.stamps[row]), data.draw)
             segments = segment_map(explanation, self.width)
-            batch = np.stack(
+            copies = np.stack(
                 [
                     permute_outside(window, [s for s in segments if abs(s.mean) > e * scale], rng)
                     for e in self.epsilons
                 ]
             )
-            probs = model.predict_last(torch.from_numpy(batch).float(), self.batch_size)
-            predictions[row] = probs.argmax(-1).numpy()
-        return CompletenessScores(
-            self.epsilons, float(scale), predictions, np.asarray(original, dtype=np.int64)
+            predictions[row] = last_step_probs(data.model, window, copies, 0).argmax(-1)
+        original = np.asarray(data.original, dtype=np.int64)
+        per_stamp: dict[str, np.ndarray] = {
+            _key(e): (predictions[:, i] == original).astype(np.float64)
+            for i, e in enumerate(self.epsilons)
+        }
+        per_stamp["predictions"] = predictions
+        per_stamp["original"] = original
+        return MetricResult(
+            per_stamp,
+            {},
+            {"scale": float(scale), "thresholds": [e * float(scale) for e in self.epsilons]},
         )

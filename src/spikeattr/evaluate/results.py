@@ -1,29 +1,40 @@
-"""The layout and summary of an evaluation results directory, shared by writer and readers.
+"""The evaluation run directory: its layout and its files, written and read here only.
 
-``pipelines.evaluation`` writes ``results/MODEL/METHOD/METRIC.json``; the summary table and
-the report read them back. The names, the flattening of a metric's results into table cells
-and the cell format live here once.
+Layout of a run directory::
+
+    config.json                       the run's configuration (compared on --resume)
+    models/MODEL.json                 the model's balanced accuracy over the whole split
+    gallery/MODEL/METHOD.npz          explanations of one stamp per class (explanation file)
+    results/MODEL/METHOD/stamps.json  per-stamp labels, predictions, explained classes, counts
+    results/MODEL/METHOD/METRIC.json  one file per (model, method, metric): the method's
+                                      per-stamp values, those of each control draw, curves,
+                                      details and the summary with 95 % CIs
+    comparisons/MODEL.json            paired comparisons of methods and a ranking
+    summary.md, summary.csv           the summary tables (comparable protocol first)
+    manifest.json                     config, seed, package versions, data checksums, timings
+
+``MODEL`` is the model name with ``:``, ``/`` and ``\\`` replaced by ``_``
+(:func:`safe_model_name`). Every result file carries the SHA-256 of the run's configuration;
+reading a file checks it. JSON cannot hold NaN: undefined values are written as ``null`` and
+read back as NaN.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-#: The metric files of every (model, method) unit.
-METRICS: tuple[str, ...] = ("correctness", "output_completeness", "continuity", "compactness")
+import numpy as np
 
-#: Summary columns: (row key, heading).
-SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ess_original", "ESS vs original (lower better)"),
-    ("ess_truth", "ESS vs truth (lower better)"),
-    ("oc_0", "OC eps 0% (higher better)"),
-    ("oc_10", "OC eps 10%"),
-    ("oc_25", "OC eps 25%"),
-    ("oc_50", "OC eps 50%"),
-    ("maxsens_max", "max-sensitivity max (lower better)"),
-    ("maxsens_mean", "max-sensitivity mean"),
-    ("compactness", "sum abs attribution (lower better)"),
-)
+from spikeattr._io import load_json, write_json_atomic
+from spikeattr.errors import RunStateError
+
+METRIC_FORMAT = "spikeattr-metric-result"
+#: The variant name of the method itself (controls go by their own names).
+METHOD = "method"
 
 
 def safe_model_name(model: str) -> str:
@@ -32,50 +43,212 @@ def safe_model_name(model: str) -> str:
     return model.removesuffix(".json").replace(":", "_").replace("/", "_").replace("\\", "_")
 
 
-def flatten_metric(metric: str, results: dict[str, Any]) -> dict[str, Any]:
-    """The summary values of one metric's ``results`` object, each ``KEY`` with ``KEY_ci``.
+def unit_dir(run_dir: Path, model: str, method: str) -> Path:
+    """``results/MODEL/METHOD``."""
+    return Path(run_dir) / "results" / safe_model_name(model) / method
 
-    Raises ``KeyError``/``TypeError`` on a results object without the expected fields.
+
+def metric_path(run_dir: Path, model: str, method: str, metric: str) -> Path:
+    """``results/MODEL/METHOD/METRIC.json``."""
+    return unit_dir(run_dir, model, method) / f"{metric}.json"
+
+
+def comparisons_path(run_dir: Path, model: str) -> Path:
+    """``comparisons/MODEL.json``."""
+    return Path(run_dir) / "comparisons" / f"{safe_model_name(model)}.json"
+
+
+# -- JSON without NaN ---------------------------------------------------------------------------
+def to_json(value: Any) -> Any:
+    """``value`` with arrays as lists and NaN/inf as ``None`` (strict JSON)."""
+    if isinstance(value, np.ndarray):
+        return to_json(value.tolist())
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return to_json(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _array(value: Any) -> np.ndarray:
+    """A JSON list back as a float array (``None`` -> NaN), or int64 when every entry is int."""
+    array = np.asarray(value, dtype=object)
+    if array.size and all(isinstance(v, int) and not isinstance(v, bool) for v in array.flat):
+        return array.astype(np.int64)
+    return np.asarray(np.where(np.equal(array, None), np.nan, array), dtype=np.float64).reshape(
+        array.shape
+    )
+
+
+# -- metric files -------------------------------------------------------------------------------
+@dataclass
+class VariantResult:
+    """The method itself or one control, over its draws (one draw for the method).
+
+    Attributes:
+        draws: per draw, ``per_stamp`` (key -> ``[S, ...]``), ``curves`` and ``details``.
     """
-    row: dict[str, Any] = {}
-    if metric == "correctness":
-        for against in ("original", "truth"):
-            ess = results[f"ess_{against}"]
-            row[f"ess_{against}"] = float(ess["value"])
-            row[f"ess_{against}_ci"] = (float(ess["ci_low"]), float(ess["ci_high"]))
-    elif metric == "output_completeness":
-        for entry in results["per_epsilon"]:
-            key = f"oc_{round(float(entry['epsilon']) * 100):d}"
-            row[key] = float(entry["value"])
-            row[f"{key}_ci"] = (float(entry["ci_low"]), float(entry["ci_high"]))
-    elif metric == "continuity":
-        mean = results["max_sensitivity_mean"]
-        row["maxsens_max"] = float(results["max_sensitivity_max"])
-        row["maxsens_mean"] = float(mean["mean"])
-        row["maxsens_mean_ci"] = (float(mean["ci_low"]), float(mean["ci_high"]))
-    elif metric == "compactness":
-        total = results["sum_abs"]
-        row["compactness"] = float(total["mean"])
-        row["compactness_ci"] = (float(total["ci_low"]), float(total["ci_high"]))
-    return row
+
+    draws: list[dict[str, Any]]
+
+    def rows(self) -> dict[str, np.ndarray]:
+        """Per-stamp arrays of every draw stacked draw after draw, ``[draws * S, ...]``: the
+        sample rows of the variant's summary (CIs over stamps and draws)."""
+        keys = self.draws[0]["per_stamp"].keys() if self.draws else ()
+        out: dict[str, np.ndarray] = {}
+        for key in keys:
+            parts = [np.asarray(d["per_stamp"][key]) for d in self.draws]
+            if all(p.ndim == parts[0].ndim and p.shape[1:] == parts[0].shape[1:] for p in parts):
+                out[key] = np.concatenate(parts)
+        return out
+
+    def stamp_means(self) -> dict[str, np.ndarray]:
+        """Per-stamp values averaged over the draws, ``[S]`` (1-D keys only): the values a
+        control contributes to a paired comparison with its method."""
+        keys = self.draws[0]["per_stamp"].keys() if self.draws else ()
+        out = {}
+        for key in keys:
+            stacked = np.stack(
+                [np.asarray(d["per_stamp"][key], dtype=np.float64) for d in self.draws]
+            )
+            if stacked.ndim == 2:
+                with np.errstate(all="ignore"):
+                    finite = np.isfinite(stacked)
+                    total = np.where(finite, stacked, 0.0).sum(axis=0)
+                    count = finite.sum(axis=0)
+                    out[key] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return out
+
+    def mean_curves(self) -> dict[str, list[float]]:
+        """Each curve averaged over the draws."""
+        curves: dict[str, list[float]] = {}
+        for name in self.draws[0].get("curves", {}) if self.draws else ():
+            values = [d["curves"][name] for d in self.draws if d["curves"].get(name)]
+            if values and all(len(v) == len(values[0]) for v in values):
+                curves[name] = np.mean(np.asarray(values, dtype=np.float64), axis=0).tolist()
+        return curves
 
 
-def format_number(value: float, digits: int = 3) -> str:
-    """``digits`` decimals, or ``digits`` significant digits below 0.01."""
-    if abs(value) < 1e-2 and value != 0:
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}f}"
+@dataclass
+class MetricRecord:
+    """The content of one ``results/MODEL/METHOD/METRIC.json``."""
+
+    model: str
+    method: str
+    metric: str
+    protocol: str
+    stamps: np.ndarray
+    variants: dict[str, VariantResult]
+    summary: dict[str, dict[str, dict[str, float]]]
+    settings: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self, config_sha256: str) -> dict[str, Any]:
+        """The file body."""
+        return to_json(
+            {
+                "format": METRIC_FORMAT,
+                "model": self.model,
+                "method": self.method,
+                "metric": self.metric,
+                "protocol": self.protocol,
+                "config_sha256": config_sha256,
+                "settings": self.settings,
+                "seconds": self.seconds,
+                "stamps": self.stamps,
+                "variants": {k: {"draws": v.draws} for k, v in self.variants.items()},
+                "summary": self.summary,
+            }
+        )
 
 
-def format_cell(row: dict[str, Any], key: str, digits: int = 3) -> str:
-    """A summary cell: ``value [low, high]`` (the CI in the value's style), or ``missing``."""
-    if key not in row:
-        return "missing"
-    value = float(row[key])
-    text = format_number(value, digits)
-    if f"{key}_ci" in row:
-        low, high = row[f"{key}_ci"]
-        small = abs(value) < 1e-2 and value != 0
-        spec = f".{digits}g" if small else f".{digits}f"
-        text += f" [{low:{spec}}, {high:{spec}}]"
-    return text
+def write_metric(run_dir: Path, record: MetricRecord, config_sha256: str) -> Path:
+    """Write ``record`` to its file, atomically."""
+    path = metric_path(run_dir, record.model, record.method, record.metric)
+    write_json_atomic(path, record.to_json(config_sha256))
+    return path
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object of this run directory; anything else is a :class:`RunStateError`."""
+    body = load_json(path, what, RunStateError)
+    if not isinstance(body, dict):
+        raise RunStateError(f"{path}: expected a JSON object ({what})")
+    return body
+
+
+def check_config(path: Path, body: Mapping[str, Any], config_sha256: str | None) -> None:
+    """Refuse a file written under another configuration."""
+    if config_sha256 is not None and body.get("config_sha256") != config_sha256:
+        raise RunStateError(
+            f"{path} was written by a run with another configuration (config_sha256 "
+            f"{body.get('config_sha256')!r}, this run {config_sha256}); remove {path.parent} "
+            "to recompute it, or choose another --out directory"
+        )
+
+
+def read_metric(path: Path, config_sha256: str | None = None) -> MetricRecord:
+    """Read one metric file; a foreign configuration or a malformed file is a clear error."""
+    body = read_json_object(path, "evaluation result file")
+    check_config(path, body, config_sha256)
+    if body.get("format") != METRIC_FORMAT:
+        raise RunStateError(f"{path}: not a {METRIC_FORMAT} file (field 'format')")
+    try:
+        variants = {
+            name: VariantResult(
+                [
+                    {
+                        "per_stamp": {k: _array(v) for k, v in draw["per_stamp"].items()},
+                        "curves": dict(draw.get("curves", {})),
+                        "details": dict(draw.get("details", {})),
+                    }
+                    for draw in variant["draws"]
+                ]
+            )
+            for name, variant in body["variants"].items()
+        }
+        return MetricRecord(
+            model=str(body["model"]),
+            method=str(body["method"]),
+            metric=str(body["metric"]),
+            protocol=str(body["protocol"]),
+            stamps=np.asarray(body["stamps"], dtype=np.int64),
+            variants=variants,
+            summary=dict(body["summary"]),
+            settings=dict(body.get("settings", {})),
+            seconds=float(body.get("seconds", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RunStateError(f"{path}: malformed evaluation result ({exc!r})") from exc
+
+
+def write_stamps(run_dir: Path, model: str, method: str, body: dict[str, Any], sha: str) -> Path:
+    """``results/MODEL/METHOD/stamps.json``."""
+    path = unit_dir(run_dir, model, method) / "stamps.json"
+    write_json_atomic(path, to_json({**body, "config_sha256": sha}))
+    return path
+
+
+def read_stamps(run_dir: Path, model: str, method: str, sha: str | None = None) -> dict[str, Any]:
+    """The unit's ``stamps.json``, checked against the configuration."""
+    path = unit_dir(run_dir, model, method) / "stamps.json"
+    body = read_json_object(path, "evaluation stamps file")
+    check_config(path, body, sha)
+    return body
+
+
+def unit_done(run_dir: Path, model: str, method: str, metrics: list[str], sha: str) -> bool:
+    """Whether every file of a unit exists and belongs to this configuration (each file is read
+    and checked; a file of another configuration is an error, not a reason to skip)."""
+    directory = unit_dir(run_dir, model, method)
+    paths = [directory / "stamps.json", *(directory / f"{m}.json" for m in metrics)]
+    if not all(p.is_file() for p in paths):
+        return False
+    read_stamps(run_dir, model, method, sha)
+    for metric in metrics:
+        read_metric(directory / f"{metric}.json", sha)
+    return True

@@ -1,18 +1,15 @@
 """The evaluation experiment: models x methods x stamps -> one results directory.
 
-Layout of ``out_dir``::
-
-    config.json                       the run's configuration (compared on --resume)
-    models/MODEL.json                 the model's balanced accuracy over the whole split
-    gallery/MODEL/METHOD.npz          explanations of one stamp per class (``explain`` format)
-    results/MODEL/METHOD/METRIC.json  one file per (model, method, metric); METHOD is a method
-                                      name or ``random-METHOD`` for its random control
-    results/MODEL/METHOD/stamps.json  per-stamp predictions, labels and explanation sizes
-    summary.md, summary.csv           the summary table with 95 % CIs
-    manifest.json                     config, seed, package versions, data checksums, timings
+For every model and method, the stamps are explained once and scored by every metric of both
+protocols (:mod:`spikeattr.evaluate.registry`): the **comparable protocol** (deletion at a fixed
+budget, output-completeness by fraction, normalised continuity, model randomisation), with the
+method's controls over several keyed draws, and the **paper protocol** (the TSA paper's four
+metrics, as published). Then each model's methods are compared pairwise and ranked, and the
+summary tables are written. The directory's layout is owned by
+:mod:`spikeattr.evaluate.results`.
 
 Every file is written atomically and the directory is locked while a run writes there (a
-second run is refused, naming the first). Every unit file records the SHA-256 of the run's
+second run is refused, naming the first). Every result file records the SHA-256 of the run's
 configuration; on resume a unit (one model and method) is skipped only when all its files are
 readable and carry that hash, so an interrupted run continues where it stopped. A directory
 holding a different configuration, or a unit file from one, is refused.
@@ -20,9 +17,7 @@ holding a different configuration, or a unit file from one, is refused.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import time
@@ -31,31 +26,35 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from spikeattr._io import RunLock, atomic_path, load_json, write_json_atomic
-from spikeattr._markdown import markdown_text
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import RunStateError, SpikeAttrError
-from spikeattr.evaluate.compactness import Compactness
-from spikeattr.evaluate.completeness import PAPER_EPSILONS, OutputCompleteness
-from spikeattr.evaluate.continuity import Continuity
-from spikeattr.evaluate.correctness import Correctness
-from spikeattr.evaluate.random_control import method_range, random_like
+from spikeattr.evaluate.controls import CONTROLS
+from spikeattr.evaluate.forward import one_thread
+from spikeattr.evaluate.registry import MetricSettings, build_metrics
 from spikeattr.evaluate.results import (
-    METRICS,
-    SUMMARY_COLUMNS,
-    flatten_metric,
-    format_cell,
+    comparisons_path,
+    read_metric,
+    read_stamps,
     safe_model_name,
+    to_json,
+    unit_dir,
+    unit_done,
+    write_metric,
+    write_stamps,
 )
+from spikeattr.evaluate.summary import compare_methods, score_rows, summary_csv, summary_markdown
 from spikeattr.explain.files import write_stamp_explanations
-from spikeattr.explain.methods import METHODS, make_explainer
+from spikeattr.explain.methods import METHODS
 from spikeattr.explain.stamps import check_stamps, explain_stamps
+from spikeattr.pipelines.evaluation_unit import evaluate_unit, reference_stamps
 from spikeattr.pipelines.manifest import write_manifest
 from spikeattr.snn.accuracy import accuracy_report
 from spikeattr.snn.checkpoint import load_model
+
+#: Controls run by default (the uniform control of the paper protocol is available, not default).
+DEFAULT_CONTROLS: tuple[str, ...] = ("permuted", "random-order")
+PROTOCOL_CHOICES: tuple[str, ...] = ("comparable", "paper")
 
 
 class RunConfigError(RunStateError):
@@ -64,7 +63,18 @@ class RunConfigError(RunStateError):
 
 @dataclass
 class EvaluationConfig:
-    """Everything that determines an evaluation run's results."""
+    """Everything that determines an evaluation run's results.
+
+    Attributes:
+        models, methods: what is evaluated (model names or checkpoint paths; method names).
+        data, data_sha256, split, stamps: the data file, its spikes' checksum, the split and
+            the stamps (indices into the split).
+        window: window length in steps.
+        controls: the controls run for each metric that has them (``permuted``,
+            ``random-order``, ``uniform``); ``control_draws`` draws each.
+        metrics: the metrics' hyper-parameters.
+        seed: the seed of every random draw (each keyed by purpose, stamp and draw).
+    """
 
     models: list[str]
     methods: list[str]
@@ -73,14 +83,13 @@ class EvaluationConfig:
     split: str
     stamps: list[int]
     window: int = 1000
-    width: int = 10
-    epsilons: list[float] = field(default_factory=lambda: list(PAPER_EPSILONS))
-    n_perturbations: int = 1
-    random_control: bool = True
+    controls: list[str] = field(default_factory=lambda: list(DEFAULT_CONTROLS))
+    control_draws: int = 5
+    metrics: MetricSettings = field(default_factory=MetricSettings)
     seed: int = 0
 
     def validate(self, series: SpikeSeries) -> None:
-        """Check models, methods, split and stamps before any work starts."""
+        """Check models, methods, split, stamps and settings before any work starts."""
         if not self.models:
             raise SpikeAttrError("no models given; pass --models published:synthetic_1L,...")
         unknown = [m for m in self.methods if m not in METHODS]
@@ -88,10 +97,19 @@ class EvaluationConfig:
             raise SpikeAttrError(
                 f"unknown methods {unknown or self.methods}; choose from {', '.join(METHODS)}"
             )
+        bad = [c for c in self.controls if c not in CONTROLS]
+        if bad:
+            raise SpikeAttrError(f"unknown controls {bad}; choose from {', '.join(CONTROLS)}")
         part = series.split(self.split)
         check_stamps(self.stamps, part.n_steps)
-        if self.window < 1 or self.width < 1 or self.n_perturbations < 1:
-            raise SpikeAttrError("window, segment width and n_perturbations must be >= 1")
+        if self.window < 1 or self.metrics.width < 1 or self.metrics.perturbations < 1:
+            raise SpikeAttrError("window, segment width and perturbations must be >= 1")
+        if self.control_draws < 1 or self.metrics.draws < 1:
+            raise SpikeAttrError("control draws and metric draws must be >= 1")
+        try:
+            build_metrics(self.metrics)
+        except ValueError as exc:
+            raise SpikeAttrError(f"metric settings: {exc}") from exc
 
     def comparable(self) -> dict[str, Any]:
         """The fields that must match for a resumed run (the data path may move)."""
@@ -103,10 +121,6 @@ class EvaluationConfig:
         """SHA-256 of :meth:`comparable` as canonical JSON, recorded in every unit file."""
         text = json.dumps(self.comparable(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _unit_dir(out_dir: Path, model: str, method: str) -> Path:
-    return out_dir / "results" / safe_model_name(model) / method
 
 
 def gallery_stamps(part: SpikeSeries, stamps: Sequence[int]) -> list[int]:
@@ -131,31 +145,6 @@ def _write_gallery(
         part,
         {"model": model_name, "split": config.split, "data": config.data},
     )
-
-
-def _read_result(path: Path) -> dict[str, Any]:
-    """A unit file of this run directory; garbage is a clear error naming the file."""
-    body = load_json(path, "evaluation result file", RunStateError)
-    if not isinstance(body, dict):
-        raise RunStateError(f"{path}: expected a JSON object (an evaluation result file)")
-    return body
-
-
-def _unit_done(directory: Path, config: EvaluationConfig) -> bool:
-    """Whether every file of a unit exists and belongs to ``config`` (checked, not assumed)."""
-    paths = [directory / f"{m}.json" for m in (*METRICS, "stamps")]
-    if not all(p.is_file() for p in paths):
-        return False
-    expected = config.sha256()
-    for path in paths:
-        found = _read_result(path).get("config_sha256")
-        if found != expected:
-            raise RunStateError(
-                f"{path} was written by a run with another configuration (config_sha256 "
-                f"{found!r}, this run {expected}); remove {directory} to recompute it, or "
-                "choose another --out directory"
-            )
-    return True
 
 
 def _prepare_directory(out_dir: Path, config: EvaluationConfig, resume: bool) -> None:
@@ -187,111 +176,30 @@ def _prepare_directory(out_dir: Path, config: EvaluationConfig, resume: bool) ->
     write_json_atomic(existing, asdict(config))
 
 
-@dataclass
-class UnitResult:
-    """Summaries of one (model, method) unit, by metric, for the method and its control."""
-
-    model: str
-    method: str
-    summaries: dict[str, dict[str, Any]]
-    seconds: float
-
-
-def _maps_and_predictions(explained: Any, count: int) -> tuple[list[np.ndarray], np.ndarray]:
-    maps = [np.ascontiguousarray(explained.unpadded(i)) for i in range(count)]
-    return maps, explained.predicted.copy()
-
-
-def evaluate_unit(
-    model: Any,
-    method: str,
-    part: SpikeSeries,
-    config: EvaluationConfig,
-    progress: Callable[[int], Any] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """All metrics (and the random control) of one model and method on ``config.stamps``.
-
-    Returns ``{"METHOD": {metric: summary}, "random-METHOD": {...}}`` plus per-stamp details
-    under the key ``"stamps"`` of each.
-    """
-    stamps = np.asarray(config.stamps, dtype=np.int64)
-    explained = explain_stamps(model, part.spikes, stamps, variant=method, window=config.window)
-    maps, original = _maps_and_predictions(explained, len(stamps))
-    labels = part.labels[stamps - 1].astype(np.int64)
-    starts = explained.window_start
-    windows = [part.spikes[s:t] for s, t in zip(starts, stamps, strict=True)]
-    explainer = make_explainer(method, model)
-
-    def explain_perturbed(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        result = explainer.attribute(torch.from_numpy(batch).float())
-        return result.explanation.detach().cpu().numpy(), result.predicted.cpu().numpy()
-
-    low, high = method_range(maps)
-    outputs: dict[str, dict[str, Any]] = {}
-    variants: list[tuple[str, list[np.ndarray], Callable[..., Any]]] = [
-        (method, maps, explain_perturbed)
-    ]
-    if config.random_control:
-        rng = np.random.default_rng((config.seed, 7))
-        random_maps = [random_like(m, low, high, rng) for m in maps]
-
-        def explain_random(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            perturbed, predicted = explain_perturbed(batch)
-            return np.stack([random_like(m, low, high, rng) for m in perturbed]), predicted
-
-        variants.append((f"random-{method}", random_maps, explain_random))
-    done = 0
-    for name, variant_maps, explain_fn in variants:
-        correctness = Correctness(config.width)(model, windows, variant_maps, original, labels)
-        completeness = OutputCompleteness(config.epsilons, config.width, config.seed)(
-            model, windows, variant_maps, original
-        )
-        continuity = Continuity(config.n_perturbations, seed=config.seed)(
-            explain_fn, windows, variant_maps
-        )
-        compactness = Compactness()(variant_maps)
-        empty = [int(t) for t, m in zip(stamps, variant_maps, strict=True) if not np.any(m)]
-        outputs[name] = {
-            "correctness": correctness.summary(seed=config.seed),
-            "output_completeness": completeness.summary(seed=config.seed),
-            "continuity": continuity.summary(seed=config.seed),
-            "compactness": compactness.summary(seed=config.seed),
-            "stamps": {
-                "stamps": stamps.tolist(),
-                "label": labels.tolist(),
-                "predicted": original.tolist(),
-                "n_segments": correctness.n_segments.tolist(),
-                "flip_predictions": correctness.predictions.tolist(),
-                "sum_abs": compactness.total.tolist(),
-                "max_sensitivity": continuity.max_per_stamp.tolist(),
-                "empty_explanations": empty,
-            },
-        }
-        done += 1
-        if progress is not None:
-            progress(done)
-    return outputs
-
-
 def run_evaluation(
     config: EvaluationConfig,
     series: SpikeSeries,
     out_dir: str | os.PathLike[str],
     resume: bool = False,
     progress: Callable[[str, int, int], Any] | None = None,
+    protocol: str = "comparable",
 ) -> dict[str, Any]:
-    """Run every (model, method) unit not yet done and write the summary and manifest.
+    """Run every (model, method) unit not yet done, then compare, summarise and record.
 
-    ``progress(label, done, total)`` is called after each unit.
+    ``progress(label, done, total)`` is called before and after each unit. ``protocol`` is the
+    one whose table leads ``summary.md`` (both are always computed).
     """
     config.validate(series)
+    if protocol not in PROTOCOL_CHOICES:
+        raise SpikeAttrError(f"protocol must be one of {', '.join(PROTOCOL_CHOICES)}")
     out = Path(out_dir)
     models = {name: load_model(name) for name in config.models}  # fail early on a bad model
     for network in models.values():
         network.check_data(series.input_names, series.class_names)
-    with RunLock(out, "spikeattr evaluate"):
+    with RunLock(out, "spikeattr evaluate"), one_thread():
         _prepare_directory(out, config, resume)
-        return _run_units(config, series, out, models, progress)
+        timings = _run_units(config, series, out, models, progress)
+        return _summarise(config, out, series, timings, protocol)
 
 
 def _run_units(
@@ -300,9 +208,12 @@ def _run_units(
     out: Path,
     models: dict[str, Any],
     progress: Callable[[str, int, int], Any] | None,
-) -> dict[str, Any]:
+) -> dict[str, float]:
     part = series.split(config.split)
-    units = [(m, meth) for m in config.models for meth in config.methods]
+    metrics = build_metrics(config.metrics)
+    names = [m.name for m in metrics]
+    sha = config.sha256()
+    reference = reference_stamps(series, config.split)
     timings: dict[str, float] = {}
     for model_name, network in models.items():
         accuracy_path = out / "models" / f"{safe_model_name(model_name)}.json"
@@ -323,39 +234,84 @@ def _run_units(
                     **report.to_dict(),
                 },
             )
+    units = [(m, meth) for m in config.models for meth in config.methods]
     for index, (model_name, method) in enumerate(units):
-        directory = _unit_dir(out, model_name, method)
         label = f"{model_name} / {method}"
-        if _unit_done(directory, config) and (
-            not config.random_control
-            or _unit_done(_unit_dir(out, model_name, f"random-{method}"), config)
-        ):
+        if unit_done(out, model_name, method, names, sha):
             if progress is not None:
                 progress(label + " (done before)", index + 1, len(units))
             continue
+        if progress is not None:
+            progress(label, index, len(units))
         start = time.perf_counter()
-        outputs = evaluate_unit(models[model_name], method, part, config)
-        seconds = time.perf_counter() - start
-        timings[label] = seconds
+
+        def step(name: str, label: str = label, index: int = index) -> None:
+            if progress is not None:
+                progress(f"{label} / {name}", index, len(units))
+
+        records, stamps_body = evaluate_unit(
+            models[model_name],
+            model_name,
+            method,
+            part,
+            config.stamps,
+            metrics,
+            config.window,
+            config.controls,
+            config.control_draws,
+            config.seed,
+            reference,
+            progress=step,
+        )
+        timings[label] = time.perf_counter() - start
         _write_gallery(out, models[model_name], model_name, method, part, config)
-        for name, results in outputs.items():
-            target = _unit_dir(out, model_name, name)
-            for metric, payload in results.items():
-                body = {
-                    "model": model_name,
-                    "method": name,
-                    "metric": metric,
-                    "control": name.startswith("random-"),
-                    "config_sha256": config.sha256(),
-                    "seconds": seconds,
-                    "seconds_per_stamp": seconds / max(1, len(config.stamps)),
-                    **({"results": payload} if metric != "stamps" else payload),
-                }
-                write_json_atomic(target / f"{metric}.json", body)
+        for record in records:
+            write_metric(out, record, sha)
+        write_stamps(out, model_name, method, stamps_body, sha)  # last: marks the unit done
         if progress is not None:
             progress(label, index + 1, len(units))
-    rows = collect_summary(out, config)
-    write_summary(out, rows)
+    return timings
+
+
+def _summarise(
+    config: EvaluationConfig,
+    out: Path,
+    series: SpikeSeries,
+    timings: dict[str, float],
+    protocol: str,
+) -> dict[str, Any]:
+    """Read every result back (the files are the one source of truth), compare and write."""
+    metrics = build_metrics(config.metrics)
+    by_name = {m.name: m for m in metrics}
+    sha = config.sha256()
+    records = []
+    comparisons: dict[str, Any] = {}
+    notes: list[str] = []
+    for model_name in config.models:
+        mine = {}
+        for method in config.methods:
+            for metric in metrics:
+                record = read_metric(unit_dir(out, model_name, method) / f"{metric.name}.json", sha)
+                mine[(method, metric.name)] = record
+                records.append(record)
+        stamps = read_stamps(out, model_name, config.methods[0], sha)
+        counts = stamps.get("class_counts", {}).get("label", {})
+        notes.append(
+            f"{model_name}: {len(config.stamps)} stamps; true classes "
+            + ", ".join(f"{k} {v}" for k, v in counts.items())
+        )
+        if len(counts) < 2:
+            notes.append(
+                f"warning: {model_name}'s stamps hold fewer than two classes; agreement-based "
+                "scores then only measure agreement with one class"
+            )
+        comparisons[model_name] = compare_methods(mine, metrics, config.methods, config.seed)
+        write_json_atomic(comparisons_path(out, model_name), to_json(comparisons[model_name]))
+    rows = score_rows(records, by_name)
+    with atomic_path(out / "summary.md") as tmp:
+        tmp.write_text(summary_markdown(rows, comparisons, notes, protocol), encoding="utf-8")
+    with atomic_path(out / "summary.csv") as tmp:
+        tmp.write_text(summary_csv(rows), encoding="utf-8")
     write_manifest(
         out,
         command="evaluate",
@@ -364,79 +320,10 @@ def _run_units(
         results={"n_rows": len(rows)},
         timings=timings,
     )
-    return {"out": str(out), "rows": rows, "timings_s": timings}
-
-
-def collect_summary(out: Path, config: EvaluationConfig) -> list[dict[str, Any]]:
-    """One flat row per (model, method or control) from the per-metric files; missing
-    metrics are reported as missing, not guessed."""
-    rows = []
-    for model_name in config.models:
-        for method in config.methods:
-            names = [method] + ([f"random-{method}"] if config.random_control else [])
-            for name in names:
-                directory = _unit_dir(out, model_name, name)
-                row: dict[str, Any] = {"model": model_name, "method": name}
-                missing = []
-                loaded: dict[str, Any] = {}
-                for metric in METRICS:
-                    path = directory / f"{metric}.json"
-                    if not path.is_file():
-                        missing.append(metric)
-                        continue
-                    results = _read_result(path).get("results")
-                    if not isinstance(results, dict):
-                        raise RunStateError(f"{path}: field 'results' is missing or malformed")
-                    loaded[metric] = results
-                for metric, results in loaded.items():
-                    row.update(flatten_metric(metric, results))
-                row["missing"] = ",".join(missing)
-                rows.append(row)
-    return rows
-
-
-def summary_markdown(rows: Sequence[dict[str, Any]]) -> str:
-    """The summary table in Markdown, with 95 % CIs in brackets."""
-    header = "| model | method | " + " | ".join(t for _, t in SUMMARY_COLUMNS) + " |"
-    lines = [header, "|" + "---|" * (len(SUMMARY_COLUMNS) + 2)]
-    for row in rows:
-        cells = [format_cell(row, key) for key, _ in SUMMARY_COLUMNS]
-        names = f"| {markdown_text(row['model'])} | {markdown_text(row['method'])} | "
-        lines.append(names + " | ".join(cells) + " |")
-    missing = [
-        markdown_text(f"{r['model']} / {r['method']}: {r['missing']}")
-        for r in rows
-        if r.get("missing")
-    ]
-    if missing:
-        lines += ["", "Missing results (run again with --resume): " + "; ".join(missing)]
-    return "\n".join(lines) + "\n"
-
-
-def write_summary(out: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """Write ``summary.md`` and ``summary.csv`` atomically."""
-    with atomic_path(out / "summary.md") as tmp:
-        tmp.write_text(summary_markdown(rows), encoding="utf-8")
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    columns = []
-    for key in keys:
-        if key.endswith("_ci"):
-            columns += [key + "_low", key + "_high"]
-        else:
-            columns.append(key)
-    writer.writerow(columns)
-    for row in rows:
-        values: list[Any] = []
-        for key in keys:
-            value = row.get(key, "")
-            if key.endswith("_ci"):
-                values += list(value) if value != "" else ["", ""]
-            else:
-                values.append(value)
-        writer.writerow(values)
-    with atomic_path(out / "summary.csv") as tmp:
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    return {
+        "out": str(out),
+        "rows": rows,
+        "comparisons": comparisons,
+        "notes": notes,
+        "timings_s": timings,
+    }

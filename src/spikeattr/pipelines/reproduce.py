@@ -20,7 +20,7 @@ in full before any work starts. Defaults (``spikeattr reproduce synthetic``)::
     stamps = "paper"          # or a number of stamps per class, as a string: "5"
     window = 1000
     perturbations = 1
-    random_control = true
+    random_control = true     # the comparable protocol's controls (permuted, random order)
 
     [run]
     seed = 0
@@ -48,7 +48,8 @@ from spikeattr.data.series import SpikeSeries
 from spikeattr.data.stamps import resolve_stamps
 from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.errors import CheckpointError, SpikeAttrError
-from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
+from spikeattr.evaluate.registry import MetricSettings
+from spikeattr.pipelines.evaluation import DEFAULT_CONTROLS, EvaluationConfig, run_evaluation
 from spikeattr.pipelines.manifest import write_manifest
 from spikeattr.snn.checkpoint import published_model_path, read_checkpoint_metadata
 
@@ -338,8 +339,8 @@ def run_reproduce(
             split="test",
             stamps=stamps,
             window=config["evaluate"]["window"],
-            n_perturbations=config["evaluate"]["perturbations"],
-            random_control=config["evaluate"]["random_control"],
+            controls=list(DEFAULT_CONTROLS) if config["evaluate"]["random_control"] else [],
+            metrics=MetricSettings(perturbations=config["evaluate"]["perturbations"]),
             seed=config["run"]["seed"],
         )
         target = out / f"evaluation{suffix}"
