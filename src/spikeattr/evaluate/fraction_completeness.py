@@ -8,9 +8,11 @@ permuted within that channel, ``draws`` times, each draw from
 keeps nothing (every channel fully permuted): the agreement of an uninformative input, the same
 for every method on the same stamps.
 
-Headline: ``rel_f = (OC_f - OC_0) / (1 - OC_0)`` with ``OC`` the means over stamps: 0 when the
-kept cells do no better than nothing, 1 when they always preserve the prediction (**higher is
-better**); undefined (NaN) when even the fully permuted input keeps every prediction.
+Headlines at 1 % and 5 % (at 10 % a short map keeps its whole support, so a map and its
+permuted control keep the same cells): ``rel_f = (OC_f - OC_0) / (1 - OC_0)`` with ``OC`` the
+means over stamps: 0 when the kept cells do no better than nothing, 1 when they always
+preserve the prediction (**higher is better**); undefined (NaN) when even the fully permuted
+input keeps every prediction.
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ class FractionCompleteness(Metric):
         self.draws = draws
         self.scores = (
             *(
-                Score(f"rel_{_percent(f)}", f"OC rel. @{_percent(f)}% kept", True, f == 0.10)
+                Score(
+                    f"rel_{_percent(f)}", f"OC rel. @{_percent(f)}% kept", True, f in (0.01, 0.05)
+                )
                 for f in self.fractions
             ),
             *(
