@@ -79,9 +79,8 @@ def _array(value: Any) -> np.ndarray:
     array = np.asarray(value, dtype=object)
     if array.size and all(isinstance(v, int) and not isinstance(v, bool) for v in array.flat):
         return array.astype(np.int64)
-    return np.asarray(np.where(np.equal(array, None), np.nan, array), dtype=np.float64).reshape(
-        array.shape
-    )
+    missing = np.vectorize(lambda v: v is None, otypes=[bool])(array) if array.size else array
+    return np.where(missing, np.nan, array).astype(np.float64).reshape(array.shape)
 
 
 # -- metric files -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from spikeattr._markdown import markdown_table, markdown_text
+from spikeattr._markdown import Markdown, markdown_table, markdown_text
 from spikeattr.evaluate.metric import Metric
 from spikeattr.evaluate.paired import compare, ranking_table
 from spikeattr.evaluate.results import METHOD, MetricRecord
@@ -247,7 +247,10 @@ def _ranking_section(model: str, result: Mapping[str, Any]) -> list[str]:
                 str(index + 1),
                 row["method"],
                 f"{row['mean_rank']:.2f}",
-                *(f"{format_number(row[c]['value'])} (#{row[c]['rank']:g})" for c in score_columns),
+                *(
+                    Markdown(f"{format_number(row[c]['value'])} (#{row[c]['rank']:g})")
+                    for c in score_columns
+                ),
             )
             for index, row in enumerate(ranking)
         ]
@@ -266,17 +269,16 @@ def _ranking_section(model: str, result: Mapping[str, Any]) -> list[str]:
                 p["first"],
                 p["second"],
                 f"{p['metric']}.{p['score']}",
-                f"{format_number(p['difference'])} "
-                f"[{format_number(p['ci_low'])}, {format_number(p['ci_high'])}]",
+                Markdown(
+                    f"{format_number(p['difference'])} "
+                    f"[{format_number(p['ci_low'])}, {format_number(p['ci_high'])}]"
+                ),
                 f"{p['p_value']:.2g}",
                 {"first": p["first"], "second": p["second"]}.get(p["better"], "tie"),
             )
             for p in pairs
         ]
         if body:
-            out.append(
-                markdown_table(
-                    ("first", "second", "score", "difference [95 % CI]", "p", "better"), body
-                )
-            )
+            headings = ("first", "second", "score", Markdown("difference [95 % CI]"), "p")
+            out.append(markdown_table((*headings, "better"), body))
     return out
