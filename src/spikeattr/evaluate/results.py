@@ -79,9 +79,8 @@ def _array(value: Any) -> np.ndarray:
     array = np.asarray(value, dtype=object)
     if array.size and all(isinstance(v, int) and not isinstance(v, bool) for v in array.flat):
         return array.astype(np.int64)
-    return np.asarray(np.where(np.equal(array, None), np.nan, array), dtype=np.float64).reshape(
-        array.shape
-    )
+    undefined = np.array([v is None for v in array.flat], dtype=bool).reshape(array.shape)
+    return np.asarray(np.where(undefined, np.nan, array), dtype=np.float64).reshape(array.shape)
 
 
 # -- metric files -------------------------------------------------------------------------------
