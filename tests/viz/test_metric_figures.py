@@ -100,8 +100,8 @@ def test_deletion_curves_with_a_band_per_control(tiny_run: Path) -> None:
     assert [t.get_text() for t in figure.legends[0].get_texts()] == [
         "TSA-S",
         "TSA-NS",
-        "permuted control (min-max over draws)",
-        "random-order control (min-max over draws)",
+        "permuted control (range over draws)",
+        "random-order control (range over draws)",
     ]
     _readable(figure)
 

@@ -100,7 +100,7 @@ def deletion_figure(run: EvaluationRun) -> Figure:
             axes.set_ylabel(ylabel, fontsize=FONT_SIZE * 0.9)
             style_axes(axes)
     handles = method_handles(run.methods) + band_handles(shown_controls)
-    figure_legend(figure, handles, columns=len(run.methods) or 1)
+    figure_legend(figure, handles)
     return figure
 
 

@@ -90,7 +90,7 @@ def band_handles(controls: Sequence[str]) -> list[Any]:
                 edgecolor="0.3",
                 hatch=hatch,
                 linewidth=0.0 if hatch is None else 0.8,
-                label=f"{control_label(control)} (min-max over draws)",
+                label=f"{control_label(control)} (range over draws)",
             )
         )
     return handles
