@@ -250,6 +250,28 @@ def test_a_partial_run_reports_what_is_missing(tiny_run: Path, tmp_path: Path) -
     assert gallery.count("<img") == 3 and gallery.count("Missing") >= 3
 
 
+def test_a_run_without_the_sanity_check_says_so(tiny_run: Path, tmp_path: Path) -> None:
+    """A run made with --no-randomisation: no randomisation files are expected, the section
+    says the check was not computed, the bars figure has the continuity panel only."""
+    run = copy_run(tiny_run, tmp_path)
+    config = json.loads((run / "config.json").read_text())
+    config["metrics"]["randomisation"] = False
+    (run / "config.json").write_text(json.dumps(config))
+    for method in ("s", "ns"):
+        (run / UNIT / method / "randomisation.json").unlink()
+    parsed = read_run(run)
+    assert parsed.metric("randomisation") is None and parsed.missing == []
+    result = build_report(run)
+    page = result.html.read_text()
+    sanity = page[page.index('id="sanity-check"') : page.index('id="paper-protocol"')]
+    assert "Not computed by this run." in sanity and "<table" not in sanity
+    assert "Not computed by this run." in result.markdown.read_text()
+    headings = page[
+        page.index('id="comparable"') : page.index("</thead>", page.index('id="comparable"'))
+    ]
+    assert "rank corr." not in headings
+
+
 def test_a_run_without_models_gallery_or_manifest(tiny_run: Path, tmp_path: Path) -> None:
     run = copy_run(tiny_run, tmp_path)
     for path in sorted((run / "models").iterdir()) + sorted((run / "gallery").rglob("*.npz")):
