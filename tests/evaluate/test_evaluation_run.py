@@ -1,10 +1,11 @@
-"""The evaluation experiment: files, summary, resume, refusals, the CLI."""
+"""The evaluation experiment: its files, summaries, resume, a subset run, refusals, the CLI."""
 
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,12 +14,17 @@ from typer.testing import CliRunner
 from spikeattr.cli import app
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import SpikeAttrError
+from spikeattr.evaluate.registry import MetricSettings, build_metrics
 from spikeattr.explain.stamps import check_stamps
 from spikeattr.pipelines import evaluation
-from spikeattr.pipelines.evaluation import METRICS, EvaluationConfig, run_evaluation
+from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 
 runner = CliRunner()
-STAMPS = [8170, 8974, 30458, 64330, 120272, 201597]
+#: Three stamps of the synthetic test split, one of each of three classes.
+STAMPS = [8170, 8974, 30458]
+SETTINGS = MetricSettings(budgets=[10], fractions=[0.05], draws=2)
+METRICS = [m.name for m in build_metrics(SETTINGS)]
+UNIT = Path("results") / "published_synthetic_1L"
 
 
 def _config(series: SpikeSeries, **changes: object) -> EvaluationConfig:
@@ -29,90 +35,196 @@ def _config(series: SpikeSeries, **changes: object) -> EvaluationConfig:
         "data_sha256": series.checksums()["X_sha256"],
         "split": "test",
         "stamps": STAMPS,
+        "control_draws": 2,
+        "metrics": SETTINGS,
     }
     values.update(changes)
     return EvaluationConfig(**values)  # type: ignore[arg-type]
 
 
-def test_run_writes_one_file_per_model_method_metric_and_a_summary(
-    synthetic_series: SpikeSeries, tmp_path: Path
+def _file(run: Path, method: str, metric: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((run / UNIT / method / f"{metric}.json").read_text())
+    return body
+
+
+@pytest.fixture(scope="module")
+def full_run(synthetic_series: SpikeSeries, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TSA-S and TSA-NS of the 1L model on three stamps, both default controls."""
+    out = tmp_path_factory.mktemp("evaluation") / "run"
+    run_evaluation(_config(synthetic_series), synthetic_series, out)
+    return out
+
+
+def test_one_file_per_model_method_and_metric_with_its_variants(
+    synthetic_series: SpikeSeries, full_run: Path
 ) -> None:
-    result = run_evaluation(_config(synthetic_series), synthetic_series, tmp_path)
-    for method in ("s", "ns", "random-s", "random-ns"):
-        directory = tmp_path / "results" / "published_synthetic_1L" / method
-        for metric in (*METRICS, "stamps"):
-            body = json.loads((directory / f"{metric}.json").read_text())
-            assert body["method"] == method and body["control"] == method.startswith("random")
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    sha = _config(synthetic_series).sha256()
+    assert sorted(p.name for p in (full_run / "results").iterdir()) == ["published_synthetic_1L"]
+    for method in ("s", "ns"):
+        files = {p.stem for p in (full_run / UNIT / method).iterdir()}
+        assert files == {*METRICS, "stamps"}
+        for metric in METRICS:
+            body = _file(full_run, method, metric)
+            assert (body["model"], body["method"], body["metric"]) == (
+                "published:synthetic_1L",
+                method,
+                metric,
+            )
+            assert body["config_sha256"] == sha  # each file says which configuration made it
+            assert body["stamps"] == STAMPS
+            assert set(body["summary"]) == set(body["variants"])
+        # the controls of each metric, two draws each; the method itself one draw
+        deletion = _file(full_run, method, "deletion")["variants"]
+        assert {k: len(v["draws"]) for k, v in deletion.items()} == {
+            "method": 1,
+            "permuted": 2,
+            "random-order": 2,
+        }
+        completeness = _file(full_run, method, "fraction_completeness")["variants"]
+        assert set(completeness) == {"method", "permuted"}
+        assert set(_file(full_run, method, "correctness")["variants"]) == {"method"}
+        draw = deletion["permuted"]["draws"][1]
+        assert len(draw["per_stamp"]["del_10"]) == len(STAMPS)
+        assert len(draw["curves"]["agreement"]) == 11  # b = 0 .. 10
+        summary = _file(full_run, method, "deletion")["summary"]["permuted"]["del_10"]
+        assert summary["n"] == 2 * len(STAMPS)  # CIs over stamps x draws
+        assert summary["ci_low"] <= summary["value"] <= summary["ci_high"]
+        stamps = json.loads((full_run / UNIT / method / "stamps.json").read_text())
+        assert stamps["config_sha256"] == sha and stamps["stamps"] == STAMPS
+    comparisons = json.loads((full_run / "comparisons" / "published_synthetic_1L.json").read_text())
+    assert [row["method"] for row in comparisons["ranking"]] in (["s", "ns"], ["ns", "s"])
+    assert {(p["first"], p["second"]) for p in comparisons["pairs"]} >= {
+        ("s", "ns"),
+        ("s", "s (permuted control)"),
+        ("ns", "ns (random-order control)"),
+    }
+    manifest = json.loads((full_run / "manifest.json").read_text())
     assert {"config", "seed", "versions", "data_checksums", "timings_s"} <= set(manifest)
     assert manifest["config"]["stamps"] == STAMPS
-    # the summary tables hold the numbers of the results files
-    correctness = json.loads(
-        (tmp_path / "results/published_synthetic_1L/ns/correctness.json").read_text()
-    )
-    ess = correctness["results"]["ess_original"]["value"]
-    assert 0 <= ess <= 1
-    assert f"{ess:.3f}" in (tmp_path / "summary.md").read_text()
-    with open(tmp_path / "summary.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    row = next(r for r in rows if r["method"] == "ns")
-    assert float(row["ess_original"]) == pytest.approx(ess)
-    assert float(row["ess_original_ci_low"]) <= ess <= float(row["ess_original_ci_high"])
-    assert len(result["rows"]) == 4 and not any(r["missing"] for r in result["rows"])
-    accuracy = json.loads((tmp_path / "models" / "published_synthetic_1L.json").read_text())
+    assert manifest["config"]["metrics"]["budgets"] == [10]
+    accuracy = json.loads((full_run / "models" / "published_synthetic_1L.json").read_text())
     assert accuracy["balanced_accuracy"] == pytest.approx(0.98281, abs=1e-4)
-    with np.load(tmp_path / "gallery" / "published_synthetic_1L" / "ns.npz") as gallery:
+    with np.load(full_run / "gallery" / "published_synthetic_1L" / "ns.npz") as gallery:
         labels = gallery["label"].tolist()
         assert labels == sorted(set(labels))  # one stamp per class present
         assert set(gallery["stamps"].tolist()) <= set(STAMPS)
         assert gallery["attribution"].shape == (len(labels), 4, 3, 1000)
 
 
+def test_summary_md_leads_with_the_comparable_protocol(full_run: Path) -> None:
+    summary = (full_run / "summary.md").read_text()
+    titles = [line for line in summary.splitlines() if line.startswith("## ")]
+    assert [t.split()[1] for t in titles] == ["Comparable", "Paper"]
+    comparable = summary[summary.index("## Comparable") : summary.index("## Paper")]
+    # budgets [10]: the headline of the deletion is the cells to the first change
+    value = _file(full_run, "ns", "deletion")["summary"]["method"]["first_change"]["value"]
+    assert f"| published:synthetic_1L | ns | {value:.3f}" in comparable
+    assert "| ns (permuted control) |" in comparable
+    assert "### Ranking of the methods: published:synthetic_1L" in comparable
+    ess = _file(full_run, "ns", "correctness")["summary"]["method"]["ess_original"]["value"]
+    assert f"| published:synthetic_1L | ns | {ess:.3f}" in summary[summary.index("## Paper") :]
+    assert "3 stamps; true classes x1_only 1, both 1, x2_only 1" in summary
+
+
+def test_summary_csv_is_one_row_per_score(full_run: Path) -> None:
+    with open(full_run / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "model",
+        "method",
+        "variant",
+        "metric",
+        "protocol",
+        "score",
+        "higher_is_better",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n",
+    ]
+    keyed = {(r["method"], r["variant"], r["metric"], r["score"]): r for r in rows}
+    assert len(keyed) == len(rows)  # one row per (model, method, variant, metric, score)
+    for method in ("s", "ns"):
+        for metric in METRICS:
+            body = _file(full_run, method, metric)
+            for variant, scores in body["summary"].items():
+                for score, entry in scores.items():
+                    row = keyed[(method, variant, metric, score)]
+                    assert row["protocol"] == body["protocol"]
+                    if entry["value"] is None:
+                        assert row["value"] == ""
+                    else:
+                        assert float(row["value"]) == pytest.approx(entry["value"])
+    del_10 = keyed[("ns", "random-order", "deletion", "del_10")]
+    assert del_10["higher_is_better"] == "False" and del_10["n"] == "6"
+
+
 def test_resume_skips_finished_units_and_refuses_another_config(
-    synthetic_series: SpikeSeries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synthetic_series: SpikeSeries, full_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = _config(synthetic_series, methods=["s"])
-    run_evaluation(config, synthetic_series, tmp_path)
+    import shutil
+
+    out = Path(shutil.copytree(full_run, tmp_path / "run"))
     calls: list[str] = []
     original = evaluation.evaluate_unit
 
     def counting(*args: object, **kwargs: object) -> object:
-        calls.append(str(args[1]))
+        calls.append(str(args[2]))
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(evaluation, "evaluate_unit", counting)
     # a finished unit is skipped; a unit with a missing metric file is run again
-    same = _config(synthetic_series, methods=["s"])
-    run_evaluation(same, synthetic_series, tmp_path, resume=True)
+    run_evaluation(_config(synthetic_series), synthetic_series, out, resume=True)
     assert calls == []
-    (tmp_path / "results/published_synthetic_1L/s/continuity.json").unlink()
-    run_evaluation(same, synthetic_series, tmp_path, resume=True)
+    (out / UNIT / "s" / "sensitivity.json").unlink()
+    run_evaluation(_config(synthetic_series), synthetic_series, out, resume=True)
     assert calls == ["s"]
+    assert _file(out, "s", "sensitivity") == _file(full_run, "s", "sensitivity") | {
+        "seconds": _file(out, "s", "sensitivity")["seconds"]
+    }  # the same numbers again
     with pytest.raises(SpikeAttrError, match=r"different configuration.*stamps"):
         run_evaluation(
-            _config(synthetic_series, methods=["s"], stamps=STAMPS[:3]),
-            synthetic_series,
-            tmp_path,
-            resume=True,
+            _config(synthetic_series, stamps=STAMPS[:2]), synthetic_series, out, resume=True
+        )
+    with pytest.raises(SpikeAttrError, match=r"different configuration.*control_draws"):
+        run_evaluation(
+            _config(synthetic_series, control_draws=3), synthetic_series, out, resume=True
         )
     with pytest.raises(SpikeAttrError, match="pass --resume"):
-        run_evaluation(config, synthetic_series, tmp_path, resume=False)
+        run_evaluation(_config(synthetic_series), synthetic_series, out, resume=False)
+    # a unit file written under another configuration is refused, not silently mixed in
+    body = _file(out, "ns", "deletion")
+    body["config_sha256"] = "0" * 64
+    (out / UNIT / "ns" / "deletion.json").write_text(json.dumps(body))
+    with pytest.raises(SpikeAttrError, match="another configuration"):
+        run_evaluation(_config(synthetic_series), synthetic_series, out, resume=True)
 
 
-def test_summary_reports_missing_results(synthetic_series: SpikeSeries, tmp_path: Path) -> None:
-    config = _config(synthetic_series, methods=["s"], random_control=False)
-    run_evaluation(config, synthetic_series, tmp_path)
-    (tmp_path / "results/published_synthetic_1L/s/compactness.json").unlink()
-    rows = evaluation.collect_summary(tmp_path, config)
-    assert rows[0]["missing"] == "compactness"
-    assert "Missing results" in evaluation.summary_markdown(rows)
-
-
-def test_empty_explanations_are_handled_and_reported(
-    synthetic_series: SpikeSeries, tmp_path: Path
+def test_a_subset_run_reproduces_the_subsets_rows_of_the_full_run(
+    synthetic_series: SpikeSeries, full_run: Path, tmp_path: Path
 ) -> None:
-    # the first 3 steps of the test split: TSA-S explains with spikes only, all inputs spike,
-    # so the map is not empty; a zero window (no spikes at all) gives an empty TSA-S map.
+    """Draws are keyed by stamp, not position, and the paper's thresholds by a scale fixed per
+    data set: a run on some of the stamps gives those stamps' per-stamp values of a full run."""
+    subset = [STAMPS[2], STAMPS[0]]
+    out = tmp_path / "subset"
+    run_evaluation(_config(synthetic_series, stamps=subset, methods=["ns"]), synthetic_series, out)
+    for metric in METRICS:
+        full, part = _file(full_run, "ns", metric), _file(out, "ns", metric)
+        rows = [full["stamps"].index(s) for s in part["stamps"]]
+        for variant, record in part["variants"].items():
+            for draw, values in enumerate(record["draws"]):
+                reference = full["variants"][variant]["draws"][draw]["per_stamp"]
+                for key, column in values["per_stamp"].items():
+                    if key == "flips":  # padded to the run's largest segment count
+                        continue
+                    expected = [reference[key][i] for i in rows]
+                    assert np.allclose(
+                        np.asarray(column, float), np.asarray(expected, float), equal_nan=True
+                    ), (metric, variant, draw, key)
+
+
+def test_empty_explanations_are_handled(synthetic_series: SpikeSeries, tmp_path: Path) -> None:
+    # a window without any spike gives an empty TSA-S map: nothing to flip, keep or perturb
     part = synthetic_series.split("test")
     silent = SpikeSeries(
         np.zeros((400, 3), dtype=np.int8),
@@ -122,11 +234,17 @@ def test_empty_explanations_are_handled_and_reported(
         {"test": (0, 400)},
         {"dataset": "silent"},
     )
-    config = _config(silent, methods=["s"], stamps=[100, 400], random_control=False)
+    config = _config(silent, methods=["s"], stamps=[100, 400], controls=[])
     run_evaluation(config, silent, tmp_path)
-    stamps = json.loads((tmp_path / "results/published_synthetic_1L/s/stamps.json").read_text())
-    assert stamps["empty_explanations"] == [100, 400]
-    assert stamps["n_segments"] == [0, 0]
+    deletion = _file(tmp_path, "s", "deletion")
+    own = deletion["variants"]["method"]["draws"][0]
+    assert own["per_stamp"]["del_10"] == [1.0, 1.0]  # nothing flipped: the prediction stays
+    assert own["per_stamp"]["first_change"] == [11.0, 11.0]  # never changed within b <= 10
+    sensitivity = _file(tmp_path, "s", "sensitivity")["variants"]["method"]["draws"][0]
+    assert sensitivity["details"]["zero_maps"] == 2
+    assert sensitivity["per_stamp"]["sens_mean"] == [None, None]  # undefined, written as null
+    correctness = _file(tmp_path, "s", "correctness")["variants"]["method"]["draws"][0]
+    assert correctness["per_stamp"]["n_segments"] == [0.0, 0.0]
 
 
 @pytest.mark.parametrize(
@@ -137,6 +255,9 @@ def test_empty_explanations_are_handled_and_reported(
         ({"methods": ["tsa"]}, "unknown methods"),
         ({"models": []}, "no models"),
         ({"split": "val"}, "unknown split"),
+        ({"controls": ["shuffled"]}, "unknown controls"),
+        ({"control_draws": 0}, "control draws"),
+        ({"metrics": MetricSettings(budgets=[0])}, "metric settings"),
     ],
 )
 def test_bad_configs_are_refused_before_work(
@@ -150,44 +271,22 @@ def test_bad_configs_are_refused_before_work(
 def test_cli_evaluate_json(synthetic_series: SpikeSeries, tmp_path: Path) -> None:
     data = synthetic_series.save(tmp_path / "synthetic.npz")
     stamps_file = tmp_path / "stamps.json"
-    stamps_file.write_text(json.dumps(STAMPS[:4]))
-    result = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--models",
-            "published:synthetic_1L",
-            "--methods",
-            "ns",
-            "--data",
-            str(data),
-            "--stamps",
-            str(stamps_file),
-            "--out",
-            str(tmp_path / "run"),
-            "--json",
-        ],
-    )
+    stamps_file.write_text(json.dumps(STAMPS[:2]))
+    args = ["evaluate", "--models", "published:synthetic_1L", "--methods", "ns"]
+    args += ["--data", str(data), "--out", str(tmp_path / "run")]
+    small = ["--budgets", "10", "--fractions", "0.05", "--draws", "1", "--control-draws", "1"]
+    small += ["--controls", "permuted", "--no-randomisation"]
+    result = runner.invoke(app, [*args, "--stamps", str(stamps_file), *small, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["n_stamps"] == 4
-    assert {r["method"] for r in summary["summary"]} == {"ns", "random-ns"}
-    again = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--models",
-            "published:synthetic_1L",
-            "--methods",
-            "ns",
-            "--data",
-            str(data),
-            "--stamps",
-            "2",
-            "--out",
-            str(tmp_path / "run"),
-        ],
-    )
+    assert summary["n_stamps"] == 2 and summary["protocol"] == "comparable"
+    assert {(r["method"], r["variant"]) for r in summary["summary"]} == {
+        ("ns", "method"),
+        ("ns", "permuted"),
+    }
+    assert "randomisation" not in {r["metric"] for r in summary["summary"]}
+    assert list(summary["comparisons"]) == ["published:synthetic_1L"]
+    again = runner.invoke(app, [*args, "--stamps", "2"])
     assert again.exit_code == 2 and "--resume" in again.output
 
 

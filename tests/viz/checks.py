@@ -3,6 +3,7 @@ rows of a run's own ``summary.md``, and Markdown as a viewer renders it."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -72,13 +73,29 @@ def inside_figure(figure: Figure, texts: list[Text]) -> list[str]:
     return out
 
 
-def summary_md_rows(run: Path) -> list[list[str]]:
-    """The table rows of the run's own ``summary.md`` (written by the evaluation)."""
-    rows = []
+def _markdown_cells(line: str) -> list[str]:
+    """The cells of a pipe-table line, Markdown escapes removed (``\\[`` -> ``[``)."""
+    cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+    return [re.sub(r"\\([\\`\[\]|])", r"\1", c.strip()) for c in cells]
+
+
+def summary_md_tables(run: Path) -> dict[str, dict[tuple[str, str], list[str]]]:
+    """The score tables of the run's own ``summary.md`` (written by the evaluation), by
+    protocol (``comparable``, ``paper``): ``(model, method) -> cells``."""
+    tables: dict[str, dict[tuple[str, str], list[str]]] = {}
+    protocol = ""
     for line in (run / "summary.md").read_text().splitlines():
-        if line.startswith("| published"):
-            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
-    return rows
+        if line.startswith("## "):
+            protocol = line[3:].split()[0].lower()
+        elif line.startswith("| published") and protocol:
+            model, method, *cells = _markdown_cells(line)
+            tables.setdefault(protocol, {})[(model, method)] = cells
+    return tables
+
+
+def keyed(rows: list[list[str]]) -> dict[tuple[str, str], list[str]]:
+    """Table rows by their first two cells (model, method)."""
+    return {(row[0], row[1]): row[2:] for row in rows}
 
 
 class RenderedMarkdown(HTMLParser):
@@ -121,14 +138,17 @@ TABLE_TAGS = {"table", "thead", "tbody", "tr", "th", "td"}
 
 
 class ReportPage(HTMLParser):
-    """The image sources and alternative texts, and the rows of the summary table of a page."""
+    """The image sources and alternative texts, and the rows of every table with an ``id`` of a
+    page (``tables[id]``, heading row left out; ``controls[id]``: whether each row is a
+    control's)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.images: list[str] = []
         self.alts: list[str] = []
-        self.summary: list[list[str]] = []
-        self._in_summary = False
+        self.tables: dict[str, list[list[str]]] = {}
+        self.controls: dict[str, list[bool]] = {}
+        self._table = ""
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -136,19 +156,25 @@ class ReportPage(HTMLParser):
         if tag == "img":
             self.images.append(values.get("src") or "")
             self.alts.append(values.get("alt") or "")
-        elif tag == "table" and values.get("id") == "summary":
-            self._in_summary = True
-        elif self._in_summary and tag == "tr":
-            self.summary.append([])
-        elif self._in_summary and tag == "td":
+        elif tag == "table" and values.get("id"):
+            self._table = str(values["id"])
+            self.tables[self._table] = []
+            self.controls[self._table] = []
+        elif self._table and tag == "tr":
+            self.tables[self._table].append([])
+            self.controls[self._table].append("control" in (values.get("class") or ""))
+        elif self._table and tag == "td":
             self._cell = []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "table":
-            self._in_summary = False
-            self.summary = [row for row in self.summary if row]  # drop the heading row
+        if tag == "table" and self._table:
+            rows, controls = self.tables[self._table], self.controls[self._table]
+            kept = [i for i, row in enumerate(rows) if row]  # drop the heading row
+            self.tables[self._table] = [rows[i] for i in kept]
+            self.controls[self._table] = [controls[i] for i in kept]
+            self._table = ""
         elif tag == "td" and self._cell is not None:
-            self.summary[-1].append("".join(self._cell).strip())
+            self.tables[self._table][-1].append(" ".join("".join(self._cell).split()))
             self._cell = None
 
     def handle_data(self, data: str) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from spikeattr.data.series import SpikeSeries
+from spikeattr.evaluate.registry import MetricSettings
 from spikeattr.explain.files import Explanations
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 
@@ -68,9 +69,15 @@ def explanation_file(tmp_path: Path) -> Path:
     return path
 
 
+#: The tiny run's controls and settings: every control, two draws each, two budgets and
+#: fractions (small, so the run takes seconds; enough for bands, dashed curves and CIs).
+RUN_CONTROLS = ["permuted", "random-order", "uniform"]
+RUN_SETTINGS = MetricSettings(budgets=[10, 50], fractions=[0.01, 0.05], draws=2)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(synthetic_series: SpikeSeries, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real evaluation run (synthetic_1L; TSA-S and TSA-NS with random controls; 3 stamps)
+    """A real evaluation run (synthetic_1L; TSA-S and TSA-NS with every control; 3 stamps)
     with its data file beside it. Read-only: copy it (:func:`copy_run`) to change it."""
     root = tmp_path_factory.mktemp("tiny_run")
     data = synthetic_series.save(root / "synthetic.npz")
@@ -81,6 +88,9 @@ def tiny_run(synthetic_series: SpikeSeries, tmp_path_factory: pytest.TempPathFac
         data_sha256=synthetic_series.checksums()["X_sha256"],
         split="test",
         stamps=RUN_STAMPS,
+        controls=RUN_CONTROLS,
+        control_draws=2,
+        metrics=RUN_SETTINGS,
     )
     run_evaluation(config, synthetic_series, root / "run")
     return root / "run"

@@ -6,22 +6,28 @@ import base64
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from spikeattr.cli import app
+from spikeattr.evaluate.summary import format_cell
 from spikeattr.snn.checkpoint import load_model
 from spikeattr.viz import Explanations, confidence_over_window
 from spikeattr.viz.report import build_report
 from spikeattr.viz.rundir import ReportError, read_run
 
-from .checks import parse_report, summary_md_rows
+from .checks import keyed, parse_report, summary_md_tables
 from .conftest import copy_run
 
 runner = CliRunner()
+MODEL = "published:synthetic_1L"
 UNIT = "results/published_synthetic_1L"
+COMPARISONS = "comparisons/published_synthetic_1L.json"
+#: Metric figures: three of the comparable protocol, three of the paper's.
+METRIC_FIGURES = 6
 
 
 @pytest.fixture(scope="module")
@@ -34,30 +40,140 @@ def report(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     return out, out.read_text(encoding="utf-8"), result.markdown.read_text(encoding="utf-8")
 
 
-def test_tables_hold_the_numbers_of_the_results_files(
+def _summary(run: Path, method: str, metric: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((run / UNIT / method / f"{metric}.json").read_text())
+    return dict(body["summary"])
+
+
+def _markdown_rows(markdown: str, section: str) -> dict[tuple[str, str], list[str]]:
+    """The rows of the first table under the heading ``section`` of report.md, keyed."""
+    part = markdown[markdown.index(section) :]
+    part = part[: part.index("\n\n", part.index("|---"))]
+    rows = []
+    for line in part.splitlines()[2:]:
+        if line.startswith("| published"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+            rows.append([c.strip("*") for c in cells])
+    return keyed(rows)
+
+
+def test_score_tables_hold_the_summaries_of_the_files(
     tiny_run: Path, report: tuple[Path, str, str]
 ) -> None:
     _, page, markdown = report
-    correctness = json.loads((tiny_run / UNIT / "ns" / "correctness.json").read_text())
-    ess = correctness["results"]["ess_original"]
-    cell = f"{ess['value']:.3f} [{ess['ci_low']:.3f}, {ess['ci_high']:.3f}]"
     parsed = parse_report(page)
-    ns_row = next(r for r in parsed.summary if r[1] == "ns")
-    assert ns_row[2] == cell
-    assert cell in markdown
-    # every row of the run's summary.md, cell by cell, in the HTML table and in report.md
-    expected = summary_md_rows(tiny_run)
-    assert len(expected) == 4
-    assert parsed.summary == expected
-    for row in expected:
-        assert "| " + " | ".join(row) + " |" in markdown
-    compactness = json.loads((tiny_run / UNIT / "random-s" / "compactness.json").read_text())
-    mean = compactness["results"]["sum_abs"]["mean"]
-    random_row = next(r for r in parsed.summary if r[1] == "random-s")
-    assert random_row[-1].startswith(f"{mean:.3f} [")
+    comparable, paper = keyed(parsed.tables["comparable"]), keyed(parsed.tables["paper"])
+    # a cell, from the file's own summary: TSA-NS's deletion@50 and its permuted control's
+    deletion = _summary(tiny_run, "ns", "deletion")
+    assert comparable[(MODEL, "ns")][0] == format_cell(deletion["method"]["del_50"])
+    assert comparable[(MODEL, "ns (permuted control)")][0] == format_cell(
+        deletion["permuted"]["del_50"]
+    )
+    assert "[" in comparable[(MODEL, "ns")][0]  # with its CI
+    ess = _summary(tiny_run, "s", "correctness")["uniform"]["ess_original"]
+    assert paper[(MODEL, "s (uniform control)")][0] == format_cell(ess)
+    # every row of the run's summary.md, cell by cell, in the HTML tables and in report.md
+    expected = summary_md_tables(tiny_run)
+    assert comparable == expected["comparable"] and len(comparable) == 6
+    assert paper == expected["paper"] and len(paper) == 4
+    assert _markdown_rows(markdown, "## Comparable protocol") == expected["comparable"]
+    assert _markdown_rows(markdown, "## Paper protocol") == expected["paper"]
+    # method rows first, then their controls, in italics
+    assert [r[1] for r in parsed.tables["comparable"]] == [
+        "s",
+        "s (permuted control)",
+        "s (random-order control)",
+        "ns",
+        "ns (permuted control)",
+        "ns (random-order control)",
+    ]
+    assert parsed.controls["comparable"] == [False, True, True, False, True, True]
+    assert "| published:synthetic_1L | *s (permuted control)* |" in markdown
 
 
-def test_run_summary_manifest_and_accuracy(tiny_run: Path, report: tuple[Path, str, str]) -> None:
+def test_sections_lead_with_the_comparable_protocol(report: tuple[Path, str, str]) -> None:
+    _, page, markdown = report
+    order = [
+        'id="notes"',
+        'id="accuracy"',
+        'id="comparable-protocol"',
+        'id="comparable"',
+        "Ranking of the methods",
+        'id="comparable-figures"',
+        'id="figure-deletion"',
+        'id="sanity-check"',
+        'id="paper-protocol"',
+        'id="figure-flipping"',
+        'id="gallery"',
+        'id="run"',
+    ]
+    positions = [page.index(marker) for marker in order]
+    assert positions == sorted(positions)
+    titles = re.findall(r"^## (.+)$", markdown, re.M)
+    assert titles == [
+        "Notes",
+        "Model accuracy",
+        "Comparable protocol",
+        "Sanity check",
+        "Paper protocol",
+        "Run details",
+    ]
+    assert "Missing" not in page and "Missing" not in markdown
+
+
+def test_notes_say_which_classes_the_stamps_hold(
+    tiny_run: Path, report: tuple[Path, str, str]
+) -> None:
+    _, page, markdown = report
+    note = "published:synthetic_1L: 3 stamps; true classes x1_only 1, both 1, x2_only 1"
+    assert f"- {note}" in (tiny_run / "summary.md").read_text()  # as summary.md says
+    assert f"<li>{note}</li>" in page and f"- {note}" in markdown
+    assert "fewer than two classes" not in page
+
+
+def test_ranking_and_sanity_check_come_from_the_files(
+    tiny_run: Path, report: tuple[Path, str, str]
+) -> None:
+    _, page, markdown = report
+    comparisons = json.loads((tiny_run / COMPARISONS).read_text())
+    ranking = comparisons["ranking"]
+    section = page[page.index("Ranking of the methods") : page.index('id="comparable-figures"')]
+    parsed = parse_report(section.replace("<table ", '<table id="ranking" ', 1))
+    rows = parsed.tables["ranking"]
+    assert [r[1] for r in rows] == [r["method"] for r in ranking]
+    assert [r[2] for r in rows] == [f"{r['mean_rank']:.2f}" for r in ranking]
+    value = ranking[0]["deletion.del_50"]
+    assert rows[0][3] == f"{value['value']:.3f} (#{value['rank']:g})"
+    assert "deletion@50 (agreement) (lower better)" in section  # scores by their headings
+    total = len(comparisons["pairs"])
+    significant = sum(p["significant"] for p in comparisons["pairs"])
+    assert f"{significant} of {total} significant at 5 %" in section
+    assert f"{significant} of {total} significant at 5 %" in markdown
+    sanity = keyed(parse_report(page).tables["sanity"])
+    for method in ("s", "ns"):
+        rho = _summary(tiny_run, method, "randomisation")["method"]["rho_all"]
+        assert sanity[(MODEL, method)] == [format_cell(rho)]  # one level: the 1L model
+
+
+def test_significant_pairs_are_listed_with_their_difference(tiny_run: Path, tmp_path: Path) -> None:
+    """The report shows the comparisons file's own verdicts (here one pair made significant)."""
+    run = copy_run(tiny_run, tmp_path)
+    comparisons = json.loads((run / COMPARISONS).read_text())
+    pair = comparisons["pairs"][0]
+    pair.update(significant=True, difference=-0.25, ci_low=-0.5, ci_high=-0.125, p_value=0.0123)
+    (run / COMPARISONS).write_text(json.dumps(comparisons))
+    result = build_report(run)
+    page, markdown = result.html.read_text(), result.markdown.read_text()
+    section = page[page.index("Paired comparisons") : page.index('id="comparable-figures"')]
+    parsed = parse_report(section.replace("<table ", '<table id="pairs" ', 1))
+    (row,) = parsed.tables["pairs"]
+    assert row[:2] == [pair["first"], pair["second"]]
+    assert row[3:5] == ["-0.250 [-0.500, -0.125]", "0.012"]
+    assert f"1 of {len(comparisons['pairs'])} significant" in section
+    assert "-0.250 [-0.500, -0.125] | 0.012 |" in markdown
+
+
+def test_run_details_manifest_and_accuracy(tiny_run: Path, report: tuple[Path, str, str]) -> None:
     _, page, markdown = report
     manifest = json.loads((tiny_run / "manifest.json").read_text())
     accuracy = json.loads((tiny_run / "models" / "published_synthetic_1L.json").read_text())
@@ -65,16 +181,16 @@ def test_run_summary_manifest_and_accuracy(tiny_run: Path, report: tuple[Path, s
         assert f"{accuracy['balanced_accuracy']:.3f}" in text
         assert manifest["config"]["data_sha256"] in text
         assert manifest["versions"]["torch"] in text
+        assert "metrics.budgets" in text and "permuted, random-order, uniform" in text
         assert "published:synthetic_1L / s" in text  # a timing row
-        assert "8170, 8974, 30458" in page
-    assert "Model accuracy" in page and "## Model accuracy" in markdown
-    assert "Missing" not in page and "Missing" not in markdown
+    assert "8170, 8974, 30458" in page
+    assert "with the permuted, random-order, uniform control(s), 2 draws each" in page
 
 
 def test_page_is_self_contained(report: tuple[Path, str, str]) -> None:
     path, page, _ = report
     parsed = parse_report(page)
-    assert len(parsed.images) == 3 + 2 * 3  # metric figures + 2 methods x 3 classes
+    assert len(parsed.images) == METRIC_FIGURES + 2 * 3  # + 2 methods x 3 classes
     for source in parsed.images:
         assert source.startswith("data:image/png;base64,")
         assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -97,9 +213,10 @@ def test_gallery_shows_one_stamp_per_class_methods_side_by_side(
 
 def test_a_partial_run_reports_what_is_missing(tiny_run: Path, tmp_path: Path) -> None:
     run = copy_run(tiny_run, tmp_path)
-    (run / UNIT / "ns" / "continuity.json").unlink()
-    (run / UNIT / "s" / "compactness.json").write_text('{"results": ')
-    (run / UNIT / "random-s" / "correctness.json").write_text('{"results": {}}')
+    (run / UNIT / "ns" / "sensitivity.json").unlink()
+    (run / UNIT / "s" / "compactness.json").write_text('{"summary": ')
+    (run / UNIT / "s" / "deletion.json").write_text('{"format": "something else"}')
+    (run / COMPARISONS).unlink()
     (run / "gallery" / "published_synthetic_1L" / "ns.npz").unlink()
     (run / "config.json").write_text("{ not json")
     result = build_report(run)
@@ -107,9 +224,10 @@ def test_a_partial_run_reports_what_is_missing(tiny_run: Path, tmp_path: Path) -
     markdown = result.markdown.read_text()
     assert result.html == run / "report.html" and result.markdown == run / "report.md"
     expected = {
-        f"{UNIT}/ns/continuity.json": "missing",
+        f"{UNIT}/ns/sensitivity.json": "missing",
         f"{UNIT}/s/compactness.json": "not valid JSON",
-        f"{UNIT}/random-s/correctness.json": "unexpected content",
+        f"{UNIT}/s/deletion.json": "not a spikeattr-metric-result file",
+        COMPARISONS: "missing",
         "gallery/published_synthetic_1L/ns.npz": "missing",
         "config.json": "not valid JSON",
     }
@@ -118,16 +236,40 @@ def test_a_partial_run_reports_what_is_missing(tiny_run: Path, tmp_path: Path) -
     assert "<h2>Missing</h2>" in section
     for where, why in expected.items():
         assert where in section and why in section
-        assert f"- Missing: {where} ({why}" in markdown
-    rows = {(r[0], r[1]): r for r in parse_report(page).summary}
-    assert rows[("published:synthetic_1L", "ns")][8:10] == ["missing", "missing"]
-    assert rows[("published:synthetic_1L", "s")][-1] == "missing"
-    assert rows[("published:synthetic_1L", "random-s")][2:4] == ["missing", "missing"]
-    assert rows[("published:synthetic_1L", "s")][2] != "missing"  # the rest is still shown
-    # the configuration comes from the manifest; the gallery has TSA-S and a gap for TSA-NS
+        assert f"- Missing: {where} (" in markdown and why in markdown
+    # the configuration comes from the manifest; absent files are 'missing' cells
+    parsed = parse_report(page)
+    comparable, paper = keyed(parsed.tables["comparable"]), keyed(parsed.tables["paper"])
+    assert comparable[(MODEL, "s")][:3] == ["missing"] * 3  # deletion's three headline scores
+    assert comparable[(MODEL, "ns")][5] == "missing"  # sensitivity
+    assert comparable[(MODEL, "ns")][0] != "missing"  # the rest is still shown
+    assert (MODEL, "s (random-order control)") not in comparable  # only deletion had it
+    assert paper[(MODEL, "s")][-1] == "missing"
+    assert "Ranking of the methods" not in page  # no comparisons file, no ranking
     gallery = page[page.index('id="gallery"') : page.index('id="run"')]
     assert gallery.count("<img") == 3 and gallery.count("Missing") >= 3
-    assert "Missing results: published:synthetic_1L / s: compactness" in markdown
+
+
+def test_a_run_without_the_sanity_check_says_so(tiny_run: Path, tmp_path: Path) -> None:
+    """A run made with --no-randomisation: no randomisation files are expected, the section
+    says the check was not computed, the bars figure has the continuity panel only."""
+    run = copy_run(tiny_run, tmp_path)
+    config = json.loads((run / "config.json").read_text())
+    config["metrics"]["randomisation"] = False
+    (run / "config.json").write_text(json.dumps(config))
+    for method in ("s", "ns"):
+        (run / UNIT / method / "randomisation.json").unlink()
+    parsed = read_run(run)
+    assert parsed.metric("randomisation") is None and parsed.missing == []
+    result = build_report(run)
+    page = result.html.read_text()
+    sanity = page[page.index('id="sanity-check"') : page.index('id="paper-protocol"')]
+    assert "Not computed by this run." in sanity and "<table" not in sanity
+    assert "Not computed by this run." in result.markdown.read_text()
+    headings = page[
+        page.index('id="comparable"') : page.index("</thead>", page.index('id="comparable"'))
+    ]
+    assert "rank corr." not in headings
 
 
 def test_a_run_without_models_gallery_or_manifest(tiny_run: Path, tmp_path: Path) -> None:
@@ -141,26 +283,36 @@ def test_a_run_without_models_gallery_or_manifest(tiny_run: Path, tmp_path: Path
     missing = {m.where for m in result.missing}
     assert {"models/published_synthetic_1L.json", "manifest.json"} <= missing
     assert "gallery/published_synthetic_1L/s.npz" in missing
-    accuracy = page[page.index('id="accuracy"') : page.index('id="metrics"')]
+    accuracy = page[page.index('id="accuracy"') : page.index('id="comparable-protocol"')]
     assert "missing" in accuracy and "Missing:" in accuracy
     assert "no gallery for published:synthetic_1L" in page
-    assert len(parse_report(page).images) == 3  # the metric figures only
-    assert parse_report(page).summary == summary_md_rows(run)  # metrics are intact
+    parsed = parse_report(page)
+    assert len(parsed.images) == METRIC_FIGURES
+    assert keyed(parsed.tables["comparable"]) == summary_md_tables(run)["comparable"]
 
 
-def test_a_run_without_configuration_is_read_from_its_directories(
-    tiny_run: Path, tmp_path: Path
-) -> None:
+def test_a_run_without_configuration_is_read_from_its_files(tiny_run: Path, tmp_path: Path) -> None:
     run = copy_run(tiny_run, tmp_path)
     (run / "config.json").unlink()
     (run / "manifest.json").unlink()
     parsed = read_run(run)
     assert parsed.models == ["published_synthetic_1L"] and parsed.methods == ["ns", "s"]
-    assert parsed.random_control
+    assert parsed.controls == ["permuted", "random-order", "uniform"]  # from the files
+    assert len(parsed.records) == 2 * 8 and len(parsed.comparisons) == 1
     assert {(m.where, m.why) for m in parsed.missing} == {
         ("config.json", "missing"),
         ("manifest.json", "missing"),
     }
+
+
+def test_the_reader_uses_the_runs_own_metric_settings(tiny_run: Path) -> None:
+    parsed = read_run(tiny_run)
+    deletion = parsed.metric("deletion")
+    assert deletion is not None
+    assert [s.key for s in deletion.scores][:2] == ["del_10", "del_50"]  # budgets 10 and 50
+    rows = parsed.score_rows()
+    csv_lines = (tiny_run / "summary.csv").read_text().splitlines()
+    assert len(rows) == len(csv_lines) - 1  # the rows of summary.csv
 
 
 def test_a_directory_that_is_not_a_run_is_an_error(tmp_path: Path) -> None:
@@ -180,7 +332,7 @@ def test_cli_report(tiny_run: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(tiny_run), "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     assert out.is_file() and out.with_suffix(".md").is_file()
-    assert "wrote" in result.output and "9 figures" in " ".join(result.output.split())
+    assert "wrote" in result.output and "12 figures" in " ".join(result.output.split())
     bad = runner.invoke(app, ["report", str(tiny_run), "--out", str(tmp_path / "page.pdf")])
     assert bad.exit_code == 2 and ".html" in bad.output
 

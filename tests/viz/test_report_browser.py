@@ -15,7 +15,7 @@ from matplotlib.image import imread
 
 from spikeattr.viz.report import build_report
 
-from .checks import summary_md_rows
+from .checks import keyed, summary_md_tables
 from .chromium import CHROMIUM_ENV, INSTALL_HINT, Chromium, find_chromium
 
 WIDTH, HEIGHT = 1400, 1000
@@ -23,8 +23,8 @@ WIDTH, HEIGHT = 1400, 1000
 IMAGES = """Array.from(document.images).map(i => ({
   source: i.getAttribute('src').slice(0, 22), width: i.naturalWidth, height: i.naturalHeight,
   complete: i.complete, shown: i.getBoundingClientRect().width}))"""
-SUMMARY = """Array.from(document.querySelectorAll('#summary tbody tr'))
-  .map(r => Array.from(r.cells).map(c => c.textContent.trim()))"""
+COMPARABLE = """Array.from(document.querySelectorAll('#comparable tbody tr'))
+  .map(r => Array.from(r.cells).map(c => c.textContent.trim().split(/\\s+/).join(' ')))"""
 PAGE_SIZE = "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
 
 
@@ -48,17 +48,18 @@ def test_report_loads_cleanly_in_chromium(chromium: Path, tiny_run: Path, tmp_pa
     with Chromium(chromium) as browser:
         browser.open(page.as_uri(), WIDTH, HEIGHT)
         images = browser.evaluate(IMAGES)
-        summary = browser.evaluate(SUMMARY)
+        comparable = browser.evaluate(COMPARABLE)
         width, height = browser.evaluate(PAGE_SIZE)
         screenshot = browser.screenshot()
         problems = browser.problems()
     assert problems == [], problems  # no console error, exception, failed load or request
-    assert len(images) == 3 + 6
+    assert len(images) == 6 + 6  # metric figures + the gallery
     for image in images:
         assert image["source"] == "data:image/png;base64,"
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
         assert image["shown"] >= 300  # laid out at a readable size
-    assert summary == summary_md_rows(tiny_run)  # the numbers of the run's summary.md
+    # the numbers of the run's summary.md, method rows then their controls
+    assert keyed(comparable) == summary_md_tables(tiny_run)["comparable"]
     assert width <= WIDTH  # nothing overflows sideways
     assert height > HEIGHT
     pixels = _png_pixels(screenshot)

@@ -8,8 +8,10 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
-from spikeattr.evaluate.results import SUMMARY_COLUMNS, safe_model_name
+from spikeattr._markdown import markdown_text
+from spikeattr.evaluate.results import safe_model_name
 from spikeattr.viz.report import build_report
 
 from .checks import TABLE_TAGS, parse_report, render_markdown
@@ -36,7 +38,8 @@ def hostile_report(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     safe = safe_model_name(HOSTILE_MODEL)
     for folder in ("results", "gallery"):
         (run / folder / "published_synthetic_1L").rename(run / folder / safe)
-    (run / "models" / "published_synthetic_1L.json").rename(run / "models" / f"{safe}.json")
+    for folder in ("models", "comparisons"):
+        (run / folder / "published_synthetic_1L.json").rename(run / folder / f"{safe}.json")
     config = json.loads((run / "config.json").read_text())
     config.update(models=[HOSTILE_MODEL], data=HOSTILE_DATA)
     (run / "config.json").write_text(json.dumps(config))
@@ -55,8 +58,10 @@ def test_hostile_names_are_text_in_the_html(hostile_report: tuple[str, str]) -> 
         assert raw not in page
         assert escaped in page
     parsed = parse_report(page)
-    assert [row[0] for row in parsed.summary] == [HOSTILE_MODEL] * 4  # shown as the name
-    assert len(parsed.images) == 3 + 6
+    for table, rows in (("comparable", 6), ("paper", 4), ("sanity", 2)):
+        assert [row[0] for row in parsed.tables[table]] == [HOSTILE_MODEL] * rows  # as the name
+    assert f"<li>{escape(HOSTILE_MODEL)}: 3 stamps" in page  # the notes on the stamps, too
+    assert len(parsed.images) == 6 + 6
     assert all(source.startswith("data:image/png;base64,") for source in parsed.images)
 
 
@@ -67,11 +72,22 @@ def test_hostile_names_are_text_in_the_markdown(hostile_report: tuple[str, str])
         assert escaped in markdown
     assert "[x](javascript" not in markdown and "\\[x\\](javascript" in markdown  # no link
     rendered = render_markdown(markdown)  # raw HTML allowed, as a permissive viewer renders it
-    assert set(rendered.tags) <= TABLE_TAGS | {"h1", "h2", "h3", "p", "ul", "li"}, rendered.tags
-    width = 2 + len(SUMMARY_COLUMNS)
-    summary = [row for row in rendered.rows if len(row) == width and row[0] == HOSTILE_MODEL]
-    assert [row[1] for row in summary] == ["s", "random-s", "ns", "random-ns"]
-    assert all(len(row) in (2, 5, 6, width) for row in rendered.rows)  # no cell split off
+    allowed = TABLE_TAGS | {"h1", "h2", "h3", "p", "ul", "li", "em"}
+    assert set(rendered.tags) <= allowed, rendered.tags
+    comparable = [row for row in rendered.rows if len(row) == 9 and row[0] == HOSTILE_MODEL]
+    assert [row[1] for row in comparable] == [
+        "s",
+        "s (permuted control)",
+        "s (random-order control)",
+        "ns",
+        "ns (permuted control)",
+        "ns (random-order control)",
+    ]
+    paper = [row for row in rendered.rows if len(row) == 11 and row[0] == HOSTILE_MODEL]
+    assert len(paper) == 4
+    # no cell split off: every row has one of the widths of the report's tables
+    assert {len(row) for row in rendered.rows} <= {2, 3, 5, 6, 9, 10, 11}
+    assert f"- {markdown_text(HOSTILE_MODEL)}: 3 stamps" in markdown
     setting = dict(row for row in rendered.rows if len(row) == 2)
     assert setting["models"] == HOSTILE_MODEL and setting["data"] == HOSTILE_DATA
 

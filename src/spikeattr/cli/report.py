@@ -24,8 +24,10 @@ def report(
     ] = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Write an HTML report of an evaluation run: configuration, accuracy, metrics, figures,
-    and a gallery of explained stamps. Missing results are listed, not fatal."""
+    """Write an HTML report of an evaluation run: accuracy, the comparable protocol (scores with
+    CIs, controls, rankings, paired comparisons, figures), the sanity check, the paper protocol,
+    a gallery of explained stamps and the run's details. Missing results are listed, not
+    fatal."""
     from spikeattr.viz.report import build_report, report_paths
 
     with user_errors():

@@ -79,8 +79,8 @@ def _array(value: Any) -> np.ndarray:
     array = np.asarray(value, dtype=object)
     if array.size and all(isinstance(v, int) and not isinstance(v, bool) for v in array.flat):
         return array.astype(np.int64)
-    missing = np.vectorize(lambda v: v is None, otypes=[bool])(array) if array.size else array
-    return np.where(missing, np.nan, array).astype(np.float64).reshape(array.shape)
+    undefined = np.array([v is None for v in array.flat], dtype=bool).reshape(array.shape)
+    return np.asarray(np.where(undefined, np.nan, array), dtype=np.float64).reshape(array.shape)
 
 
 # -- metric files -------------------------------------------------------------------------------
@@ -96,11 +96,22 @@ class VariantResult:
 
     def rows(self) -> dict[str, np.ndarray]:
         """Per-stamp arrays of every draw stacked draw after draw, ``[draws * S, ...]``: the
-        sample rows of the variant's summary (CIs over stamps and draws)."""
+        sample rows of the variant's summary (CIs over stamps and draws).
+
+        Rows of a 2-D array whose width differs between draws (the paper's flipping rows
+        ``[S, K + 1]``, ``K`` the draw's largest segment count) are extended with their last
+        column, as a stamp keeps its last prediction once its segments are flipped.
+        """
         keys = self.draws[0]["per_stamp"].keys() if self.draws else ()
         out: dict[str, np.ndarray] = {}
         for key in keys:
             parts = [np.asarray(d["per_stamp"][key]) for d in self.draws]
+            if all(p.ndim == 2 for p in parts) and len({p.shape[1] for p in parts}) > 1:
+                width = max(p.shape[1] for p in parts)
+                parts = [
+                    np.pad(p, ((0, 0), (0, width - p.shape[1])), mode="edge") if p.size else p
+                    for p in parts
+                ]
             if all(p.ndim == parts[0].ndim and p.shape[1:] == parts[0].shape[1:] for p in parts):
                 out[key] = np.concatenate(parts)
         return out

@@ -225,7 +225,7 @@ def _protocol_section(
         (
             model,
             variant_label(method, variant),
-            *(format_cell(table[(model, method, variant)].get(c[:2])) for c in columns),
+            *(Markdown(format_cell(table[(model, method, variant)].get(c[:2]))) for c in columns),
         )
         for model, method, variant in ordered
     ]
@@ -237,48 +237,90 @@ def _protocol_section(
     return out
 
 
+def ranking_rows(
+    result: Mapping[str, Any], labels: Mapping[str, str] | None = None
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The ranking of ``comparisons/MODEL.json`` as a table: headings and one row per method
+    (rank, method, mean rank, then ``value (#rank)`` per score). ``labels`` renames the score
+    columns (``deletion.del_50`` by default)."""
+    ranking = result.get("ranking") or []
+    if not ranking:
+        return [], []
+    score_columns = [k for k in ranking[0] if k not in ("method", "mean_rank")]
+    headings = ["rank", "method", "mean rank"]
+    headings += [(labels or {}).get(c, c) for c in score_columns]
+    body = [
+        (
+            str(index + 1),
+            str(row["method"]),
+            f"{row['mean_rank']:.2f}",
+            *(f"{format_number(row[c]['value'])} (#{row[c]['rank']:g})" for c in score_columns),
+        )
+        for index, row in enumerate(ranking)
+    ]
+    return headings, body
+
+
+#: Headings of the table of significant paired comparisons.
+PAIR_HEADINGS = ("first", "second", "score", "difference [95 % CI]", "p", "better")
+
+
+def significant_pairs(
+    result: Mapping[str, Any], labels: Mapping[str, str] | None = None
+) -> tuple[str, list[tuple[str, ...]]]:
+    """The significant pairs of ``comparisons/MODEL.json``: a caption (how many of how many)
+    and one row per pair under :data:`PAIR_HEADINGS`; no caption when there is no pair.
+    ``labels`` renames the scores (``deletion.del_50`` by default)."""
+    pairs = result.get("pairs") or []
+    chosen = [p for p in pairs if p.get("significant")]
+    if not pairs:
+        return "", []
+    caption = (
+        f"{len(chosen)} of {len(pairs)} significant at 5 %: Wilcoxon p < 0.05 and a bootstrap "
+        "CI excluding 0"
+    )
+    body: list[tuple[str, ...]] = [
+        (
+            str(p["first"]),
+            str(p["second"]),
+            (labels or {}).get(f"{p['metric']}.{p['score']}", f"{p['metric']}.{p['score']}"),
+            f"{format_number(p['difference'])} "
+            f"[{format_number(p['ci_low'])}, {format_number(p['ci_high'])}]",
+            f"{p['p_value']:.2g}",
+            str({"first": p["first"], "second": p["second"]}.get(p["better"], "tie")),
+        )
+        for p in chosen
+    ]
+    return caption, body
+
+
+def stamp_notes(model: str, n_stamps: int, class_counts: Mapping[str, int]) -> list[str]:
+    """The notes on one model's stamps (``summary.md`` and the report): how many, of which true
+    classes, and a warning when fewer than two classes are present."""
+    notes = [
+        f"{model}: {n_stamps} stamps; true classes "
+        + ", ".join(f"{k} {v}" for k, v in class_counts.items())
+    ]
+    if len(class_counts) < 2:
+        notes.append(
+            f"warning: {model}'s stamps hold fewer than two classes; agreement-based "
+            "scores then only measure agreement with one class"
+        )
+    return notes
+
+
 def _ranking_section(model: str, result: Mapping[str, Any]) -> list[str]:
     out = []
-    ranking = result.get("ranking") or []
-    if ranking:
-        score_columns = [k for k in ranking[0] if k not in ("method", "mean_rank")]
-        body = [
-            (
-                str(index + 1),
-                row["method"],
-                f"{row['mean_rank']:.2f}",
-                *(
-                    Markdown(f"{format_number(row[c]['value'])} (#{row[c]['rank']:g})")
-                    for c in score_columns
-                ),
-            )
-            for index, row in enumerate(ranking)
-        ]
+    headings, body = ranking_rows(result)
+    if body:  # formatted numbers (columns 2..) keep their brackets; names are escaped
+        rows = [(*row[:2], *map(Markdown, row[2:])) for row in body]
         out += [f"### Ranking of the methods: {markdown_text(model)}", ""]
-        out.append(markdown_table(("rank", "method", "mean rank", *score_columns), body))
-    pairs = [p for p in result.get("pairs", []) if p.get("significant")]
-    total = len(result.get("pairs", []))
-    if total:
-        out += [
-            f"### Paired comparisons: {markdown_text(model)} ({len(pairs)} of {total} significant "
-            "at 5 %: Wilcoxon p < 0.05 and a bootstrap CI excluding 0)",
-            "",
-        ]
-        body = [
-            (
-                p["first"],
-                p["second"],
-                f"{p['metric']}.{p['score']}",
-                Markdown(
-                    f"{format_number(p['difference'])} "
-                    f"[{format_number(p['ci_low'])}, {format_number(p['ci_high'])}]"
-                ),
-                f"{p['p_value']:.2g}",
-                {"first": p["first"], "second": p["second"]}.get(p["better"], "tie"),
-            )
-            for p in pairs
-        ]
-        if body:
-            headings = ("first", "second", "score", Markdown("difference [95 % CI]"), "p")
-            out.append(markdown_table((*headings, "better"), body))
+        out.append(markdown_table(headings, rows))
+    caption, pairs = significant_pairs(result)
+    if caption:
+        out += [f"### Paired comparisons: {markdown_text(model)} ({caption})", ""]
+        if pairs:
+            rows = [(*row[:3], Markdown(row[3]), *row[4:]) for row in pairs]
+            headings = (*PAIR_HEADINGS[:3], Markdown(PAIR_HEADINGS[3]), *PAIR_HEADINGS[4:])
+            out.append(markdown_table(headings, rows))
     return out

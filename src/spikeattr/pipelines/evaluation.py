@@ -43,7 +43,13 @@ from spikeattr.evaluate.results import (
     write_metric,
     write_stamps,
 )
-from spikeattr.evaluate.summary import compare_methods, score_rows, summary_csv, summary_markdown
+from spikeattr.evaluate.summary import (
+    compare_methods,
+    score_rows,
+    stamp_notes,
+    summary_csv,
+    summary_markdown,
+)
 from spikeattr.explain.files import write_stamp_explanations
 from spikeattr.explain.methods import METHODS
 from spikeattr.explain.stamps import check_stamps, explain_stamps
@@ -296,15 +302,7 @@ def _summarise(
                 records.append(record)
         stamps = read_stamps(out, model_name, config.methods[0], sha)
         counts = stamps.get("class_counts", {}).get("label", {})
-        notes.append(
-            f"{model_name}: {len(config.stamps)} stamps; true classes "
-            + ", ".join(f"{k} {v}" for k, v in counts.items())
-        )
-        if len(counts) < 2:
-            notes.append(
-                f"warning: {model_name}'s stamps hold fewer than two classes; agreement-based "
-                "scores then only measure agreement with one class"
-            )
+        notes += stamp_notes(model_name, len(config.stamps), counts)
         comparisons[model_name] = compare_methods(mine, metrics, config.methods, config.seed)
         write_json_atomic(comparisons_path(out, model_name), to_json(comparisons[model_name]))
     rows = score_rows(records, by_name)

@@ -3,11 +3,17 @@
 * :mod:`spikeattr.viz.explanation`: the explanation figure of one stamp.
 * :mod:`spikeattr.viz.timeaxis`: steps, seconds or clock time on the x-axis, and its ticks.
 * :mod:`spikeattr.viz.figures`: figure files (formats, resolution, atomic saving, data URIs).
-* :mod:`spikeattr.viz.metrics`: flipping curves, output-completeness, continuity/compactness.
-* :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate``.
+* :mod:`spikeattr.viz.metrics`: what the metric figures share (canvas, legends, bars with CIs).
+* :mod:`spikeattr.viz.comparable`: deletion curves with control bands, completeness by fraction
+  kept, normalised continuity and the sanity check (the comparable protocol).
+* :mod:`spikeattr.viz.paper`: flipping curves, output-completeness versus epsilon, continuity
+  and compactness (the paper protocol).
+* :mod:`spikeattr.viz.rundir`: reading a results directory of ``spikeattr evaluate`` (through
+  :mod:`spikeattr.evaluate.results`, the format's one reader).
 * :mod:`spikeattr.viz.report`: checks the arguments, draws the report, writes both files.
 * :mod:`spikeattr.viz.gallery`: the report's gallery, each file drawn on the time axis it records.
-* :mod:`spikeattr.viz.report_content`: the report's rows and texts, shared by both formats.
+* :mod:`spikeattr.viz.report_content`: the report's tables and texts, shared by both formats.
+* :mod:`spikeattr.viz.report_run`: the run's configuration, manifest and missing files.
 * :mod:`spikeattr.viz.report_html`: the self-contained page, from ``templates/report.html.j2``.
 * :mod:`spikeattr.viz.report_markdown`: the same tables in Markdown, names escaped.
 
@@ -23,13 +29,10 @@ Example:
 from __future__ import annotations
 
 from spikeattr.explain.files import Explanations
+from spikeattr.viz.comparable import comparable_bars_figure, deletion_figure, fraction_figure
 from spikeattr.viz.explanation import confidence_over_window, default_steps, explanation_figure
 from spikeattr.viz.figures import FigureError, check_dpi, check_figure_path, save_figure
-from spikeattr.viz.metrics import (
-    completeness_figure,
-    continuity_compactness_figure,
-    flipping_figure,
-)
+from spikeattr.viz.paper import completeness_figure, flipping_figure, paper_bars_figure
 from spikeattr.viz.report import ReportResult, build_report
 from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
 from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
@@ -45,12 +48,15 @@ __all__ = [
     "build_report",
     "check_dpi",
     "check_figure_path",
+    "comparable_bars_figure",
     "completeness_figure",
     "confidence_over_window",
-    "continuity_compactness_figure",
     "default_steps",
+    "deletion_figure",
     "explanation_figure",
     "flipping_figure",
+    "fraction_figure",
+    "paper_bars_figure",
     "read_run",
     "save_figure",
     "time_axis_from_data",

@@ -1,19 +1,19 @@
-"""Figures of the evaluation metrics (SPEC 6), from a results directory (:func:`read_run`).
+"""What every metric figure shares: the canvas, the look of a panel, legends, and bars of one
+score per model and method with their 95 % CIs (SPEC 6).
 
-* :func:`flipping_figure`: correctness flipping curves, balanced accuracy after ``k`` flipped
-  segments, per model (rows) against the original prediction and the ground truth (columns);
-  one colour per method, its random control dashed in the same colour.
-* :func:`completeness_figure`: output-completeness versus epsilon with 95 % CI bands.
-* :func:`continuity_compactness_figure`: max-sensitivity and sum of ``|attribution|`` as bars
-  with 95 % CI error bars (log scale when the values span two decades or more).
-
-A panel without data says so in the panel instead of failing.
+The figures themselves live in :mod:`spikeattr.viz.comparable` (deletion curves with control
+bands, output-completeness by fraction kept, normalised continuity and the sanity check) and
+:mod:`spikeattr.viz.paper` (the paper's flipping curves, output-completeness versus epsilon,
+continuity and compactness). Every number drawn is read from the run's files
+(:class:`~spikeattr.viz.rundir.EvaluationRun`): curves from a file's ``curves``, bars and their
+CIs from its ``summary``. A panel without data says so in the panel instead of failing.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,22 +22,30 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
 
 from spikeattr.viz.rundir import EvaluationRun
-from spikeattr.viz.style import FONT_SIZE, method_colours, method_label, model_label
+from spikeattr.viz.style import (
+    CONTROL_BANDS,
+    FONT_SIZE,
+    control_label,
+    method_colours,
+    method_label,
+    model_label,
+)
 
 #: Values spanning at least this ratio (max / min) get a log axis.
 LOG_SPAN = 100.0
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """A figure on the Agg canvas (no pyplot), laid out by matplotlib's constrained layout."""
     figure = Figure(figsize=(width, height), layout="constrained", dpi=100)
     FigureCanvasAgg(figure)
     return figure
 
 
-def _no_data(axes: Axes, what: str) -> None:
+def no_data(axes: Axes, what: str) -> None:
+    """Mark an empty panel: ``Missing: WHAT``."""
     axes.text(
         0.5,
         0.5,
@@ -50,7 +58,8 @@ def _no_data(axes: Axes, what: str) -> None:
     )
 
 
-def _style(axes: Axes) -> None:
+def style_axes(axes: Axes) -> None:
+    """Small tick labels, no top/right spines, a light horizontal grid."""
     axes.tick_params(labelsize=FONT_SIZE * 0.9)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
@@ -58,153 +67,75 @@ def _style(axes: Axes) -> None:
     axes.set_axisbelow(True)
 
 
-def _legend_handles(run: EvaluationRun) -> list[Any]:
-    colours = method_colours(run.methods)
-    handles: list[Any] = [
-        Line2D([], [], color=colours[m], linewidth=2, label=method_label(m)) for m in run.methods
-    ]
-    if run.random_control:
-        handles.append(
-            Line2D([], [], color="0.3", linestyle="--", linewidth=1.5, label="random control")
-        )
-    return handles
-
-
-def _model_grid(count: int, columns: int) -> tuple[int, int]:
+def model_grid(count: int, columns: int) -> tuple[int, int]:
+    """``(rows, columns)`` of a grid of ``count`` panels, at most ``columns`` wide."""
     columns = max(1, min(columns, count))
     return math.ceil(count / columns), columns
 
 
-def flipping_figure(run: EvaluationRun) -> Figure:
-    """Flipping curves: rows = models, columns = against original prediction / ground truth."""
-    n_models = max(1, len(run.models))
-    figure = _figure(10.0, 0.9 + 2.6 * n_models)
-    grid = figure.subplots(n_models, 2, squeeze=False, sharey=True)
-    colours = method_colours(run.methods)
-    for row, model in enumerate(run.models or ["(no models)"]):
-        for column, against in enumerate(("original", "truth")):
-            axes: Axes = grid[row, column]
-            plotted = 0
-            longest = 1
-            for method in run.methods:
-                for name in run.names(method):
-                    results = run.result(model, name, "correctness")
-                    curve = (results or {}).get(f"curve_{against}")
-                    if not curve:
-                        continue
-                    values = np.asarray(curve, dtype=np.float64)
-                    axes.plot(
-                        np.arange(values.size),
-                        values,
-                        color=colours[method],
-                        linestyle="--" if name != method else "-",
-                        linewidth=1.3 if name != method else 1.8,
-                        label=method_label(name),
-                    )
-                    longest = max(longest, values.size - 1)
-                    plotted += 1
-            if not plotted:
-                _no_data(axes, "correctness results")
-            against_text = "original prediction" if against == "original" else "ground truth"
-            axes.set_title(f"{model}: vs {against_text}", fontsize=FONT_SIZE, loc="left")
-            axes.set_xlim(0, longest)
-            axes.set_ylim(0.0, 1.03)
-            axes.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
-            if row == n_models - 1:
-                axes.set_xlabel("flipped segments k", fontsize=FONT_SIZE)
-            if column == 0:
-                axes.set_ylabel("balanced accuracy", fontsize=FONT_SIZE)
-            _style(axes)
-    _method_legend(figure, run)
-    return figure
+def method_handles(methods: Sequence[str]) -> list[Any]:
+    """A solid line in each method's colour."""
+    colours = method_colours(methods)
+    return [Line2D([], [], color=colours[m], linewidth=2, label=method_label(m)) for m in methods]
 
 
-def completeness_figure(run: EvaluationRun, columns: int = 3) -> Figure:
-    """Output-completeness versus epsilon per model, with 95 % CI bands (higher is better)."""
-    rows, columns = _model_grid(max(1, len(run.models)), columns)
-    figure = _figure(3.6 * columns + 0.4, 0.9 + 2.8 * rows)
-    grid = figure.subplots(rows, columns, squeeze=False, sharey=True)
-    colours = method_colours(run.methods)
-    for index in range(rows * columns):
-        axes: Axes = grid[index // columns, index % columns]
-        if index >= len(run.models):
-            axes.set_visible(False)
-            continue
-        model = run.models[index]
-        plotted = 0
-        for method in run.methods:
-            for name in run.names(method):
-                results = run.result(model, name, "output_completeness")
-                table = (results or {}).get("per_epsilon") or []
-                if not table:
-                    continue
-                epsilon = np.array([100.0 * float(e["epsilon"]) for e in table])
-                value = np.array([float(e["value"]) for e in table])
-                low = np.array([float(e["ci_low"]) for e in table])
-                high = np.array([float(e["ci_high"]) for e in table])
-                control = name != method
-                axes.fill_between(
-                    epsilon,
-                    low,
-                    high,
-                    color=colours[method],
-                    alpha=0.06 if control else 0.16,
-                    linewidth=0,
-                )
-                axes.plot(
-                    epsilon,
-                    value,
-                    color=colours[method],
-                    linestyle="--" if control else "-",
-                    marker="o",
-                    markersize=3,
-                    linewidth=1.3 if control else 1.8,
-                    label=method_label(name),
-                )
-                plotted += 1
-        if not plotted:
-            _no_data(axes, "output-completeness results")
-        axes.set_title(model, fontsize=FONT_SIZE, loc="left")
-        axes.set_ylim(0.0, 1.03)
-        axes.set_xlabel("epsilon (% of max |attribution|)", fontsize=FONT_SIZE)
-        if index % columns == 0:
-            axes.set_ylabel("output-completeness", fontsize=FONT_SIZE)
-        _style(axes)
-    _method_legend(figure, run)
-    return figure
+def band_handles(controls: Sequence[str]) -> list[Any]:
+    """A grey swatch per control, filled or hatched as its bands are (:data:`CONTROL_BANDS`)."""
+    handles: list[Any] = []
+    for control in controls:
+        alpha, hatch = CONTROL_BANDS.get(control, (0.2, None))
+        handles.append(
+            Patch(
+                facecolor=(0.3, 0.3, 0.3, alpha) if hatch is None else "none",
+                edgecolor="0.3",
+                hatch=hatch,
+                linewidth=0.0 if hatch is None else 0.8,
+                label=f"{control_label(control)} (range over draws)",
+            )
+        )
+    return handles
 
 
-def _method_legend(figure: Figure, run: EvaluationRun) -> None:
-    """One legend above the panels: a colour per method, dashed for the random control."""
+def dashed_handle(label: str) -> Any:
+    """A grey dashed line: how a control's curve is drawn."""
+    return Line2D([], [], color="0.3", linestyle="--", linewidth=1.5, label=label)
+
+
+def figure_legend(figure: Figure, handles: Sequence[Any], columns: int | None = None) -> None:
+    """One legend above the panels."""
     figure.legend(
-        handles=_legend_handles(run),
+        handles=list(handles),
         loc="outside upper center",
-        ncols=len(run.methods) + 1,
+        ncols=columns or max(1, len(handles)),
         frameon=False,
         fontsize=FONT_SIZE * 0.9,
     )
 
 
-def _bar_values(
-    run: EvaluationRun, metric: str, model: str, name: str
-) -> tuple[float, float, float, float | None] | None:
-    """``(value, ci_low, ci_high, max)`` of a bar, or ``None`` when missing."""
-    results = run.result(model, name, metric)
-    if results is None:
-        return None
-    try:
-        if metric == "continuity":
-            mean = results["max_sensitivity_mean"]
-            return (
-                float(mean["mean"]),
-                float(mean["ci_low"]),
-                float(mean["ci_high"]),
-                float(results["max_sensitivity_max"]),
-            )
-        total = results["sum_abs"]
-        return float(total["mean"]), float(total["ci_low"]), float(total["ci_high"]), None
-    except (KeyError, TypeError, ValueError):
-        return None
+def draw_band(
+    axes: Axes,
+    x: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    colour: str,
+    control: str,
+    label: str,
+) -> None:
+    """A control's band from ``low`` to ``high`` in its method's colour (:data:`CONTROL_BANDS`)."""
+    alpha, hatch = CONTROL_BANDS.get(control, (0.2, None))
+    if hatch is None:
+        axes.fill_between(x, low, high, color=colour, alpha=alpha, linewidth=0, label=label)
+    else:
+        axes.fill_between(
+            x,
+            low,
+            high,
+            facecolor="none",
+            edgecolor=colour,
+            hatch=hatch,
+            linewidth=0,
+            label=label,
+        )
 
 
 def spans_decades(values: Sequence[float], ratio: float = LOG_SPAN) -> bool:
@@ -215,40 +146,45 @@ def spans_decades(values: Sequence[float], ratio: float = LOG_SPAN) -> bool:
     return max(finite) / min(finite) >= ratio
 
 
-def continuity_compactness_figure(run: EvaluationRun) -> Figure:
-    """Max-sensitivity (continuity) and sum of ``|attribution|`` (compactness), lower better.
+@dataclass(frozen=True)
+class BarPanel:
+    """One panel of bars: score ``key`` of ``metric`` per model and method, with its CI.
 
-    Bars grouped by model, one colour per method; a random control is the hatched bar beside
-    its method. Error bars are the 95 % CIs of the mean over stamps; the continuity panel marks
-    the maximum over stamps with a black diamond.
+    Attributes:
+        metric, key: where the value is (the file's ``summary["method"][key]``).
+        title, ylabel: the panel's texts.
+        peak: another score of the same file marked with a black diamond (the maximum).
     """
-    figure = _figure(max(8.0, 2.2 + 2.6 * len(run.models)), 3.8)
-    panels = figure.subplots(1, 2, squeeze=False)[0]
+
+    metric: str
+    key: str
+    title: str
+    ylabel: str
+    peak: str | None = None
+
+
+def bars_figure(run: EvaluationRun, panels: Sequence[BarPanel], peak_label: str = "") -> Figure:
+    """Bars grouped by model, one colour per method, 95 % CI error bars (from the files'
+    summaries); a log axis when a panel's values span two decades or more."""
+    figure = new_figure(max(8.0, 2.2 + 2.6 * len(run.models)), 3.8)
+    grid = figure.subplots(1, max(1, len(panels)), squeeze=False)[0]
     colours = method_colours(run.methods)
-    names = [(method, name) for method in run.methods for name in run.names(method)]
-    width = 0.8 / max(1, len(names))
-    for axes, metric, title in (
-        (panels[0], "continuity", "continuity: max-sensitivity"),
-        (panels[1], "compactness", "compactness: sum |attribution|"),
-    ):
+    width = 0.8 / max(1, len(run.methods))
+    for axes, panel in zip(grid, panels, strict=False):
         shown: list[float] = []
         for group, model in enumerate(run.models):
-            for slot, (method, name) in enumerate(names):
-                bar = _bar_values(run, metric, model, name)
-                if bar is None:
+            for slot, method in enumerate(run.methods):
+                entry = run.summary(model, method, panel.metric, panel.key)
+                value = _number(entry, "value")
+                if entry is None or value is None:
                     continue
-                value, low, high, peak = bar
+                low = _number(entry, "ci_low")
+                high = _number(entry, "ci_high")
+                low = value if low is None else low
+                high = value if high is None else high
                 x = group - 0.4 + width * (slot + 0.5)
-                control = name != method
                 axes.bar(
-                    x,
-                    value,
-                    width=width * 0.92,
-                    color="white" if control else colours[method],
-                    edgecolor=colours[method],
-                    hatch="///" if control else None,
-                    linewidth=1.0,
-                    label=method_label(name),
+                    x, value, width=width * 0.92, color=colours[method], label=method_label(method)
                 )
                 axes.errorbar(
                     x,
@@ -259,37 +195,39 @@ def continuity_compactness_figure(run: EvaluationRun) -> Figure:
                     linewidth=1.0,
                 )
                 shown += [value, low, high]
-                if peak is not None:
+                peak = _number(run.summary(model, method, panel.metric, panel.peak or ""), "value")
+                if panel.peak and peak is not None:
                     axes.plot(x, peak, marker="D", markersize=3.5, color="0.1", linestyle="none")
                     shown.append(peak)
         if not shown:
-            _no_data(axes, f"{metric} results")
+            no_data(axes, f"{panel.metric} results")
         elif spans_decades(shown):
             axes.set_yscale("log")
+        elif min(shown) < 0:
+            axes.axhline(0.0, color="0.6", linewidth=0.8)  # negative bars hang from zero
         axes.set_xticks(range(len(run.models)))
         axes.set_xticklabels([model_label(m) for m in run.models], fontsize=FONT_SIZE * 0.9)
         axes.set_xlim(-0.6, len(run.models) - 0.4)
-        axes.set_title(title, fontsize=FONT_SIZE, loc="left")
-        axes.set_ylabel("mean over stamps (lower is better)", fontsize=FONT_SIZE * 0.9)
-        _style(axes)
+        axes.set_title(panel.title, fontsize=FONT_SIZE, loc="left")
+        axes.set_ylabel(panel.ylabel, fontsize=FONT_SIZE * 0.9)
+        style_axes(axes)
     handles: list[Any] = [
         Patch(facecolor=colours[m], edgecolor=colours[m], label=method_label(m))
         for m in run.methods
     ]
-    if run.random_control:
+    if peak_label:
         handles.append(
-            Patch(facecolor="white", edgecolor="0.3", hatch="///", label="random control")
+            Line2D(
+                [], [], marker="D", color="0.1", linestyle="none", markersize=4, label=peak_label
+            )
         )
-    handles.append(
-        Line2D(
-            [], [], marker="D", color="0.1", linestyle="none", markersize=4, label="max over stamps"
-        )
-    )
-    figure.legend(
-        handles=handles,
-        loc="outside upper center",
-        ncols=len(handles),
-        frameon=False,
-        fontsize=FONT_SIZE * 0.9,
-    )
+    figure_legend(figure, handles)
     return figure
+
+
+def _number(entry: dict[str, Any] | None, key: str) -> float | None:
+    """A finite number of a summary entry, else ``None``."""
+    value = (entry or {}).get(key)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None

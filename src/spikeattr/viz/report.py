@@ -3,11 +3,15 @@
 :func:`build_report` reads a results directory of ``spikeattr evaluate`` (:func:`read_run`) and
 writes ``report.html`` (:mod:`spikeattr.viz.report_html`: figures embedded as base64 PNG
 ``data:`` URIs, inline CSS, no scripts, no external fonts or links: it opens offline) and
-``report.md`` beside it (:mod:`spikeattr.viz.report_markdown`), both atomically. The page holds
-the run's configuration and manifest (seed, versions, data checksums, timings), the models'
-balanced accuracy, the summary table with 95 % CIs (the numbers of the results files, formatted
-as ``summary.md``), the metric figures and a gallery of explained stamps
-(:mod:`spikeattr.viz.gallery`), one per class, methods side by side.
+``report.md`` beside it (:mod:`spikeattr.viz.report_markdown`), both atomically. The page leads
+with the comparable protocol: after the notes on each model's stamps and the models' balanced
+accuracy, its headline table with 95 % CIs (each method's row, then its controls' rows), per
+model a ranking of the methods and the significant paired comparisons, and its figures
+(:mod:`spikeattr.viz.comparable`); then the model-randomisation sanity check; then the paper
+protocol in its own section (table and figures, :mod:`spikeattr.viz.paper`); then a gallery of
+explained stamps (:mod:`spikeattr.viz.gallery`), one per class, methods side by side; last the
+run's configuration and manifest (seed, versions, data checksums, timings). The numbers are the
+result files' summaries, formatted as ``summary.md`` formats them.
 
 A partial run still gives a report: every absent or unreadable file is listed under "Missing"
 at the top and noted where it would have been shown. Arguments are checked before anything is
@@ -24,13 +28,10 @@ from typing import Any
 
 from spikeattr._io import atomic_path, check_output_path
 from spikeattr.errors import SpikeAttrError
+from spikeattr.viz.comparable import comparable_bars_figure, deletion_figure, fraction_figure
 from spikeattr.viz.figures import figure_data_uri
 from spikeattr.viz.gallery import build_gallery
-from spikeattr.viz.metrics import (
-    completeness_figure,
-    continuity_compactness_figure,
-    flipping_figure,
-)
+from spikeattr.viz.paper import completeness_figure, flipping_figure, paper_bars_figure
 from spikeattr.viz.report_content import MetricFigure, ReportContent
 from spikeattr.viz.report_html import render_html
 from spikeattr.viz.report_markdown import render_markdown
@@ -78,16 +79,29 @@ def report_paths(
     return target, markdown
 
 
-def metric_figures(run: EvaluationRun) -> list[MetricFigure]:
-    """The flipping, output-completeness and continuity/compactness figures as PNG URIs."""
-    figures = [
-        ("flipping", "Flipping curves", flipping_figure(run)),
-        ("completeness", "Output-completeness", completeness_figure(run)),
-        ("bars", "Continuity and compactness", continuity_compactness_figure(run)),
-    ]
-    return [
-        MetricFigure(key, title, figure_data_uri(fig, METRIC_DPI)) for key, title, fig in figures
-    ]
+def metric_figures(run: EvaluationRun) -> dict[str, list[MetricFigure]]:
+    """The metric figures of each protocol as PNG URIs: the comparable protocol's deletion
+    curves, completeness by fraction and continuity/sanity bars; the paper's flipping curves,
+    completeness versus epsilon and continuity/compactness bars."""
+    drawn = {
+        "comparable": [
+            ("deletion", "Deletion curves", deletion_figure),
+            ("fraction", "Output-completeness by fraction kept", fraction_figure),
+            ("comparable-bars", "Normalised continuity and sanity check", comparable_bars_figure),
+        ],
+        "paper": [
+            ("flipping", "Flipping curves", flipping_figure),
+            ("completeness", "Output-completeness versus epsilon", completeness_figure),
+            ("paper-bars", "Continuity and compactness", paper_bars_figure),
+        ],
+    }
+    return {
+        protocol: [
+            MetricFigure(key, title, figure_data_uri(draw(run), METRIC_DPI))
+            for key, title, draw in figures
+        ]
+        for protocol, figures in drawn.items()
+    }
 
 
 def build_report(
@@ -111,7 +125,7 @@ def build_report(
     run = read_run(run_dir)
     notes: list[str] = []
     gallery = build_gallery(run, notes, progress)
-    content = ReportContent(run, run.summary_rows(), notes, metric_figures(run), gallery)
+    content = ReportContent(run, notes, metric_figures(run), gallery)
     page = render_html(content)
     markdown = render_markdown(content)
     try:
@@ -121,5 +135,6 @@ def build_report(
             markdown_tmp.write_text(markdown, encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"cannot write the report to {target}: {exc}") from exc
-    count = len(content.figures) + sum(len(r.cells) for rows in gallery.values() for r in rows)
+    count = sum(len(f) for f in content.figures.values())
+    count += sum(len(r.cells) for rows in gallery.values() for r in rows)
     return ReportResult(target, markdown_path, list(run.missing), notes, count)

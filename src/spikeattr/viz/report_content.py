@@ -3,51 +3,106 @@ Markdown tables, so both show the same rows and numbers.
 
 Every function returns unescaped strings; the renderers (:mod:`spikeattr.viz.report_html`
 through an autoescaping template, :mod:`spikeattr.viz.report_markdown` through
-:func:`spikeattr._markdown.markdown_text`) escape them for their format.
+:func:`spikeattr._markdown.markdown_text`) escape them for their format. Numbers come from the
+files' ``summary`` objects and ``comparisons/MODEL.json``, formatted as ``summary.md`` formats
+them (:func:`~spikeattr.evaluate.summary.format_cell`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from spikeattr.evaluate.results import SUMMARY_COLUMNS, format_cell, format_number
-from spikeattr.viz.gallery import GalleryRow
-from spikeattr.viz.rundir import EvaluationRun, Missing
-
-#: The manifest tables: (section key, title, column headings).
-MANIFEST_TABLES: tuple[tuple[str, str, tuple[str, str]], ...] = (
-    ("general", "Manifest", ("field", "value")),
-    ("checksums", "Data checksums", ("data file", "SHA-256")),
-    ("versions", "Versions", ("package", "version")),
-    ("timings", "Timings", ("step", "seconds")),
+from spikeattr.evaluate.results import METHOD
+from spikeattr.evaluate.summary import (
+    PAIR_HEADINGS,
+    format_cell,
+    format_number,
+    heading,
+    ranking_rows,
+    significant_pairs,
+    stamp_notes,
+    variant_label,
 )
+from spikeattr.viz.gallery import GalleryRow
+from spikeattr.viz.rundir import EvaluationRun
 
-ACCURACY_HEADINGS = ("model", "balanced accuracy", "95 % CI", "accuracy", "steps", "layer sizes")
-UNIT_HEADINGS = ("model", "method", "stamps", "empty explanations", "seconds per stamp")
-SUMMARY_HEADINGS = ("model", "method", *(title for _, title in SUMMARY_COLUMNS))
+#: A cell shown as a missing file, and one the variant does not have (a control of a metric
+#: that has no such control).
+MISSING = "missing"
+NOT_APPLICABLE = "-"
 
 #: Captions of the metric figures, by key.
 FIGURE_CAPTIONS = {
+    "deletion": (
+        "Deletion at a fixed budget: the share of stamps whose prediction is still the original "
+        "one (a fast fall is good) and the mean drop of the explained class's probability (a "
+        "fast rise is good) after flipping the b most relevant cells. Bands: each control in "
+        "its method's colour, from the lowest to the highest of its draws' mean curves."
+    ),
+    "fraction": (
+        "Output-completeness by the share of cells kept: the top cells by |attribution| are "
+        "kept, every other step of each channel permuted; the mean agreement with the original "
+        "prediction (higher is better; 0 % keeps nothing). Dashed: the permuted control, mean "
+        "over its draws. The table reports it relative to keeping nothing."
+    ),
+    "comparable-bars": (
+        "Normalised continuity (relative change of the map under small duration changes) and "
+        "the sanity check (rank correlation between the map on the trained and on a fully "
+        "randomised model); lower is better for both, 95 % CIs over stamps (and draws)."
+    ),
     "flipping": (
         "Correctness: balanced accuracy after flipping the k highest-ranked segments, against "
         "the original prediction and against the ground truth (a fast fall is good; ESS is the "
-        "normalised area under the curve). Dashed: the random control in its method's colour."
+        "normalised area under the curve). Dashed: the uniform control, when the run has it."
     ),
     "completeness": (
         "Output-completeness versus epsilon: agreement with the original prediction when only "
         "segments above epsilon (a fraction of the method's largest |attribution|) are kept "
-        "(higher is better), with 95 % bootstrap CI bands. Dashed: random control."
+        "(higher is better), with 95 % bootstrap CI bands. Dashed: the uniform control."
     ),
-    "bars": (
+    "paper-bars": (
         "Continuity (max-sensitivity to duration perturbations) and compactness (sum of "
-        "|attribution|), means over stamps with 95 % CIs; lower is better. Hatched: random "
-        "control; diamonds: maximum over stamps."
+        "|attribution|), means over stamps with 95 % CIs; lower is better. Diamonds: maximum "
+        "over stamps."
     ),
 }
+
+#: Title and introduction of each protocol's section.
+PROTOCOL_TEXTS: dict[str, tuple[str, str]] = {
+    "comparable": (
+        "Comparable protocol",
+        "Scores comparable across methods and models (SPEC 5.1): deletion at a fixed budget of "
+        "flipped cells, output-completeness by the fraction of cells kept (relative to keeping "
+        "nothing), normalised continuity and the model-randomisation sanity check. 95 % "
+        "bootstrap CIs over the stamps (a control's over stamps and draws) in brackets. The rows "
+        "in italics are the controls, which a method should beat: permuted (the method's own "
+        "values shuffled over its support) and random order (its segments flipped in a random "
+        "order). Per model, the methods are ranked by their mean rank over these scores; the "
+        "paired comparisons listed are those whose difference is significant (Wilcoxon p < 0.05 "
+        "and a paired bootstrap 95 % CI excluding 0).",
+    ),
+    "paper": (
+        "Paper protocol",
+        "The TSA paper's four metrics as published (SPEC 5): correctness (ESS), "
+        "output-completeness at thresholds of the attribution, continuity (max-sensitivity) and "
+        "compactness, with 95 % bootstrap CIs. ESS depends on how many segments a map has and "
+        "compactness on the method's units: compare them within a method, and across methods "
+        "with the comparable protocol.",
+    ),
+}
+
+#: The introduction of the sanity check.
+SANITY_TEXT = (
+    "Model randomisation (Adebayo et al. 2018): the trained weights are replaced by random ones "
+    "from the output layer down (level k: the last k weight matrices random; the last level: "
+    "all of them) and each stamp is explained again. Shown: the Spearman rank correlation of "
+    "|attribution| between the maps on the trained and on the randomised model, mean over "
+    "stamps (the first and last levels with 95 % CIs). A map that explains the model changes "
+    "when the model does: lower is better; near 1, the map hardly depends on the weights."
+)
+
+ACCURACY_HEADINGS = ("model", "balanced accuracy", "95 % CI", "accuracy", "steps", "layer sizes")
+UNIT_HEADINGS = ("model", "method", "stamps", "seconds", "seconds per stamp")
 
 
 @dataclass(frozen=True)
@@ -64,68 +119,154 @@ class MetricFigure:
 
 
 @dataclass
+class Table:
+    """A table of the report.
+
+    Attributes:
+        headings: the column headings.
+        kinds: per column, ``"name"`` (a name from the run, escaped), ``"num"`` (a number,
+            possibly with its ``[low, high]`` interval, made by spikeattr) or ``"text"``.
+        rows: the cells; ``controls`` the indices of the rows that are controls (in italics).
+    """
+
+    headings: list[str]
+    kinds: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    controls: set[int] = field(default_factory=set)
+
+
+@dataclass
+class ModelComparison:
+    """The ranking of one model's methods and its significant paired comparisons."""
+
+    model: str
+    ranking: Table
+    pairs_caption: str
+    pairs: Table
+
+
+@dataclass
 class ReportContent:
     """Everything a renderer shows.
 
     Attributes:
-        run: the run as read (its ``missing`` notes complete once ``summary`` is computed).
-        summary: :meth:`EvaluationRun.summary_rows`, one row per unit.
-        notes: remarks on how something is shown (a gallery file without a time axis).
-        figures: the metric figures; gallery: per model, one row per explained stamp.
+        run: the run as read (its ``missing`` notes complete once the gallery is drawn).
+        notes: the stamps of each model (classes, warnings) and remarks on how something is
+            shown (a gallery file without a time axis).
+        figures: the metric figures by protocol (``comparable``, ``paper``).
+        gallery: per model, one row per explained stamp.
     """
 
     run: EvaluationRun
-    summary: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
-    figures: list[MetricFigure] = field(default_factory=list)
+    figures: dict[str, list[MetricFigure]] = field(default_factory=dict)
     gallery: dict[str, list[GalleryRow]] = field(default_factory=dict)
 
 
-def _listed(value: Any) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+def score_table(run: EvaluationRun, protocol: str) -> Table:
+    """The headline scores of ``protocol``: per model, each method's row, then a row per
+    control (in italics); ``missing`` where the file is, ``-`` where the metric has no such
+    control. The same cells as ``summary.md``."""
+    columns = run.headline(protocol)
+    table = Table(
+        ["model", "method", *(heading(s.heading, s.higher_is_better) for _, s in columns)],
+        ["name", "name", *("num" for _ in columns)],
+    )
+    for model in run.models:
+        for method in run.methods:
+            for variant in [METHOD, *run.controls_of(protocol)]:
+                cells = []
+                for metric, score in columns:
+                    record = run.record(model, method, metric.name)
+                    if record is None:
+                        cells.append(MISSING)
+                    elif variant not in record.summary:
+                        cells.append(NOT_APPLICABLE)
+                    else:
+                        cells.append(format_cell(record.summary[variant].get(score.key)))
+                if variant != METHOD and all(c in (MISSING, NOT_APPLICABLE) for c in cells):
+                    continue
+                if variant != METHOD:
+                    table.controls.add(len(table.rows))
+                table.rows.append([model, variant_label(method, variant), *cells])
+    return table
 
 
-def config_rows(run: EvaluationRun) -> list[tuple[str, str]]:
-    """``(setting, value)`` of the run's configuration; the stamps as their count."""
-    config = run.config
-    keys = ("models", "methods", "data", "data_sha256", "split")
-    rows = [(key, _listed(config[key])) for key in keys if key in config]
-    stamps = config.get("stamps")
-    if isinstance(stamps, list):
-        rows.append(("stamps", f"{len(stamps)} stamps"))
-    for key in ("window", "width", "epsilons", "n_perturbations", "random_control", "seed"):
-        if key in config:
-            rows.append((key, _listed(config[key])))
-    shown = {r[0] for r in rows}
-    rows += [(k, json.dumps(v)) for k, v in config.items() if k not in shown and k != "stamps"]
-    return rows
+def comparisons(run: EvaluationRun) -> list[ModelComparison]:
+    """Per model with a ``comparisons/MODEL.json``: the ranking and the significant pairs,
+    scores named by their headings."""
+    labels = {
+        f"{m.name}.{s.key}": heading(s.heading, s.higher_is_better)
+        for m, s in run.headline("comparable")
+    }
+    out = []
+    for model in run.models:
+        result = run.comparisons.get(model)
+        if result is None:
+            continue
+        headings, rows = ranking_rows(result, labels)
+        ranking = Table(
+            headings,
+            ["text", "name", "num", *("num" for _ in headings[3:])],
+            [list(r) for r in rows],
+        )
+        caption, pairs = significant_pairs(result, labels)
+        pair_table = Table(
+            list(PAIR_HEADINGS),
+            ["name", "name", "text", "num", "num", "name"],
+            [list(r) for r in pairs],
+        )
+        out.append(ModelComparison(model, ranking, caption, pair_table))
+    return out
 
 
-def explained_stamps(run: EvaluationRun) -> list[int]:
-    """The stamps of the run's configuration (empty if unknown)."""
-    stamps = run.config.get("stamps")
-    return [int(s) for s in stamps] if isinstance(stamps, list) else []
+def sanity_table(run: EvaluationRun) -> Table | None:
+    """The model-randomisation check: per model and method, the mean rank correlation at each
+    level (the last ``k`` weight matrices random); the output-layer and all-layer levels with
+    their 95 % CIs. ``None`` when the run did not compute it."""
+    metric = run.metric("randomisation")
+    if metric is None:
+        return None
+    levels = 1
+    for found in run.records.values():
+        if found.metric == metric.name and METHOD in found.variants:
+            curve = found.variants[METHOD].draws[0].get("curves", {}).get("rho_by_level") or []
+            levels = max(levels, len(curve))
+    headings = ["model", "method"]
+    headings += [f"level {k}" + (" (output layer)" if k == 1 else "") for k in range(1, levels + 1)]
+    table = Table(headings, ["name", "name", *("num" for _ in range(levels))])
+    for model in run.models:
+        for method in run.methods:
+            record = run.record(model, method, metric.name)
+            if record is None or METHOD not in record.variants:
+                table.rows.append([model, method, *(MISSING for _ in range(levels))])
+                continue
+            curve = record.variants[METHOD].draws[0].get("curves", {}).get("rho_by_level") or []
+            cells = []
+            for level in range(1, levels + 1):
+                if level > len(curve):
+                    cells.append(NOT_APPLICABLE)
+                elif level == len(curve):
+                    cells.append(format_cell(record.summary.get(METHOD, {}).get("rho_all")))
+                elif level == 1:
+                    cells.append(format_cell(record.summary.get(METHOD, {}).get("rho_top")))
+                else:
+                    cells.append(format_number(curve[level - 1]))
+            table.rows.append([model, method, *cells])
+    return table
 
 
-def manifest_sections(run: EvaluationRun) -> dict[str, list[tuple[str, str]]]:
-    """The rows of each table of :data:`MANIFEST_TABLES`, by section key."""
-    manifest = run.manifest or {}
-    general = [
-        (key, str(manifest[key])) for key in ("command", "created", "seed") if key in manifest
-    ]
-    versions = [(k, str(v)) for k, v in (manifest.get("versions") or {}).items()]
-    checksums: list[tuple[str, str]] = []
-    for source, values in (manifest.get("data_checksums") or {}).items():
-        if isinstance(values, dict):
-            checksums += [(f"{source} ({k})", str(v)) for k, v in values.items()]
-        else:
-            checksums.append((str(source), str(values)))
-    timings = [
-        (k, f"{float(v):.2f}")
-        for k, v in (manifest.get("timings_s") or {}).items()
-        if isinstance(v, (int, float))
-    ]
-    return {"general": general, "versions": versions, "checksums": checksums, "timings": timings}
+def run_notes(run: EvaluationRun) -> list[str]:
+    """The notes of ``summary.md`` on each model's stamps: how many, which true classes, and a
+    warning when fewer than two classes are present (from the first method's ``stamps.json``)."""
+    notes = []
+    for model in run.models:
+        body = next((run.stamps[(model, m)] for m in run.methods if (model, m) in run.stamps), None)
+        if body is None:
+            continue
+        counts = (body.get("class_counts") or {}).get("label") or {}
+        notes += stamp_notes(model, len(body.get("stamps") or []), counts)
+    return notes
 
 
 def accuracy_rows(run: EvaluationRun) -> list[list[str]]:
@@ -134,7 +275,7 @@ def accuracy_rows(run: EvaluationRun) -> list[list[str]]:
     for model in run.models:
         body = run.accuracy.get(model)
         if body is None:
-            rows.append([model, "missing", "", "", "", ""])
+            rows.append([model, MISSING, "", "", "", ""])
             continue
         ci = body.get("ci95") or []
         ci_text = (
@@ -146,7 +287,7 @@ def accuracy_rows(run: EvaluationRun) -> list[list[str]]:
         rows.append(
             [
                 model,
-                format_number(float(accuracy)) if accuracy is not None else "missing",
+                format_number(float(accuracy)) if accuracy is not None else MISSING,
                 ci_text,
                 format_number(float(body["accuracy"])) if "accuracy" in body else "",
                 str(body.get("n_steps", "")),
@@ -156,71 +297,28 @@ def accuracy_rows(run: EvaluationRun) -> list[list[str]]:
     return rows
 
 
-def summary_cells(row: dict[str, Any]) -> list[str]:
-    """The cells of one summary row under :data:`SUMMARY_HEADINGS`, as in ``summary.md``."""
-    return [row["model"], row["method"]] + [format_cell(row, key) for key, _ in SUMMARY_COLUMNS]
+def unit_rows(run: EvaluationRun) -> list[list[str]]:
+    """One row of :data:`UNIT_HEADINGS` per model and method: stamps and the metrics' time."""
+    rows = []
+    for model in run.models:
+        for method in run.methods:
+            stamps = run.stamps.get((model, method))
+            records = [r for (a, b, _), r in run.records.items() if (a, b) == (model, method)]
+            seconds = sum(r.seconds for r in records)
+            count = len((stamps or {}).get("stamps") or [])
+            rows.append(
+                [
+                    model,
+                    method,
+                    str(count) if stamps is not None else MISSING,
+                    f"{seconds:.2f}" if records else "",
+                    f"{seconds / count:.3f}" if records and count else "",
+                ]
+            )
+    return rows
 
 
 def split_interval(cell: str) -> tuple[str, str]:
     """``"0.12 [0.1, 0.2]"`` -> ``("0.12", "[0.1, 0.2]")``; no interval -> ``(cell, "")``."""
     value, bracket, rest = cell.partition(" [")
     return (value, "[" + rest) if bracket else (cell, "")
-
-
-def incomplete_units(summary: Sequence[dict[str, Any]]) -> list[str]:
-    """``MODEL / METHOD: metrics`` of every unit with missing metrics."""
-    return [f"{r['model']} / {r['method']}: {r['missing']}" for r in summary if r["missing"]]
-
-
-def unit_rows(run: EvaluationRun) -> list[list[str]]:
-    """One row of :data:`UNIT_HEADINGS` per unit: stamps, empty explanations, timing."""
-    rows = []
-    for model, name in run.units():
-        stamps = run.stamps.get((model, name))
-        bodies = run.metrics.get((model, name), {})
-        seconds = next((b.get("seconds_per_stamp") for b in bodies.values()), None)
-        if stamps is None:
-            rows.append([model, name, "missing", "missing", ""])
-            continue
-        count = len(stamps.get("stamps") or [])
-        empty = len(stamps.get("empty_explanations") or [])
-        rows.append(
-            [
-                model,
-                name,
-                str(count),
-                str(empty),
-                f"{float(seconds):.3f}" if isinstance(seconds, (int, float)) else "",
-            ]
-        )
-    return rows
-
-
-def summary_facts(run: EvaluationRun) -> list[tuple[str, str]]:
-    """What the run evaluated, as ``(text, code)`` pieces of one sentence: ``code`` (a file
-    name) is shown as code after ``text``, or is empty."""
-    config = run.config
-    facts = [
-        (
-            f"{len(run.models)} model(s) x {len(run.methods)} method(s)"
-            + (" with random controls" if run.random_control else ""),
-            "",
-        )
-    ]
-    stamps = config.get("stamps")
-    if isinstance(stamps, list):
-        facts.append((f"{len(stamps)} stamps of the {config.get('split', '?')} split", ""))
-    if "data" in config:
-        facts.append(("data ", Path(str(config["data"])).name))
-    for key in ("window", "seed"):
-        if key in config:
-            facts.append((f"{key} {config[key]}", ""))
-    created = (run.manifest or {}).get("created")
-    if created:
-        facts.append((f"created {created}", ""))
-    return facts
-
-
-def notes_under(run: EvaluationRun, *prefixes: str) -> list[Missing]:
-    """The run's missing notes whose path starts with one of ``prefixes``."""
-    return [n for n in run.missing if n.where.startswith(prefixes)]

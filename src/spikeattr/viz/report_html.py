@@ -10,27 +10,35 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Any
 
 import jinja2
 
 from spikeattr import __version__
 from spikeattr.viz.report_content import (
     ACCURACY_HEADINGS,
-    MANIFEST_TABLES,
-    SUMMARY_HEADINGS,
+    PROTOCOL_TEXTS,
+    SANITY_TEXT,
     UNIT_HEADINGS,
     ReportContent,
+    Table,
     accuracy_rows,
+    comparisons,
+    run_notes,
+    sanity_table,
+    score_table,
+    split_interval,
+    unit_rows,
+)
+from spikeattr.viz.report_run import (
+    MANIFEST_TABLES,
     config_rows,
     explained_stamps,
     manifest_sections,
     notes_under,
-    split_interval,
-    summary_cells,
     summary_facts,
-    unit_rows,
 )
-from spikeattr.viz.style import is_control, method_label
+from spikeattr.viz.style import method_label
 
 TEMPLATE = "report.html.j2"
 
@@ -49,6 +57,21 @@ def environment() -> jinja2.Environment:
     )
 
 
+def table_context(table: Table | None, table_id: str = "") -> dict[str, Any] | None:
+    """What the template's ``data_table`` macro draws: headings, and per row whether it is a
+    control and its cells as ``(kind, value, interval)``."""
+    if table is None:
+        return None
+    rows = []
+    for index, row in enumerate(table.rows):
+        cells = []
+        for kind, cell in zip(table.kinds, row, strict=True):
+            value, interval = split_interval(cell) if kind == "num" else (cell, "")
+            cells.append((kind, value, interval))
+        rows.append({"control": index in table.controls, "cells": cells})
+    return {"id": table_id, "headings": table.headings, "rows": rows}
+
+
 def render_html(content: ReportContent) -> str:
     """The self-contained HTML page of ``content``."""
     run = content.run
@@ -58,14 +81,14 @@ def render_html(content: ReportContent) -> str:
         for key, title, headings in MANIFEST_TABLES
         if sections[key]
     ]
-    summary_rows = [
+    model_comparisons = [
         {
-            "model": row["model"],
-            "method": row["method"],
-            "control": is_control(row["method"]),
-            "cells": [split_interval(cell) for cell in summary_cells(row)[2:]],
+            "model": c.model,
+            "ranking": table_context(c.ranking) if c.ranking.rows else None,
+            "caption": c.pairs_caption,
+            "pairs": table_context(c.pairs) if c.pairs.rows else None,
         }
-        for row in content.summary
+        for c in comparisons(run)
     ]
     return (
         environment()
@@ -75,17 +98,22 @@ def render_html(content: ReportContent) -> str:
             path=str(run.path),
             facts=summary_facts(run),
             missing=run.missing,
-            notes=content.notes,
+            notes=run_notes(run) + content.notes,
             missing_under={
                 "models": notes_under(run, "models/"),
-                "results": notes_under(run, "results/"),
+                "results": notes_under(run, "results/", "comparisons/"),
                 "gallery": notes_under(run, "gallery/"),
                 "run": notes_under(run, "config.json", "manifest.json"),
             },
             accuracy={"headings": ACCURACY_HEADINGS, "rows": accuracy_rows(run)},
-            summary={"headings": SUMMARY_HEADINGS, "rows": summary_rows},
-            units={"headings": UNIT_HEADINGS, "rows": unit_rows(run)},
+            protocols=PROTOCOL_TEXTS,
+            comparable=table_context(score_table(run, "comparable"), "comparable"),
+            comparisons=model_comparisons,
+            sanity_text=SANITY_TEXT,
+            sanity=table_context(sanity_table(run), "sanity"),
+            paper=table_context(score_table(run, "paper"), "paper"),
             figures=content.figures,
+            units={"headings": UNIT_HEADINGS, "rows": unit_rows(run)},
             models=run.models,
             methods=[(method, method_label(method)) for method in run.methods],
             gallery=content.gallery,

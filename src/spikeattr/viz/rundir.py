@@ -1,34 +1,40 @@
 """Reading the results directory of ``spikeattr evaluate`` for figures and the report.
 
-The reader is forgiving: a missing or corrupt file becomes a :class:`Missing` note (what, where,
-why) instead of an exception, so a report of a partial run still says what it has and what it
-lacks. Only a directory that is no evaluation run at all is an error.
+The format has one home, :mod:`spikeattr.evaluate.results`: every file is read with its
+readers (:func:`~spikeattr.evaluate.results.read_metric`,
+:func:`~spikeattr.evaluate.results.read_stamps`,
+:func:`~spikeattr.evaluate.results.read_json_object`); nothing is parsed here. The metric objects
+come from the run's own settings (``config.json``'s ``metrics``, through
+:func:`~spikeattr.evaluate.registry.build_metrics`), so headings, directions and headline scores
+are the ones the run declared; summaries are the files' ``summary`` objects, never recomputed.
 
-Layout read (written by :mod:`spikeattr.pipelines.evaluation`)::
-
-    config.json, manifest.json, summary.md, summary.csv
-    models/MODEL.json                 balanced accuracy of each model
-    results/MODEL/METHOD/METRIC.json  METRIC in RUN_METRICS, plus stamps.json
-    gallery/MODEL/METHOD.npz          explanation files, one stamp per class
-
-``MODEL`` is the model name with ``:``, ``/`` and ``\\`` replaced by ``_``.
+The reader is forgiving: a missing or unreadable file becomes a :class:`Missing` note (what,
+where, why) instead of an exception, so a report of a partial run still says what it has and
+what it lacks. Only a directory that is no evaluation run at all is an error.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spikeattr.errors import SpikeAttrError
-from spikeattr.evaluate.results import METRICS as RUN_METRICS
+from spikeattr.evaluate.metric import Metric, Score
+from spikeattr.evaluate.registry import MetricSettings, build_metrics, headline
 from spikeattr.evaluate.results import (
-    flatten_metric,
+    METHOD,
+    MetricRecord,
+    comparisons_path,
+    read_json_object,
+    read_metric,
+    read_stamps,
     safe_model_name,
+    unit_dir,
 )
-from spikeattr.viz.style import CONTROL_PREFIX, is_control
+from spikeattr.evaluate.summary import score_rows
 
 #: Files and folders of which at least one marks a directory as an evaluation run.
 RUN_FILES: tuple[str, ...] = ("config.json", "manifest.json", "summary.md")
@@ -46,7 +52,7 @@ class Missing:
 
     Attributes:
         where: the path relative to the run directory (``results/M/s/continuity.json``).
-        why: what is wrong (``missing``, ``not valid JSON: ...``).
+        why: what is wrong (``missing``, ``is not valid JSON (...)``).
     """
 
     where: str
@@ -64,12 +70,14 @@ class EvaluationRun:
         path: the run directory.
         config: ``config.json`` (or the manifest's copy); empty when neither is readable.
         manifest: ``manifest.json``, or ``None``.
-        models: model names (as configured), methods: base method names, both in run order.
-        random_control: whether the run has random controls (``random-METHOD``).
+        models, methods: model names (as configured) and methods, both in run order.
+        controls: the controls the run computed (``permuted``, ``random-order``, ``uniform``).
+        metrics: the run's metric objects (from its settings), comparable protocol first.
         accuracy: model -> ``models/MODEL.json``.
-        metrics: ``(model, name) -> {metric: file body}``, ``name`` a method or its control.
-        stamps: ``(model, name) -> stamps.json`` body.
-        galleries: ``(model, method) -> gallery .npz path`` for the files that exist.
+        records: ``(model, method, metric)`` -> the metric file, for the files that are readable.
+        stamps: ``(model, method)`` -> ``stamps.json``.
+        comparisons: model -> ``comparisons/MODEL.json`` (``pairs`` and ``ranking``).
+        galleries: ``(model, method)`` -> gallery ``.npz`` path, for the files that exist.
         missing: the notes on absent or unreadable files.
     """
 
@@ -78,72 +86,80 @@ class EvaluationRun:
     manifest: dict[str, Any] | None
     models: list[str]
     methods: list[str]
-    random_control: bool
+    controls: list[str]
+    metrics: list[Metric]
     accuracy: dict[str, dict[str, Any]] = field(default_factory=dict)
-    metrics: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
+    records: dict[tuple[str, str, str], MetricRecord] = field(default_factory=dict)
     stamps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    comparisons: dict[str, dict[str, Any]] = field(default_factory=dict)
     galleries: dict[tuple[str, str], Path] = field(default_factory=dict)
     missing: list[Missing] = field(default_factory=list)
 
-    def names(self, method: str) -> list[str]:
-        """A method and, if the run has controls, its random control."""
-        return [method, f"{CONTROL_PREFIX}{method}"] if self.random_control else [method]
+    def record(self, model: str, method: str, metric: str) -> MetricRecord | None:
+        """The metric file of one unit, or ``None`` when it is missing or unreadable."""
+        return self.records.get((model, method, metric))
 
-    def units(self) -> list[tuple[str, str]]:
-        """Every ``(model, name)`` the run should hold, controls after their method."""
-        return [(m, n) for m in self.models for method in self.methods for n in self.names(method)]
+    def metric(self, name: str) -> Metric | None:
+        """The run's metric called ``name``, or ``None`` if the run has none."""
+        return next((m for m in self.metrics if m.name == name), None)
 
-    def result(self, model: str, name: str, metric: str) -> dict[str, Any] | None:
-        """The ``results`` object of one metric file, or ``None`` if it is missing."""
-        body = self.metrics.get((model, name), {}).get(metric)
-        return body.get("results") if body is not None else None
+    def summary(
+        self, model: str, method: str, metric: str, key: str, variant: str = METHOD
+    ) -> dict[str, Any] | None:
+        """``{value, ci_low, ci_high, n}`` of one score as the file's summary states it;
+        ``None`` when the file is missing or does not hold that variant and score."""
+        record = self.record(model, method, metric)
+        if record is None:
+            return None
+        entry = record.summary.get(variant, {}).get(key)
+        return entry if isinstance(entry, dict) else None
 
-    def summary_rows(self) -> list[dict[str, Any]]:
-        """One row per unit with the summary values and their ``(low, high)`` CIs.
+    def headline(self, protocol: str) -> list[tuple[Metric, Score]]:
+        """The headline scores of ``protocol``, in table order."""
+        return headline(self.metrics, protocol)
 
-        Keys are those of :data:`SUMMARY_COLUMNS` (each with ``KEY_ci``), plus ``model``,
-        ``method`` and ``missing`` (comma-separated metrics without a usable file).
-        """
-        rows = []
-        for model, name in self.units():
-            row: dict[str, Any] = {"model": model, "method": name}
-            missing = []
-            for metric in RUN_METRICS:
-                results = self.result(model, name, metric)
-                try:
-                    values = flatten_metric(metric, results) if results is not None else None
-                except (KeyError, TypeError, ValueError, IndexError):
-                    values = None
-                    where = f"results/{safe_model_name(model)}/{name}/{metric}.json"
-                    note = Missing(where, "unexpected content (a field is missing)")
-                    if note not in self.missing:
-                        self.missing.append(note)
-                if values is None:
-                    missing.append(metric)
-                else:
-                    row.update(values)
-            row["missing"] = ",".join(missing)
-            rows.append(row)
-        return rows
+    def controls_of(self, protocol: str) -> list[str]:
+        """The run's controls that some metric of ``protocol`` computes, in run order."""
+        return [
+            c
+            for c in self.controls
+            if any(c in m.controls for m in self.metrics if m.protocol == protocol)
+        ]
+
+    def score_rows(self) -> list[dict[str, Any]]:
+        """:func:`spikeattr.evaluate.summary.score_rows` of every readable file, in run order
+        (the rows of ``summary.csv``)."""
+        by_name = {m.name: m for m in self.metrics}
+        ordered = [
+            self.records[(model, method, metric.name)]
+            for model in self.models
+            for method in self.methods
+            for metric in self.metrics
+            if (model, method, metric.name) in self.records
+        ]
+        return score_rows(ordered, by_name)
 
 
-def _read_json(run: Path, relative: str, missing: list[Missing]) -> Any | None:
+def _reason(exc: Exception, path: Path) -> str:
+    """The message of a reader's error without the path it starts with."""
+    text = str(exc)
+    for prefix in (str(path), path.as_posix()):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    return text.lstrip(": ").strip() or "unreadable"
+
+
+def _read_object(run: Path, relative: str, what: str, missing: list[Missing]) -> Any | None:
     path = run / relative
     if not path.is_file():
         missing.append(Missing(relative, "missing"))
         return None
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        missing.append(Missing(relative, f"not valid JSON ({exc.msg}, line {exc.lineno})"))
+        return read_json_object(path, what)
+    except SpikeAttrError as exc:
+        missing.append(Missing(relative, _reason(exc, path)))
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        missing.append(Missing(relative, f"unreadable ({exc})"))
-        return None
-    if not isinstance(body, dict):
-        missing.append(Missing(relative, "not a JSON object"))
-        return None
-    return body
 
 
 def _subdirectories(path: Path) -> list[str]:
@@ -172,6 +188,32 @@ def check_run_dir(path: str | os.PathLike[str]) -> Path:
     return run
 
 
+def run_metrics(config: Mapping[str, Any], missing: list[Missing]) -> list[Metric]:
+    """The metric objects of a run's settings (``config["metrics"]``); the defaults when the
+    configuration holds none, or a note and the defaults when its settings are not valid."""
+    settings = config.get("metrics")
+    if isinstance(settings, dict):
+        try:
+            return build_metrics(MetricSettings(**settings))
+        except (TypeError, ValueError) as exc:
+            missing.append(Missing("config.json", f"metric settings not valid ({exc}); defaults"))
+    return build_metrics(MetricSettings())
+
+
+def _layout(run: Path, config: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Models and methods: the configuration's, else what the directories hold."""
+    models = [str(m) for m in config.get("models") or []]
+    methods = [str(m) for m in config.get("methods") or []]
+    if not models:
+        names = set(_subdirectories(run / "results")) | set(_subdirectories(run / "gallery"))
+        names |= {p.stem for p in (run / "models").glob("*.json")}
+        models = sorted(names)
+    if not methods:
+        found = {d for m in models for d in _subdirectories(run / "results" / safe_model_name(m))}
+        methods = sorted(found)
+    return models, methods
+
+
 def read_run(path: str | os.PathLike[str]) -> EvaluationRun:
     """Read a results directory of ``spikeattr evaluate``; absent parts become notes.
 
@@ -180,50 +222,34 @@ def read_run(path: str | os.PathLike[str]) -> EvaluationRun:
     """
     run = check_run_dir(path)
     missing: list[Missing] = []
-    config = _read_json(run, "config.json", missing)
-    manifest = _read_json(run, "manifest.json", missing)
+    config = _read_object(run, "config.json", "evaluation run configuration", missing)
+    manifest = _read_object(run, "manifest.json", "run manifest", missing)
     if config is None and manifest is not None and isinstance(manifest.get("config"), dict):
         config = manifest["config"]
     config = config or {}
-    models = [str(m) for m in config.get("models") or []]
-    methods = [str(m) for m in config.get("methods") or []]
-    if not models:  # no configuration: take what the directories hold
-        names = set(_subdirectories(run / "results")) | set(_subdirectories(run / "gallery"))
-        names |= {p.stem for p in (run / "models").glob("*.json")}
-        models = sorted(names)
-    if not methods:
-        found = {d for m in models for d in _subdirectories(run / "results" / safe_model_name(m))}
-        methods = sorted(d for d in found if not is_control(d))
-    if "random_control" in config:
-        random_control = bool(config["random_control"])
-    else:
-        random_control = any(
-            (run / "results" / safe_model_name(m) / f"{CONTROL_PREFIX}{meth}").is_dir()
-            for m in models
-            for meth in methods
-        )
-    result = EvaluationRun(run, config, manifest, models, methods, random_control)
+    models, methods = _layout(run, config)
+    metrics = run_metrics(config, missing)
+    if not config:  # without settings, expect only the metrics some unit has a file of
+        present = {p.stem for p in (run / "results").glob("*/*/*.json")}
+        metrics = [m for m in metrics if m.name in present]
+    result = EvaluationRun(run, config, manifest, models, methods, [], metrics)
     for model in models:
-        safe = safe_model_name(model)
-        body = _read_json(run, f"models/{safe}.json", missing)
+        body = _read_object(run, f"models/{safe_model_name(model)}.json", "accuracy", missing)
         if body is not None:
             result.accuracy[model] = body
-    for model, name in result.units():
-        safe = safe_model_name(model)
-        loaded: dict[str, dict[str, Any]] = {}
-        for metric in RUN_METRICS:
-            relative = f"results/{safe}/{name}/{metric}.json"
-            body = _read_json(run, relative, missing)
-            if body is None:
-                continue
-            if not isinstance(body.get("results"), dict):
-                missing.append(Missing(relative, "has no 'results' object"))
-                continue
-            loaded[metric] = body
-        result.metrics[(model, name)] = loaded
-        stamps = _read_json(run, f"results/{safe}/{name}/stamps.json", missing)
-        if stamps is not None:
-            result.stamps[(model, name)] = stamps
+    for model in models:
+        for method in methods:
+            _read_unit(run, result, model, method, missing)
+    for model in models:
+        relative = comparisons_path(run, model).relative_to(run).as_posix()
+        body = _read_object(run, relative, "paired comparisons", missing)
+        if body is not None:
+            result.comparisons[model] = body
+    configured = config.get("controls")
+    found = {v for r in result.records.values() for v in r.variants if v != METHOD}
+    result.controls = (
+        [str(c) for c in configured] if isinstance(configured, list) else sorted(found)
+    )
     for model in models:
         for method in methods:
             relative = f"gallery/{safe_model_name(model)}/{method}.npz"
@@ -235,3 +261,46 @@ def read_run(path: str | os.PathLike[str]) -> EvaluationRun:
         missing.append(Missing("summary.md", "missing (the run did not finish)"))
     result.missing = missing
     return result
+
+
+def _read_unit(
+    run: Path, result: EvaluationRun, model: str, method: str, missing: list[Missing]
+) -> None:
+    """The metric files and ``stamps.json`` of one model and method."""
+    directory = unit_dir(run, model, method)
+    for metric in result.metrics:
+        path = directory / f"{metric.name}.json"
+        relative = path.relative_to(run).as_posix()
+        if not path.is_file():
+            missing.append(Missing(relative, "missing"))
+            continue
+        try:
+            record = read_metric(path)
+        except SpikeAttrError as exc:
+            missing.append(Missing(relative, _reason(exc, path)))
+            continue
+        if not _summary_is_well_formed(record):
+            missing.append(
+                Missing(
+                    relative,
+                    "malformed summary (expected variant -> score -> {value, ci_low, ci_high, n})",
+                )
+            )
+            continue
+        result.records[(model, method, metric.name)] = record
+    stamps = directory / "stamps.json"
+    if not stamps.is_file():
+        missing.append(Missing(stamps.relative_to(run).as_posix(), "missing"))
+        return
+    try:
+        result.stamps[(model, method)] = read_stamps(run, model, method)
+    except SpikeAttrError as exc:
+        missing.append(Missing(stamps.relative_to(run).as_posix(), _reason(exc, stamps)))
+
+
+def _summary_is_well_formed(record: MetricRecord) -> bool:
+    """Whether the file's summary maps each variant to score -> ``{value, ...}`` objects."""
+    return all(
+        isinstance(scores, dict) and all(isinstance(e, dict) for e in scores.values())
+        for scores in record.summary.values()
+    )

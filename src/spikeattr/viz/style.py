@@ -1,15 +1,15 @@
-"""Names and colours shared by every figure: one colour per method, the same in every panel."""
+"""Names and colours shared by every figure: one colour per method, the same in every panel;
+each control drawn in its method's colour, told apart by its own mark."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import PurePath
 
+from spikeattr.evaluate.summary import CONTROL_LABELS
+
 #: Display names of the explanation methods (``spikeattr.explain.methods.METHODS`` keys).
 METHOD_LABELS: dict[str, str] = {"s": "TSA-S", "ns": "TSA-NS", "sam": "SAM"}
-
-#: Prefix of a method's random-attribution control in a results directory.
-CONTROL_PREFIX = "random-"
 
 #: Okabe-Ito colours (colour-blind safe), assigned to methods in order.
 PALETTE: tuple[str, ...] = (
@@ -26,21 +26,23 @@ PALETTE: tuple[str, ...] = (
 #: Base font size (points) of the metric figures.
 FONT_SIZE = 10.0
 
-
-def is_control(name: str) -> bool:
-    """Whether ``name`` is a random control (``random-METHOD``)."""
-    return name.startswith(CONTROL_PREFIX)
-
-
-def base_method(name: str) -> str:
-    """The method a name belongs to (``random-s`` -> ``s``)."""
-    return name[len(CONTROL_PREFIX) :] if is_control(name) else name
+#: How a control's band is filled, in its method's colour: ``(alpha, hatch)``; a band with a
+#: hatch is not filled, only hatched.
+CONTROL_BANDS: dict[str, tuple[float, str | None]] = {
+    "permuted": (0.22, None),
+    "random-order": (0.0, "...."),
+    "uniform": (0.0, "////"),
+}
 
 
 def method_label(name: str) -> str:
-    """``s`` -> ``TSA-S``; ``random-s`` -> ``random (TSA-S)``; unknown names unchanged."""
-    label = METHOD_LABELS.get(base_method(name), base_method(name))
-    return f"random ({label})" if is_control(name) else label
+    """``s`` -> ``TSA-S``; unknown names unchanged."""
+    return METHOD_LABELS.get(name, name)
+
+
+def control_label(control: str) -> str:
+    """``permuted`` -> ``permuted control``."""
+    return CONTROL_LABELS.get(control, f"{control} control")
 
 
 def model_label(model: str) -> str:
@@ -54,5 +56,5 @@ def model_label(model: str) -> str:
 
 
 def method_colours(methods: Sequence[str]) -> dict[str, str]:
-    """A colour per base method, in the given order (a control uses its method's colour)."""
+    """A colour per method, in the given order (its controls use the same colour)."""
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(methods)}

@@ -173,9 +173,10 @@ def _tick_labels_collide(figure: Figure, axes: Axes, gap: float = 4.0) -> bool:
 
 
 def fit_time_ticks(figure: Figure, axes: Axes, time_axis: TimeAxis, fontsize: float) -> None:
-    """Use the most ticks (6 down to 2) whose labels do not collide once drawn."""
+    """Use the most ticks (6 down to 2) whose labels do not collide once laid out (each try
+    lays the figure out without rendering it: only the labels' extents are needed)."""
     for ticks in (6, 5, 4, 3, 2):
         set_time_ticks(axes, time_axis, fontsize, ticks)
-        figure.canvas.draw()
+        figure.draw_without_rendering()
         if not _tick_labels_collide(figure, axes):
             return
