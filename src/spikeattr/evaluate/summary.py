@@ -321,6 +321,6 @@ def _ranking_section(model: str, result: Mapping[str, Any]) -> list[str]:
         out += [f"### Paired comparisons: {markdown_text(model)} ({caption})", ""]
         if pairs:
             rows = [(*row[:3], Markdown(row[3]), *row[4:]) for row in pairs]
-            headings = (*PAIR_HEADINGS[:3], Markdown(PAIR_HEADINGS[3]), *PAIR_HEADINGS[4:])
-            out.append(markdown_table(headings, rows))
+            pair_headings = (*PAIR_HEADINGS[:3], Markdown(PAIR_HEADINGS[3]), *PAIR_HEADINGS[4:])
+            out.append(markdown_table(pair_headings, rows))
     return out
