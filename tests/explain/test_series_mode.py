@@ -12,7 +12,12 @@ import torch
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import ExplanationError
 from spikeattr.explain import TSA
-from spikeattr.explain.series import SeriesExplanation, explain_series, series_support
+from spikeattr.explain.series import (
+    SeriesExplanation,
+    explain_series,
+    iter_series,
+    series_support,
+)
 from spikeattr.snn import load_model
 
 from .literal import tsa_literal
@@ -117,6 +122,23 @@ def test_interrupted_run_resumes_to_the_same_result(
     for a, b in zip(full.chunks(), cut.chunks(), strict=True):
         for key in ("predicted", "probs", "attribution"):
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_iter_series_yields_the_chunks_explain_series_writes(
+    synthetic_test: SpikeSeries, tmp_path: Path
+) -> None:
+    model = load_model("published:synthetic_2L")
+    spikes = _series(synthetic_test, 2500)
+    explain_series(model, spikes, tmp_path, variant="ns", support=12, chunk_size=600)
+    written = list(SeriesExplanation(tmp_path).chunks())
+    in_memory = list(iter_series(model, spikes, variant="ns", support=12, chunk_size=600))
+    assert len(in_memory) == len(written) == 5
+    for a, b in zip(written, in_memory, strict=True):
+        assert set(b) == {"start", "predicted", "probs", "attribution"}
+        for key in b:
+            np.testing.assert_array_equal(a[key], b[key])
+    with pytest.raises(ExplanationError, match="support 13 is too long"):
+        next(iter_series(model, spikes[:12], support=13))
 
 
 def test_resume_with_other_config_is_refused(synthetic_test: SpikeSeries, tmp_path: Path) -> None:

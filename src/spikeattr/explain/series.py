@@ -115,27 +115,11 @@ def explain_series(
         resume: continue an interrupted run with the same configuration (else start over).
         progress: called with the number of steps done after every chunk.
     """
-    if variant not in VARIANTS:
-        raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
-    spikes = np.asarray(spikes)
-    if spikes.ndim != 2 or spikes.shape[1] != model.layer_sizes[0]:
-        raise ExplanationError(
-            f"spikes must have shape [T, n_in={model.layer_sizes[0]}]; got {spikes.shape}"
-        )
-    if spikes.shape[0] == 0:
-        raise ExplanationError("spikes has no time steps; nothing to explain")
-    try:
-        check_binary_spikes(spikes)
-    except DataFormatError as exc:
-        raise ExplanationError(str(exc)) from exc
+    spikes = _checked_spikes(model, spikes, variant)
     n_steps, n_inputs = spikes.shape
     n_classes = model.layer_sizes[-1]
     dtype = model.weights[0].dtype
-    if support is None:
-        k_support = min(series_support(model, tolerance), n_steps)
-    else:
-        k_support = support
-    _check_support(k_support, model, n_steps, n_inputs, dtype)
+    k_support = _resolved_support(model, n_steps, support, tolerance)
     if chunk_size is None:
         chunk_size = max(
             _MIN_CHUNK, min(65_536, _CHUNK_ELEMENTS // (n_classes * n_inputs * k_support))
@@ -184,6 +168,60 @@ def explain_series(
         _write_info(out, info)
         _explain_chunks(model, spikes, out, info, first_chunk, state, tail, progress)
     return info
+
+
+def iter_series(
+    model: LIFNetwork,
+    spikes: np.ndarray,
+    variant: str = "s",
+    support: int | None = None,
+    tolerance: float = DEFAULT_SERIES_TOLERANCE,
+    chunk_size: int = 4096,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Series mode in memory: the chunks :func:`explain_series` would write, one at a time.
+
+    Yields, per chunk of ``chunk_size`` steps, ``start``, ``predicted [n]``, ``probs [n, C]``
+    and ``attribution [n, C, n_in, K]`` (``attribution[j, :, :, k]`` is step
+    ``start + j - (K - 1) + k``). Memory is one chunk.
+    """
+    spikes = _checked_spikes(model, spikes, variant)
+    n_steps, n_inputs = spikes.shape
+    k_support = _resolved_support(model, n_steps, support, tolerance)
+    if chunk_size < 1:
+        raise ExplanationError(f"chunk_size must be at least 1; got {chunk_size}")
+    info = SeriesExplanationInfo(
+        n_steps, n_inputs, model.layer_sizes[-1], k_support, chunk_size, variant, {}, 0
+    )
+    tail = torch.zeros(info.n_classes, n_inputs, k_support - 1, dtype=model.weights[0].dtype)
+    for _, arrays in _chunks(model, spikes, info, 0, None, tail):
+        yield {key: arrays[key] for key in ("start", "predicted", "probs", "attribution")}
+
+
+def _checked_spikes(model: LIFNetwork, spikes: np.ndarray, variant: str) -> np.ndarray:
+    """``spikes`` as a binary ``[T, n_in]`` array with ``T > 0``, and a known ``variant``."""
+    if variant not in VARIANTS:
+        raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    spikes = np.asarray(spikes)
+    if spikes.ndim != 2 or spikes.shape[1] != model.layer_sizes[0]:
+        raise ExplanationError(
+            f"spikes must have shape [T, n_in={model.layer_sizes[0]}]; got {spikes.shape}"
+        )
+    if spikes.shape[0] == 0:
+        raise ExplanationError("spikes has no time steps; nothing to explain")
+    try:
+        check_binary_spikes(spikes)
+    except DataFormatError as exc:
+        raise ExplanationError(str(exc)) from exc
+    return spikes
+
+
+def _resolved_support(
+    model: LIFNetwork, n_steps: int, support: int | None, tolerance: float
+) -> int:
+    """``support``, or the one ``tolerance`` gives; checked by :func:`_check_support`."""
+    k_support = min(series_support(model, tolerance), n_steps) if support is None else support
+    _check_support(k_support, model, n_steps, model.layer_sizes[0], model.weights[0].dtype)
+    return k_support
 
 
 def _check_support(
@@ -250,6 +288,23 @@ def _explain_chunks(
     progress: Callable[[int], Any] | None,
 ) -> None:
     """Explain and write chunks ``first_chunk ..`` from the carried ``state`` and ``tail``."""
+    for index, arrays in _chunks(model, spikes, info, first_chunk, state, tail):
+        save_npz_atomic(_chunk_path(out, index), arrays)
+        info.completed_chunks = index + 1
+        _write_info(out, info)
+        if progress is not None:
+            progress(min(info.n_steps, (index + 1) * info.chunk_size))
+
+
+def _chunks(
+    model: LIFNetwork,
+    spikes: np.ndarray,
+    info: SeriesExplanationInfo,
+    first_chunk: int,
+    state: list[LIFState] | None,
+    tail: torch.Tensor,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """``(index, arrays)`` of chunks ``first_chunk ..``, with the carry to resume after each."""
     k_support, chunk_size, n_steps = info.support, info.chunk_size, info.n_steps
     n_classes, variant = info.n_classes, info.variant
     dtype = model.weights[0].dtype
@@ -284,8 +339,8 @@ def _explain_chunks(
             windows.permute(2, 0, 1, 3) * decay.to(dtype) * probs.view(-1, n_classes, 1, 1)
         )  # [n, C, n_in, K]
         tail = extended[..., extended.shape[-1] - (k_support - 1) :].clone()
-        save_npz_atomic(
-            _chunk_path(out, index),
+        yield (
+            index,
             {
                 "start": np.array(start, dtype=np.int64),
                 "predicted": probs.argmax(-1).numpy().astype(np.int64),
@@ -296,10 +351,6 @@ def _explain_chunks(
                 "carry_tail": tail.numpy(),
             },
         )
-        info.completed_chunks = index + 1
-        _write_info(out, info)
-        if progress is not None:
-            progress(stop)
 
 
 def _load_carry(path: Path, model: LIFNetwork) -> tuple[list[LIFState], torch.Tensor]:
