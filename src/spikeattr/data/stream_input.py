@@ -37,6 +37,10 @@ line is an ``off`` or a tick exactly at the step's start. So a UCI ADL sensor ro
 Times are a number of seconds or an ISO 8601 date-time (``2011-11-28 02:27:59``, ``T`` or a
 space, optional fraction and offset), one kind per stream, never going backwards.
 
+The input is read by :func:`~spikeattr.data.line_source.read_line_blocks`; the steps come out
+as :class:`~spikeattr.data.stream_steps.StepBatch` es on a
+:class:`~spikeattr.data.stream_steps.Clock`.
+
 A line that breaks these rules (wrong number of fields, a value other than 0/1, an unreadable
 time, time going backwards, an unknown channel, text that is not UTF-8) is a
 :class:`StreamInputError` naming the source, the 1-based line number, the field, the value and
@@ -49,23 +53,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import sys
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
+from spikeattr.data.stream_steps import Clock, StepBatch, StepRuns, parse_time
 from spikeattr.errors import DataFormatError
 
 OnError = Literal["stop", "skip"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("stop", "skip")
 EVENT_HEADER: tuple[str, ...] = ("time", "channel", "value")
 TIME_COLUMN = "time"
-MAX_LINE_BYTES = 1 << 20
 _EPSILON = 1e-9  # of a step: times within this of a step boundary count as on it
 _ZERO, _ONE, _COMMA = ord("0"), ord("1"), ord(",")
 _SKIPPED_FIRST = frozenset(" \t#")  # a line starting so may be blank or a comment
@@ -77,92 +76,6 @@ class StreamInputError(DataFormatError):
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
         self.line = line
-
-
-@dataclass(frozen=True)
-class Clock:
-    """How a stream's times are read and written: ISO date-times or seconds, from ``origin``.
-
-    Stream times are handled as float seconds after the origin (the first time of the stream,
-    or the ``start`` given by the user).
-    """
-
-    kind: Literal["iso", "seconds"]
-    origin_time: dt.datetime | None = None
-    origin_seconds: float = 0.0
-
-    def format(self, offset: float) -> str:
-        """The clock time ``offset`` seconds after the origin, as the stream wrote its times."""
-        if self.origin_time is not None:
-            return (self.origin_time + dt.timedelta(seconds=offset)).isoformat()
-        return format(self.origin_seconds + offset, ".9f").rstrip("0").rstrip(".")
-
-    def format_many(self, offsets: np.ndarray) -> list[str]:
-        """:meth:`format` of every offset ``[t]`` (vectorised for naive date-times)."""
-        if self.origin_time is None or self.origin_time.tzinfo is not None:
-            return [self.format(offset) for offset in offsets.tolist()]
-        micro = np.round(offsets * 1e6).astype(np.int64).astype("timedelta64[us]")
-        moments = np.datetime64(self.origin_time, "us") + micro
-        whole = moments.astype(np.int64) % 1_000_000 == 0
-        seconds = np.datetime_as_string(moments, unit="s")
-        fine = np.datetime_as_string(moments, unit="us")
-        return [str(text) for text in np.where(whole, seconds, fine).tolist()]
-
-
-def parse_time(text: str) -> dt.datetime | float | None:
-    """An ISO date-time or a finite number of seconds, else ``None``."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return seconds if math.isfinite(seconds) else None
-
-
-@dataclass
-class StepBatch:
-    """Steps parsed from some lines, run-length encoded (a long quiet spell stays small).
-
-    Attributes:
-        first: stream index of the first step.
-        rows: int8 ``[m, n_in]``; row ``j`` stands for ``counts[j]`` identical steps.
-        counts: int64 ``[m]``.
-        times: float64 ``[m]`` clock offsets of the first step of each run (the run's further
-            steps follow every ``step_seconds``), or ``None`` when the stream has no times.
-        step_seconds: seconds per step.
-    """
-
-    first: int
-    rows: np.ndarray
-    counts: np.ndarray
-    times: np.ndarray | None
-    step_seconds: float
-
-    @property
-    def n_steps(self) -> int:
-        """Number of steps."""
-        return int(self.counts.sum())
-
-    def pieces(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """The steps as ``(spikes [t, n_in] int8, times [t] or None)``, at most ``size`` each."""
-        ends = np.cumsum(self.counts)
-        starts = ends - self.counts
-        total = int(ends[-1]) if ends.size else 0
-        for first in range(0, total, size):
-            last = min(total, first + size)
-            lo = int(np.searchsorted(ends, first, side="right"))
-            hi = int(np.searchsorted(starts, last, side="left"))
-            begin = np.maximum(starts[lo:hi], first)
-            repeats = np.minimum(ends[lo:hi], last) - begin
-            spikes = np.repeat(self.rows[lo:hi], repeats, axis=0)
-            if self.times is None:
-                yield spikes, None
-                continue
-            into_run = np.arange(first, last) - np.repeat(starts[lo:hi], repeats)
-            times = np.repeat(self.times[lo:hi], repeats) + into_run * self.step_seconds
-            yield spikes, times
 
 
 class StreamParser:
@@ -225,7 +138,7 @@ class StreamParser:
         Raises:
             StreamInputError: a header that cannot be used (whatever the policy).
         """
-        out = _Runs(self._steps, len(self.input_names), self.step_seconds)
+        out = StepRuns(self._steps, len(self.input_names), self.step_seconds)
         problems: list[StreamInputError] = []
         if self.failed is not None:
             return out.batch(), problems
@@ -259,7 +172,7 @@ class StreamParser:
 
     def finish(self) -> StepBatch:
         """The steps still pending at the end of the input (events: see the module doc)."""
-        out = _Runs(self._steps, len(self.input_names), self.step_seconds)
+        out = StepRuns(self._steps, len(self.input_names), self.step_seconds)
         if self.format == "events" and self.failed is None:
             if self._step_advanced or self._turned_on.any():
                 out.add(self._start_level | self._turned_on, 1, self._steps * self.step_seconds)
@@ -315,7 +228,9 @@ class StreamParser:
         if self.on_error == "stop":
             self.failed = problem
 
-    def _line(self, raw: bytes, number: int, out: _Runs, problems: list[StreamInputError]) -> None:
+    def _line(
+        self, raw: bytes, number: int, out: StepRuns, problems: list[StreamInputError]
+    ) -> None:
         text = self._text(raw, number, problems)
         if text is None or not text or text[0] in _SKIPPED_FIRST:
             if text is None or not text.strip() or text.lstrip().startswith("#"):
@@ -333,7 +248,7 @@ class StreamParser:
         fields: list[str],
         text: str,
         number: int,
-        out: _Runs,
+        out: StepRuns,
         problems: list[StreamInputError],
     ) -> None:
         expected = len(self._columns) + self._has_time
@@ -364,7 +279,7 @@ class StreamParser:
             self._last_time = offset
         out.add(spikes, 1, offset if self._has_time else None)
 
-    def _fast_rows(self, lines: Sequence[bytes], out: _Runs) -> bool:
+    def _fast_rows(self, lines: Sequence[bytes], out: StepRuns) -> bool:
         """All of ``lines`` as plain ``0,1,...`` rows in one numpy pass; False if any is not."""
         width = 2 * len(self._columns) - 1
         if not lines or {len(line) for line in lines} != {width}:
@@ -457,7 +372,7 @@ class StreamParser:
         fields: list[str],
         text: str,
         number: int,
-        out: _Runs,
+        out: StepRuns,
         problems: list[StreamInputError],
     ) -> None:
         if len(fields) != 3:
@@ -513,96 +428,3 @@ class StreamParser:
                 self._start_level[index] = self._level[index]
             if value == "1":
                 self._turned_on[index] = 1
-
-
-class _Runs:
-    """Collects the runs of steps of one :class:`StepBatch`."""
-
-    def __init__(self, first: int, n_inputs: int, step_seconds: float) -> None:
-        self.first = first
-        self.n_inputs = n_inputs
-        self.step_seconds = step_seconds
-        self.rows: list[np.ndarray] = []
-        self.counts: list[int] = []
-        self.times: list[float] = []
-        self.timed = True
-
-    def add(self, spikes: np.ndarray, count: int, offset: float | None) -> None:
-        self.rows.append(spikes.reshape(1, -1))
-        self.counts.append(count)
-        if offset is None:
-            self.timed = False
-        else:
-            self.times.append(offset)
-
-    def extend(self, spikes: np.ndarray) -> None:
-        self.rows.append(spikes)
-        self.counts.extend([1] * spikes.shape[0])
-        self.timed = False
-
-    def batch(self) -> StepBatch:
-        rows = (
-            np.concatenate(self.rows) if self.rows else np.zeros((0, self.n_inputs), dtype=np.int8)
-        )
-        counts = np.asarray(self.counts, dtype=np.int64)
-        times = np.asarray(self.times, dtype=np.float64) if self.timed and self.rows else None
-        return StepBatch(self.first, rows, counts, times, self.step_seconds)
-
-
-def read_line_blocks(
-    path: str | os.PathLike[str] | None,
-    follow: bool = False,
-    poll_seconds: float = 0.05,
-    block_bytes: int = 1 << 16,
-) -> Iterator[tuple[int, list[bytes]]]:
-    """Yield ``(number of the first line, complete lines)`` as the input grows.
-
-    ``path`` ``None`` or ``"-"`` reads standard input, returning whatever has arrived (a pipe
-    is explained as it is written). With ``follow`` a file is tailed like ``tail -f``: at its
-    end the reader waits ``poll_seconds`` and looks again, forever (stop it by closing the
-    generator or with Ctrl-C); a last line without a line end is held until it is complete.
-    Without ``follow`` that last line is yielded at the end of the input.
-
-    Raises:
-        DataFormatError: the file cannot be opened, or a line is longer than 1 MiB.
-    """
-    if path is None or str(path) == "-":
-        stream: BinaryIO = sys.stdin.buffer
-        yield from _blocks(stream, "<stdin>", False, poll_seconds, block_bytes)
-        return
-    source = Path(path)
-    try:
-        handle = open(source, "rb")  # closed below, also when the caller stops early
-    except OSError as exc:
-        raise DataFormatError(f"{source}: cannot open the input: {exc.strerror or exc}") from exc
-    try:
-        yield from _blocks(handle, str(source), follow, poll_seconds, block_bytes)
-    finally:
-        handle.close()
-
-
-def _blocks(
-    stream: BinaryIO, name: str, follow: bool, poll_seconds: float, block_bytes: int
-) -> Iterator[tuple[int, list[bytes]]]:
-    read = getattr(stream, "read1", stream.read)
-    pending = b""
-    number = 1
-    while True:
-        data = read(block_bytes)
-        if not data:
-            if follow:
-                time.sleep(poll_seconds)
-                continue
-            if pending:
-                yield number, [pending.rstrip(b"\r")]
-            return
-        lines = (pending + data).split(b"\n")
-        pending = lines.pop()
-        if len(pending) > MAX_LINE_BYTES:
-            raise DataFormatError(
-                f"{name} line {number + len(lines)}: longer than {MAX_LINE_BYTES} bytes without "
-                "a line end; is this a stream of text lines?"
-            )
-        if lines:
-            yield number, [line[:-1] if line.endswith(b"\r") else line for line in lines]
-            number += len(lines)
