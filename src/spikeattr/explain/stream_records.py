@@ -155,20 +155,36 @@ class RecordWriter:
         return "".join(lines)
 
     def _contributions(self, entries: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[str]:
-        """Per row, its contributions as a JSON array or as ``3 top`` CSV cells."""
-        names = self._channels
-        out = []
-        for channels, agos, values in zip(*(a.tolist() for a in entries), strict=True):
-            items = [
-                (names[c], a, v) for c, a, v in zip(channels, agos, values, strict=True) if c >= 0
-            ]
-            if self.fmt == "jsonl":
-                out.append("[" + ", ".join(_JSON_ITEM % item for item in items) + "]")
-            else:
-                cells = ",".join(_CSV_ITEM % item for item in items)
-                padding = "," * (3 * (self.top - len(items)) - (0 if items else 1))
-                out.append(cells + padding)
-        return out
+        """Per row, its contributions as a JSON array or as ``3 top`` CSV cells.
+
+        One ``%`` per row on a template for its number of contributions (unused slots have
+        channel -1 and come last), the fields interleaved for all rows at once.
+        """
+        channel, ago, value = entries
+        steps = channel.shape[0]
+        if self.top == 0:
+            return [""] * steps
+        names = np.array([*self._channels, ""], dtype=object)
+        fields = np.empty((steps, 3 * self.top), dtype=object)
+        fields[:, 0::3] = names[channel]
+        fields[:, 1::3] = ago
+        fields[:, 2::3] = value.astype(np.float64)
+        counts = (channel >= 0).sum(axis=1).tolist()
+        templates = self._templates
+        return [
+            templates[count] % tuple(row[: 3 * count])
+            for count, row in zip(counts, fields.tolist(), strict=True)
+        ]
+
+    @property
+    def _templates(self) -> list[str]:
+        """The ``%`` template of a row with ``n`` contributions, for ``n = 0 .. top``."""
+        if self.fmt == "jsonl":
+            return ["[" + ", ".join([_JSON_ITEM] * n) + "]" for n in range(self.top + 1)]
+        return [
+            ",".join([_CSV_ITEM] * n + [""] * (3 * (self.top - n)) if n else [""] * 3 * self.top)
+            for n in range(self.top + 1)
+        ]
 
 
 _JSON_ITEM = '{"channel": %s, "steps_ago": %d, "value": %.9g}'
