@@ -10,7 +10,9 @@ from spikeattr.data.adl import encode_subject
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.online import OnlineExplainer
+from spikeattr.explain.online_kernels import ProductOperands
 from spikeattr.explain.series import iter_series
+from spikeattr.explain.tsa import layer_factors, propagate
 from spikeattr.snn import load_model
 
 from .literal import tsa_literal
@@ -177,3 +179,26 @@ def test_bad_input_is_refused_and_changes_nothing(synthetic_test: SpikeSeries) -
         OnlineExplainer(load_model("published:adl_1L"), support=874)
     with pytest.raises(ExplanationError, match="cannot explain a Linear online"):
         OnlineExplainer(torch.nn.Linear(3, 4))
+
+
+@pytest.mark.parametrize("variant", ["s", "ns", "sam"])
+@pytest.mark.parametrize("name", ["synthetic_1L", "adl_2L", "adl_3L"])
+def test_compiled_product_equals_the_torch_product_in_float64(
+    name: str, variant: str, adl_test: np.ndarray
+) -> None:
+    # B(t) of the kernels (shared by series mode) against tsa.propagate in float64
+    model = load_model(f"published:{name}")
+    spikes = torch.from_numpy(adl_test[:3000] if name.startswith("adl") else adl_test[:3000, :3])
+    with torch.no_grad():
+        out = model(spikes.unsqueeze(0).float())
+    layers = [spikes.unsqueeze(0).double(), *(s.double() for s in out.layer_spikes)]
+    weights = [w.detach().double() for w in model.weights]
+    if variant == "sam":
+        weights = [torch.ones_like(w) for w in weights]
+    factors = [layer_factors(s, variant).transpose(1, 2) for s in layers]
+    expected = propagate(factors, weights, None)[0].numpy()  # [C, n_in, T]
+    operands = ProductOperands.of([w.detach().numpy() for w in model.weights], variant)
+    flat = np.concatenate([layer[0].numpy() for layer in layers], axis=1)
+    got = operands.products(flat, np.float64)
+    assert got.shape == expected.shape and np.abs(expected).max() > 0
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.abs(expected).max())

@@ -37,6 +37,7 @@ from spikeattr.explain.online_kernels import (
     MAPS_ALL,
     MAPS_NONE,
     MAPS_PREDICTED,
+    ProductOperands,
     explain_steps,
 )
 from spikeattr.explain.tsa import VARIANTS, decay_exponents, support_length
@@ -185,26 +186,13 @@ class OnlineExplainer:
                 "shorter one"
             )
         self.support = k_support
-        if variant == "sam":
-            weights = [np.ones_like(w) for w in weights]
-        blocks = [w.T for w in weights[:-1]] + [weights[-1]]
-        self._weights = np.concatenate([np.ascontiguousarray(b).ravel() for b in blocks])
-        self._offsets = np.cumsum([0] + [b.size for b in blocks[:-1]]).astype(np.int64)
-        self._sizes = np.asarray(sizes, dtype=np.int64)
-        self._ns = variant == "ns"
-        self._top_product = (
-            np.ascontiguousarray(weights[-2] @ weights[-1]).ravel()
-            if len(weights) >= 2
-            else np.zeros(0)
-        )
+        self._operands = ProductOperands.of(weights, variant)
         rate = decay_exponents(betas)
         self._decay = np.exp(-rate * np.arange(k_support, 0, -1, dtype=np.float64))
         self._ring = np.zeros((sizes[-1], sizes[0], 2 * k_support), dtype=np.float64)
         self._counters = np.array([0, 0, -1], dtype=np.int64)
         self._previous_probs = np.zeros(sizes[-1], dtype=np.float64)
-        width = max(sizes) * sizes[-1]
-        self._buffer_a = np.zeros(width, dtype=np.float64)
-        self._buffer_b = np.zeros(width, dtype=np.float64)
+        self._buffer_a, self._buffer_b = self._operands.scratch()
         self._adapter_state: Any = None
         # scratch of step(): the forward's outputs and the kernel's bookkeeping
         self._inputs_1 = np.zeros((1, sum(sizes[:-1])), dtype=np.float32)
@@ -249,11 +237,11 @@ class OnlineExplainer:
         changed = explain_steps(
             self._inputs_1,
             self._scores_1,
-            self._weights,
-            self._offsets,
-            self._sizes,
-            self._ns,
-            self._top_product,
+            self._operands.weights,
+            self._operands.offsets,
+            self._operands.sizes,
+            self._operands.ns,
+            self._operands.top_product,
             self._ring,
             self._counters,
             self._previous_probs,
@@ -304,11 +292,11 @@ class OnlineExplainer:
         count = explain_steps(
             inputs,
             scores,
-            self._weights,
-            self._offsets,
-            self._sizes,
-            self._ns,
-            self._top_product,
+            self._operands.weights,
+            self._operands.offsets,
+            self._operands.sizes,
+            self._operands.ns,
+            self._operands.top_product,
             self._ring,
             self._counters,
             self._previous_probs,

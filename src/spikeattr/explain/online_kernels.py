@@ -14,12 +14,15 @@ multiply-adds, silent neurons skipped for TSA-S and SAM) plus ``C n_0 K`` for th
 TSA-NS the last hidden layer is written ``W diag(d) R = (1 + 1/n) W diag(s) R - (1/n) W R`` with
 ``W R = W_{L-2} W_{L-1}`` computed once, so only its spiking neurons cost anything.
 
-The product is accumulated in float64 and the maps rounded to float32 once.
+The product is accumulated in float64 and the maps rounded to float32 once. Series mode uses
+the same product (:meth:`ProductOperands.products`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -32,6 +35,69 @@ MAPS_ALL = 2
 """Also the map of every class of every step."""
 
 
+@dataclass(frozen=True)
+class ProductOperands:
+    """The weights of ``B(t)`` laid out for the kernels, in float64.
+
+    Attributes:
+        weights: for ``l < L-1`` the transposed ``W_l^T [n_{l+1}, n_l]``, then
+            ``W_{L-1} [n_{L-1}, C]``, row-major, concatenated (all ones for SAM).
+        offsets: int64 ``[L]`` start of each block.
+        sizes: int64 ``(n_0, ..., n_L)``.
+        ns: TSA-NS factors (silent neurons ``-1/n_l``), else TSA-S / SAM.
+        top_product: ``W_{L-2} W_{L-1} [n_{L-2}, C]`` row-major (empty for ``L = 1``).
+    """
+
+    weights: np.ndarray
+    offsets: np.ndarray
+    sizes: np.ndarray
+    ns: bool
+    top_product: np.ndarray
+
+    @classmethod
+    def of(cls, weights: Sequence[np.ndarray], variant: str) -> ProductOperands:
+        """The operands for ``W_l [n_l, n_{l+1}]`` and ``variant`` (``s``, ``ns``, ``sam``)."""
+        matrices = [np.asarray(w, dtype=np.float64) for w in weights]
+        if variant == "sam":
+            matrices = [np.ones_like(w) for w in matrices]
+        blocks = [np.ascontiguousarray(w.T) for w in matrices[:-1]] + [matrices[-1]]
+        sizes = [matrices[0].shape[0]] + [w.shape[1] for w in matrices]
+        return cls(
+            weights=np.concatenate([np.ascontiguousarray(b).ravel() for b in blocks]),
+            offsets=np.cumsum([0] + [b.size for b in blocks[:-1]]).astype(np.int64),
+            sizes=np.asarray(sizes, dtype=np.int64),
+            ns=variant == "ns",
+            top_product=(
+                np.ascontiguousarray(matrices[-2] @ matrices[-1]).ravel()
+                if len(matrices) >= 2
+                else np.zeros(0)
+            ),
+        )
+
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two float64 work buffers of ``max_l n_l * C``."""
+        width = int(self.sizes.max() * self.sizes[-1])
+        return np.zeros(width), np.zeros(width)
+
+    def products(self, layer_inputs: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarray:
+        """``B(t) [C, n_0, t]`` of every row of ``layer_inputs [t, sum_{l<L} n_l]`` (0/1)."""
+        sizes = self.sizes
+        out = np.empty((int(sizes[-1]), int(sizes[0]), layer_inputs.shape[0]), dtype=dtype)
+        first, second = self.scratch()
+        step_products(
+            np.ascontiguousarray(layer_inputs),
+            self.weights,
+            self.offsets,
+            sizes,
+            self.ns,
+            self.top_product,
+            first,
+            second,
+            out,
+        )
+        return out
+
+
 @numba.njit(cache=True, nogil=True)
 def _factor(spike: np.float32, n: int, ns: bool) -> float:
     """The diagonal entry of ``D_l`` without its decay: 1 if fired, else ``-1/n`` (NS) or 0."""
@@ -40,6 +106,85 @@ def _factor(spike: np.float32, n: int, ns: bool) -> float:
     if ns:
         return -1.0 / n
     return 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _product(
+    layer_inputs: np.ndarray,
+    r: int,
+    weights: np.ndarray,
+    offsets: np.ndarray,
+    sizes: np.ndarray,
+    ns: bool,
+    top_product: np.ndarray,
+    buffer_a: np.ndarray,
+    buffer_b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``R = W_0 diag(d_1) W_1 ... W_{L-1}`` of row ``r``, ``[n_0, C]`` row-major, in float64.
+
+    Returns ``(R, the other scratch buffer)``; ``B(t)[c, i] = d_0(t)[i] R[i, c]``.
+    """
+    n_layers = sizes.shape[0] - 1
+    n_classes = sizes[n_layers]
+    last = offsets[n_layers - 1]
+    for x in range(sizes[n_layers - 1] * n_classes):
+        buffer_a[x] = weights[last + x]
+    current, other = buffer_a, buffer_b
+    column = 0
+    for layer in range(n_layers - 1):
+        column += sizes[layer]
+    for layer in range(n_layers - 1, 0, -1):
+        n_prev = sizes[layer - 1]
+        n_here = sizes[layer]
+        column -= n_prev  # layer_inputs columns of layer l start at column + n_prev
+        split = ns and layer == n_layers - 1  # (1 + 1/n) W diag(s) R - (1/n) W R
+        for x in range(n_prev * n_classes):
+            other[x] = -top_product[x] / n_here if split else 0.0
+        base = offsets[layer - 1]
+        for k in range(n_here):
+            if split:
+                if layer_inputs[r, column + n_prev + k] <= 0:
+                    continue
+                factor = 1.0 + 1.0 / n_here
+            else:
+                factor = _factor(layer_inputs[r, column + n_prev + k], n_here, ns)
+            if factor == 0.0:
+                continue
+            row = base + k * n_prev
+            for j in range(n_prev):
+                w = weights[row + j] * factor
+                if w == 0.0:
+                    continue
+                for c in range(n_classes):
+                    other[j * n_classes + c] += w * current[k * n_classes + c]
+        current, other = other, current
+    return current, other
+
+
+@numba.njit(cache=True, nogil=True)
+def step_products(
+    layer_inputs: np.ndarray,
+    weights: np.ndarray,
+    offsets: np.ndarray,
+    sizes: np.ndarray,
+    ns: bool,
+    top_product: np.ndarray,
+    buffer_a: np.ndarray,
+    buffer_b: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``B(t)`` of every row of ``layer_inputs [t, sum_{l<L} n_l]`` into ``out [C, n_0, t]``,
+    accumulated in float64 and rounded once (the arguments as for :func:`explain_steps`)."""
+    n_inputs = sizes[0]
+    n_classes = sizes[sizes.shape[0] - 1]
+    for r in range(layer_inputs.shape[0]):
+        current, _ = _product(
+            layer_inputs, r, weights, offsets, sizes, ns, top_product, buffer_a, buffer_b
+        )
+        for i in range(n_inputs):
+            factor = _factor(layer_inputs[r, i], n_inputs, ns)
+            for c in range(n_classes):
+                out[c, i, r] = factor * current[i * n_classes + c]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -99,39 +244,9 @@ def explain_steps(
     support = decay.shape[0]
     changes = 0
     for r in range(layer_inputs.shape[0]):
-        # R = W_{L-1} [n_{L-1}, C], then R <- W_{l-1} diag(d_l) R for l = L-1 .. 1
-        last = offsets[n_layers - 1]
-        for x in range(sizes[n_layers - 1] * n_classes):
-            buffer_a[x] = weights[last + x]
-        current, other = buffer_a, buffer_b
-        column = 0
-        for layer in range(n_layers - 1):
-            column += sizes[layer]
-        for layer in range(n_layers - 1, 0, -1):
-            n_prev = sizes[layer - 1]
-            n_here = sizes[layer]
-            column -= n_prev  # layer_inputs columns of layer l start at column + n_prev
-            split = ns and layer == n_layers - 1  # (1 + 1/n) W diag(s) R - (1/n) W R
-            for x in range(n_prev * n_classes):
-                other[x] = -top_product[x] / n_here if split else 0.0
-            base = offsets[layer - 1]
-            for k in range(n_here):
-                if split:
-                    if layer_inputs[r, column + n_prev + k] <= 0:
-                        continue
-                    factor = 1.0 + 1.0 / n_here
-                else:
-                    factor = _factor(layer_inputs[r, column + n_prev + k], n_here, ns)
-                if factor == 0.0:
-                    continue
-                row = base + k * n_prev
-                for j in range(n_prev):
-                    w = weights[row + j] * factor
-                    if w == 0.0:
-                        continue
-                    for c in range(n_classes):
-                        other[j * n_classes + c] += w * current[k * n_classes + c]
-            current, other = other, current
+        current, other = _product(
+            layer_inputs, r, weights, offsets, sizes, ns, top_product, buffer_a, buffer_b
+        )
         pos = counters[0]
         for i in range(n_inputs):
             factor = _factor(layer_inputs[r, i], n_inputs, ns)

@@ -42,13 +42,8 @@ from spikeattr._io import (
 )
 from spikeattr.data.series import check_binary_spikes
 from spikeattr.errors import DataFormatError, ExplanationError
-from spikeattr.explain.tsa import (
-    VARIANTS,
-    decay_exponents,
-    layer_factors,
-    propagate,
-    support_length,
-)
+from spikeattr.explain.online_kernels import ProductOperands
+from spikeattr.explain.tsa import VARIANTS, decay_exponents, support_length
 from spikeattr.snn.lif import LIFState
 from spikeattr.snn.network import LIFNetwork
 
@@ -312,12 +307,11 @@ def _chunks(
         -decay_exponents([model.beta] * model.n_layers)
         * torch.arange(k_support, 0, -1, dtype=torch.float64)
     )
-    # B(t) is accumulated in float64 and rounded once: in float32 the cancellation between
-    # terms of the product left errors up to ~1e-6 of a map's largest value (3-layer models)
-    weights = [
-        torch.ones_like(w, dtype=torch.float64) if variant == "sam" else w.detach().double()
-        for w in model.weights
-    ]
+    # B(t) is accumulated in float64 and rounded once, in compiled code (the online explainer's
+    # product): in float32 the cancellation between terms of the product left errors up to
+    # ~1e-6 of a map's largest value (3-layer models), and float64 torch products are slower
+    operands = ProductOperands.of([w.detach().cpu().numpy() for w in model.weights], variant)
+    out_dtype = torch.empty(0, dtype=dtype).numpy().dtype
     for index in range(first_chunk, info.n_chunks):
         start = index * chunk_size
         stop = min(n_steps, start + chunk_size)
@@ -329,9 +323,10 @@ def _chunks(
         with torch.no_grad():
             outputs = model(chunk, state)
         state = outputs.state
-        layer_inputs = [chunk, *outputs.layer_spikes]
-        factors = [layer_factors(s.double(), variant).transpose(1, 2) for s in layer_inputs]
-        product = propagate(factors, weights, None)[0].to(dtype)  # B(t): [C, n_in, n]
+        layer_inputs = np.concatenate(
+            [chunk[0].numpy(), *(s[0].numpy() for s in outputs.layer_spikes)], axis=1
+        )
+        product = torch.from_numpy(operands.products(layer_inputs, out_dtype))  # [C, n_in, n]
         extended = torch.cat([tail, product], dim=-1)  # [C, n_in, K - 1 + n]
         windows = extended.unfold(-1, k_support, 1)  # [C, n_in, n, K]
         probs = torch.softmax(outputs.membrane[0], dim=-1)  # [n, C]
