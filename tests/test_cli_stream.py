@@ -53,31 +53,39 @@ def test_adl_replay_through_stream_equals_series_mode() -> None:
     assert len(records) == stop - first == 245_452
     assert "explained 245452 steps" in result.stderr
     model = load_model("published:adl_3L")
-    names = list(model.input_names)
+    index = {name: i for i, name in enumerate(model.input_names)}
+    # the records' contributions as arrays [T, top] (channel -1 where fewer are listed)
+    channel = np.full((len(records), top), -1)
+    ago = np.zeros((len(records), top), dtype=np.int64)
+    value = np.zeros((len(records), top))
+    for j, record in enumerate(records):
+        for rank, item in enumerate(record["top"]):
+            channel[j, rank] = index[item["channel"]]
+            ago[j, rank] = item["steps_ago"]
+            value[j, rank] = item["value"]
     start = np.datetime64(series.meta["start_time"]) + np.timedelta64(first, "s")
-    spikes = series.spikes[first:stop]
+    stamps = (start + np.arange(len(records)).astype("timedelta64[s]")).astype(str).tolist()
+    assert [r["time"] for r in records] == stamps
+    assert [r["step"] for r in records] == list(range(len(records)))
     changes = 0
-    for chunk in iter_series(model, spikes, "ns", support=support, chunk_size=16_384):
-        begin = int(chunk["start"])
-        rows = records[begin : begin + chunk["predicted"].shape[0]]
-        steps = np.arange(begin, begin + len(rows))
-        assert [r["step"] for r in rows] == steps.tolist()
-        assert [r["time"] for r in rows] == [str(start + np.timedelta64(s, "s")) for s in steps]
+    for chunk in iter_series(model, series.spikes[first:stop], "ns", support, chunk_size=16_384):
+        rows = np.arange(int(chunk["start"]), int(chunk["start"]) + chunk["predicted"].shape[0])
+        local = np.arange(rows.size)
         predicted = chunk["predicted"]
-        assert [r["predicted"] for r in rows] == [model.class_names[c] for c in predicted]
-        probability = chunk["probs"][np.arange(len(rows)), predicted]
-        np.testing.assert_allclose([r["probability"] for r in rows], probability, rtol=1e-6)
-        maps = chunk["attribution"][np.arange(len(rows)), predicted]  # [n, n_in, K]
-        scale = np.abs(maps).reshape(len(rows), -1).max(axis=1)
-        largest = -np.sort(-np.abs(maps).reshape(len(rows), -1), axis=1)[:, :top]
-        for j, record in enumerate(rows):
-            listed = record["top"]
-            tolerance = 1e-6 * scale[j]
-            for rank, item in enumerate(listed):
-                value = maps[j, names.index(item["channel"]), support - 1 - item["steps_ago"]]
-                assert abs(item["value"] - value) <= tolerance, (begin + j, item, value)
-                assert abs(abs(item["value"]) - largest[j, rank]) <= tolerance, (begin + j, rank)
-            assert len(listed) == min(top, int(np.count_nonzero(maps[j])))
+        assert [records[j]["predicted"] for j in rows] == [model.class_names[c] for c in predicted]
+        probability = [records[j]["probability"] for j in rows]
+        np.testing.assert_allclose(probability, chunk["probs"][local, predicted], rtol=1e-6)
+        maps = chunk["attribution"][local, predicted].astype(np.float64)  # [n, n_in, K]
+        flat = np.abs(maps).reshape(rows.size, -1)
+        tolerance = 1e-6 * flat.max(axis=1, keepdims=True)
+        listed = channel[rows] >= 0
+        # every listed contribution is the series map's entry at that channel and step ...
+        at = maps[local[:, None], np.maximum(channel[rows], 0), support - 1 - ago[rows]]
+        assert np.all(~listed | (np.abs(value[rows] - at) <= tolerance)), "values"
+        # ... and they are the largest ones, in order (near-ties may swap places)
+        largest = -np.sort(-flat, axis=1)[:, :top]
+        assert np.all(~listed | (np.abs(np.abs(value[rows]) - largest) <= tolerance)), "ranks"
+        assert np.array_equal(listed.sum(axis=1), np.minimum(top, (flat > 0).sum(axis=1)))
         changes += int(np.count_nonzero(np.diff(predicted, prepend=-1)))
     assert changes > 50  # the split is not one long prediction
 
