@@ -3,6 +3,8 @@ Ctrl-C and a followed file behave as documented."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -44,36 +46,33 @@ def test_adl_replay_through_stream_equals_series_mode() -> None:
     support, top = 8, 3
     result = _invoke(
         "stream", "--model", "published:adl_3L", "--variant", "ns", "--support", str(support),
-        "--top", str(top), "--input", "-", input=replay.stdout,
+        "--top", str(top), "--format", "csv", "--input", "-", input=replay.stdout,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    records = _records(result.stdout)
+    header, *records = list(csv.reader(io.StringIO(result.stdout)))
+    assert header[:5] == ["step", "time", "predicted", "probability", "top1_channel"]
     series = encode_subject(None, "A", compat="reference")
     first, stop = series.splits["test"]
     assert len(records) == stop - first == 245_452
     assert "explained 245452 steps" in result.stderr
     model = load_model("published:adl_3L")
-    index = {name: i for i, name in enumerate(model.input_names)}
+    index = {"": -1} | {name: i for i, name in enumerate(model.input_names)}
     # the records' contributions as arrays [T, top] (channel -1 where fewer are listed)
-    channel = np.full((len(records), top), -1)
-    ago = np.zeros((len(records), top), dtype=np.int64)
-    value = np.zeros((len(records), top))
-    for j, record in enumerate(records):
-        for rank, item in enumerate(record["top"]):
-            channel[j, rank] = index[item["channel"]]
-            ago[j, rank] = item["steps_ago"]
-            value[j, rank] = item["value"]
+    cells = np.array([record[4:] for record in records], dtype=object).reshape(-1, top, 3)
+    channel = np.vectorize(index.__getitem__, otypes=[np.int64])(cells[:, :, 0])
+    ago = np.where(channel >= 0, cells[:, :, 1], "0").astype(np.int64)
+    value = np.where(channel >= 0, cells[:, :, 2], "0").astype(np.float64)
     start = np.datetime64(series.meta["start_time"]) + np.timedelta64(first, "s")
     stamps = (start + np.arange(len(records)).astype("timedelta64[s]")).astype(str).tolist()
-    assert [r["time"] for r in records] == stamps
-    assert [r["step"] for r in records] == list(range(len(records)))
+    assert [r[1] for r in records] == stamps
+    assert [r[0] for r in records] == [str(j) for j in range(len(records))]
     changes = 0
     for chunk in iter_series(model, series.spikes[first:stop], "ns", support, chunk_size=16_384):
         rows = np.arange(int(chunk["start"]), int(chunk["start"]) + chunk["predicted"].shape[0])
         local = np.arange(rows.size)
         predicted = chunk["predicted"]
-        assert [records[j]["predicted"] for j in rows] == [model.class_names[c] for c in predicted]
-        probability = [records[j]["probability"] for j in rows]
+        assert [records[j][2] for j in rows] == [model.class_names[c] for c in predicted]
+        probability = [float(records[j][3]) for j in rows]
         np.testing.assert_allclose(probability, chunk["probs"][local, predicted], rtol=1e-6)
         maps = chunk["attribution"][local, predicted].astype(np.float64)  # [n, n_in, K]
         flat = np.abs(maps).reshape(rows.size, -1)
