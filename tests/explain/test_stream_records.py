@@ -96,6 +96,10 @@ def test_csv_records_on_change(chunk: OnlineChunk) -> None:
     assert {row[4] for row in rows[1:]} <= {"a,1", "b", "c", ""}
     empty = RecordWriter(("a",), ("w",), "csv", 0, True, None)
     assert empty.header() == "step,time,predicted,probability,previous\n"
+    bare = RecordWriter(("a", "b", "c"), ("w", "x", "y", "z"), "jsonl", 0, True, None)
+    for line in bare.records(chunk, None).splitlines():
+        record = json.loads(line)
+        assert record["top"] == [] and record["moved"] == []
     with pytest.raises(ExplanationError, match="format must be one of"):
         RecordWriter(("a",), ("w",), "xml")
 

@@ -163,7 +163,7 @@ class RecordWriter:
         channel, ago, value = entries
         steps = channel.shape[0]
         if self.top == 0:
-            return [""] * steps
+            return ["[]" if self.fmt == "jsonl" else ""] * steps
         names = np.array([*self._channels, ""], dtype=object)
         fields = np.empty((steps, 3 * self.top), dtype=object)
         fields[:, 0::3] = names[channel]
