@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from spikeattr import __version__
-from spikeattr.cli import evaluate, explain, plot, quickstart, report, reproduce, train
+from spikeattr.cli import evaluate, explain, plot, quickstart, report, reproduce, stream, train
 from spikeattr.cli._common import out
 from spikeattr.cli.data import data_app
 from spikeattr.cli.model import model_app
@@ -33,6 +33,8 @@ app.add_typer(plot.plot_app, name="plot")
 app.command("train")(train.train)
 app.command("tune")(train.tune)
 app.command("reproduce")(reproduce.reproduce)
+app.command("stream")(stream.stream)
+data_app.command("adl-replay")(stream.adl_replay)
 
 
 def _version_callback(value: bool) -> None:

@@ -42,13 +42,8 @@ from spikeattr._io import (
 )
 from spikeattr.data.series import check_binary_spikes
 from spikeattr.errors import DataFormatError, ExplanationError
-from spikeattr.explain.tsa import (
-    VARIANTS,
-    decay_exponents,
-    layer_factors,
-    propagate,
-    support_length,
-)
+from spikeattr.explain.online_kernels import ProductOperands
+from spikeattr.explain.tsa import VARIANTS, decay_exponents, support_length
 from spikeattr.snn.lif import LIFState
 from spikeattr.snn.network import LIFNetwork
 
@@ -115,27 +110,11 @@ def explain_series(
         resume: continue an interrupted run with the same configuration (else start over).
         progress: called with the number of steps done after every chunk.
     """
-    if variant not in VARIANTS:
-        raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
-    spikes = np.asarray(spikes)
-    if spikes.ndim != 2 or spikes.shape[1] != model.layer_sizes[0]:
-        raise ExplanationError(
-            f"spikes must have shape [T, n_in={model.layer_sizes[0]}]; got {spikes.shape}"
-        )
-    if spikes.shape[0] == 0:
-        raise ExplanationError("spikes has no time steps; nothing to explain")
-    try:
-        check_binary_spikes(spikes)
-    except DataFormatError as exc:
-        raise ExplanationError(str(exc)) from exc
+    spikes = _checked_spikes(model, spikes, variant)
     n_steps, n_inputs = spikes.shape
     n_classes = model.layer_sizes[-1]
     dtype = model.weights[0].dtype
-    if support is None:
-        k_support = min(series_support(model, tolerance), n_steps)
-    else:
-        k_support = support
-    _check_support(k_support, model, n_steps, n_inputs, dtype)
+    k_support = _resolved_support(model, n_steps, support, tolerance)
     if chunk_size is None:
         chunk_size = max(
             _MIN_CHUNK, min(65_536, _CHUNK_ELEMENTS // (n_classes * n_inputs * k_support))
@@ -184,6 +163,60 @@ def explain_series(
         _write_info(out, info)
         _explain_chunks(model, spikes, out, info, first_chunk, state, tail, progress)
     return info
+
+
+def iter_series(
+    model: LIFNetwork,
+    spikes: np.ndarray,
+    variant: str = "s",
+    support: int | None = None,
+    tolerance: float = DEFAULT_SERIES_TOLERANCE,
+    chunk_size: int = 4096,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Series mode in memory: the chunks :func:`explain_series` would write, one at a time.
+
+    Yields, per chunk of ``chunk_size`` steps, ``start``, ``predicted [n]``, ``probs [n, C]``
+    and ``attribution [n, C, n_in, K]`` (``attribution[j, :, :, k]`` is step
+    ``start + j - (K - 1) + k``). Memory is one chunk.
+    """
+    spikes = _checked_spikes(model, spikes, variant)
+    n_steps, n_inputs = spikes.shape
+    k_support = _resolved_support(model, n_steps, support, tolerance)
+    if chunk_size < 1:
+        raise ExplanationError(f"chunk_size must be at least 1; got {chunk_size}")
+    info = SeriesExplanationInfo(
+        n_steps, n_inputs, model.layer_sizes[-1], k_support, chunk_size, variant, {}, 0
+    )
+    tail = torch.zeros(info.n_classes, n_inputs, k_support - 1, dtype=model.weights[0].dtype)
+    for _, arrays in _chunks(model, spikes, info, 0, None, tail):
+        yield {key: arrays[key] for key in ("start", "predicted", "probs", "attribution")}
+
+
+def _checked_spikes(model: LIFNetwork, spikes: np.ndarray, variant: str) -> np.ndarray:
+    """``spikes`` as a binary ``[T, n_in]`` array with ``T > 0``, and a known ``variant``."""
+    if variant not in VARIANTS:
+        raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    spikes = np.asarray(spikes)
+    if spikes.ndim != 2 or spikes.shape[1] != model.layer_sizes[0]:
+        raise ExplanationError(
+            f"spikes must have shape [T, n_in={model.layer_sizes[0]}]; got {spikes.shape}"
+        )
+    if spikes.shape[0] == 0:
+        raise ExplanationError("spikes has no time steps; nothing to explain")
+    try:
+        check_binary_spikes(spikes)
+    except DataFormatError as exc:
+        raise ExplanationError(str(exc)) from exc
+    return spikes
+
+
+def _resolved_support(
+    model: LIFNetwork, n_steps: int, support: int | None, tolerance: float
+) -> int:
+    """``support``, or the one ``tolerance`` gives; checked by :func:`_check_support`."""
+    k_support = min(series_support(model, tolerance), n_steps) if support is None else support
+    _check_support(k_support, model, n_steps, model.layer_sizes[0], model.weights[0].dtype)
+    return k_support
 
 
 def _check_support(
@@ -250,6 +283,23 @@ def _explain_chunks(
     progress: Callable[[int], Any] | None,
 ) -> None:
     """Explain and write chunks ``first_chunk ..`` from the carried ``state`` and ``tail``."""
+    for index, arrays in _chunks(model, spikes, info, first_chunk, state, tail):
+        save_npz_atomic(_chunk_path(out, index), arrays)
+        info.completed_chunks = index + 1
+        _write_info(out, info)
+        if progress is not None:
+            progress(min(info.n_steps, (index + 1) * info.chunk_size))
+
+
+def _chunks(
+    model: LIFNetwork,
+    spikes: np.ndarray,
+    info: SeriesExplanationInfo,
+    first_chunk: int,
+    state: list[LIFState] | None,
+    tail: torch.Tensor,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """``(index, arrays)`` of chunks ``first_chunk ..``, with the carry to resume after each."""
     k_support, chunk_size, n_steps = info.support, info.chunk_size, info.n_steps
     n_classes, variant = info.n_classes, info.variant
     dtype = model.weights[0].dtype
@@ -257,7 +307,11 @@ def _explain_chunks(
         -decay_exponents([model.beta] * model.n_layers)
         * torch.arange(k_support, 0, -1, dtype=torch.float64)
     )
-    weights = [torch.ones_like(w) if variant == "sam" else w.detach() for w in model.weights]
+    # B(t) is accumulated in float64 and rounded once, in compiled code (the online explainer's
+    # product): in float32 the cancellation between terms of the product left errors up to
+    # ~1e-6 of a map's largest value (3-layer models), and float64 torch products are slower
+    operands = ProductOperands.of([w.detach().cpu().numpy() for w in model.weights], variant)
+    out_dtype = torch.empty(0, dtype=dtype).numpy().dtype
     for index in range(first_chunk, info.n_chunks):
         start = index * chunk_size
         stop = min(n_steps, start + chunk_size)
@@ -269,9 +323,10 @@ def _explain_chunks(
         with torch.no_grad():
             outputs = model(chunk, state)
         state = outputs.state
-        layer_inputs = [chunk, *outputs.layer_spikes]
-        factors = [layer_factors(s.to(dtype), variant).transpose(1, 2) for s in layer_inputs]
-        product = propagate(factors, weights, None)[0]  # B(t): [C, n_in, n]
+        layer_inputs = np.concatenate(
+            [chunk[0].numpy(), *(s[0].numpy() for s in outputs.layer_spikes)], axis=1
+        )
+        product = torch.from_numpy(operands.products(layer_inputs, out_dtype))  # [C, n_in, n]
         extended = torch.cat([tail, product], dim=-1)  # [C, n_in, K - 1 + n]
         windows = extended.unfold(-1, k_support, 1)  # [C, n_in, n, K]
         probs = torch.softmax(outputs.membrane[0], dim=-1)  # [n, C]
@@ -279,8 +334,8 @@ def _explain_chunks(
             windows.permute(2, 0, 1, 3) * decay.to(dtype) * probs.view(-1, n_classes, 1, 1)
         )  # [n, C, n_in, K]
         tail = extended[..., extended.shape[-1] - (k_support - 1) :].clone()
-        save_npz_atomic(
-            _chunk_path(out, index),
+        yield (
+            index,
             {
                 "start": np.array(start, dtype=np.int64),
                 "predicted": probs.argmax(-1).numpy().astype(np.int64),
@@ -291,10 +346,6 @@ def _explain_chunks(
                 "carry_tail": tail.numpy(),
             },
         )
-        info.completed_chunks = index + 1
-        _write_info(out, info)
-        if progress is not None:
-            progress(stop)
 
 
 def _load_carry(path: Path, model: LIFNetwork) -> tuple[list[LIFState], torch.Tensor]:

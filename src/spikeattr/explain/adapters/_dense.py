@@ -16,7 +16,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -95,10 +95,13 @@ class AdapterTrace:
             (hidden layers, then the output layer; a non-spiking read-out gives zeros), as
             0/1 floats.
         scores: output-layer membrane at the last step ``[B, C]``.
+        state: the neurons' state after the last step, one entry per neuron layer; pass it
+            back as ``run(spikes, state=...)`` to continue the simulation (live streams).
     """
 
     layer_spikes: list[torch.Tensor]
     scores: torch.Tensor
+    state: list[Any] | None = None
 
 
 def flatten_modules(
@@ -268,8 +271,12 @@ class DenseSpikingAdapter(abc.ABC):
         """Effective ``W_l [n_l, n_{l+1}]``: the weight by which a spike enters the membrane."""
 
     @abc.abstractmethod
-    def run(self, spikes: torch.Tensor) -> AdapterTrace:
-        """Run the model on ``spikes [B, T, n_0]`` from its resting state and record it."""
+    def run(self, spikes: torch.Tensor, state: list[Any] | None = None) -> AdapterTrace:
+        """Run the model on ``spikes [B, T, n_0]`` and record it.
+
+        From the resting state, or from ``state`` (the :attr:`AdapterTrace.state` of an earlier
+        run) to continue where that run stopped.
+        """
 
     def check_input(self, spikes: torch.Tensor) -> None:
         """Raise :class:`ExplanationError` unless ``spikes`` is ``[B, T, n_0]`` with ``T > 0``."""

@@ -172,29 +172,35 @@ class NorseAdapter(DenseSpikingAdapter):
         """``W_l = dt * tau_mem_inv * W^T [n_l, n_{l+1}]``: how a spike enters the membrane."""
         return [stage.weight * self._gain(stage)[0] for stage in self.stages]
 
-    def run(self, spikes: torch.Tensor) -> AdapterTrace:
-        """Run the layers over ``spikes [B, T, n_0]`` from rest, recording every layer."""
+    def run(self, spikes: torch.Tensor, state: list[Any] | None = None) -> AdapterTrace:
+        """Run the layers over ``spikes [B, T, n_0]``, recording every layer.
+
+        From rest, or from ``state`` (per neuron layer the Norse state after an earlier run,
+        as returned in :attr:`AdapterTrace.state`).
+        """
         self.check_input(spikes)
         first = self.stages[0].fc.weight
         batch, steps = spikes.shape[:2]
         activity = spikes.to(dtype=first.dtype, device=first.device).transpose(0, 1).contiguous()
         layer_spikes = []
+        final: list[Any] = []
         membrane = activity
         with torch.no_grad():
-            for stage in self.stages:
+            for index, stage in enumerate(self.stages):
                 neuron: Any = stage.neuron.module
+                layer_state: Any = state[index] if state is not None else None
                 if isinstance(neuron, self._base.SNN):  # whole sequence, time first
-                    out, state = neuron(stage.fc(activity))
+                    out, layer_state = neuron(stage.fc(activity), layer_state)
                     if getattr(neuron, "record_states", False):  # states of every step
-                        state = type(state)(*(field[-1] for field in state))
+                        layer_state = type(layer_state)(*(field[-1] for field in layer_state))
                 else:
-                    state = None
                     outputs = []
                     for step in range(steps):
-                        output, state = neuron(stage.fc(activity[step]), state)
+                        output, layer_state = neuron(stage.fc(activity[step]), layer_state)
                         outputs.append(output)
                     out = torch.stack(outputs)
-                membrane = state.v
+                final.append(layer_state)
+                membrane = layer_state.v
                 fired = (
                     (out != 0)
                     if stage.kind == "neuron"
@@ -204,4 +210,4 @@ class NorseAdapter(DenseSpikingAdapter):
                 activity = out
         width = self.stages[-1].fc.out_features
         scores = torch.broadcast_to(membrane.detach(), (batch, width)).clone()
-        return AdapterTrace(layer_spikes=layer_spikes, scores=scores)
+        return AdapterTrace(layer_spikes=layer_spikes, scores=scores, state=final)

@@ -62,6 +62,7 @@ SUPPORTED = (
     "nn.Sequential or registered in forward order on an nn.Module"
 )
 _STATE_ATTRIBUTES = ("mem", "syn", "reset")
+_CARRIED = ("mem", "syn")  # what a step reads of the previous one (``reset`` derives from mem)
 
 
 def import_snntorch() -> ModuleType:
@@ -167,16 +168,22 @@ class SnnTorchAdapter(DenseSpikingAdapter):
             weights.append(weight)
         return weights
 
-    def run(self, spikes: torch.Tensor) -> AdapterTrace:
-        """Step the layers over ``spikes [B, T, n_0]`` from zero state, recording every layer."""
+    def run(self, spikes: torch.Tensor, state: list[Any] | None = None) -> AdapterTrace:
+        """Step the layers over ``spikes [B, T, n_0]``, recording every layer.
+
+        From zero state, or from ``state`` (per neuron layer its ``mem``/``syn`` tensors, as
+        returned in :attr:`AdapterTrace.state`). The neurons' own state is restored afterwards.
+        """
         self.check_input(spikes)
         first = self.stages[0].fc.weight
         inputs = spikes.to(dtype=first.dtype, device=first.device)
         neurons: list[Any] = [stage.neuron.module for stage in self.stages]
         emitted: list[list[torch.Tensor]] = [[] for _ in self.stages]
         with torch.no_grad(), _restored_state(neurons):
-            for neuron in neurons:
+            for index, neuron in enumerate(neurons):
                 neuron.reset_mem()
+                for name, value in (state[index] if state is not None else {}).items():
+                    setattr(neuron, name, value.clone())
             for step in range(inputs.shape[1]):
                 activity = inputs[:, step]
                 for stage, record in zip(self.stages, emitted, strict=True):
@@ -184,8 +191,16 @@ class SnnTorchAdapter(DenseSpikingAdapter):
                     activity = out if isinstance(out, torch.Tensor) else out[0]
                     record.append(activity)
             scores = torch.as_tensor(neurons[-1].mem).detach().clone()
+            final = [
+                {
+                    name: torch.as_tensor(getattr(neuron, name)).detach().clone()
+                    for name in _CARRIED
+                    if isinstance(getattr(neuron, name, None), torch.Tensor)
+                }
+                for neuron in neurons
+            ]
         layer_spikes = [(torch.stack(record, 1) != 0).to(first.dtype) for record in emitted]
-        return AdapterTrace(layer_spikes=layer_spikes, scores=scores)
+        return AdapterTrace(layer_spikes=layer_spikes, scores=scores, state=final)
 
 
 @contextlib.contextmanager
