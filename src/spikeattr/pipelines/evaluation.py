@@ -174,7 +174,7 @@ def _prepare_directory(out_dir: Path, config: EvaluationConfig, resume: bool) ->
                 f"{', '.join(changed)}); resume it with the same arguments or choose another "
                 "--out directory"
             )
-    elif any(p.name != ".lock" for p in out_dir.iterdir()):
+    elif any(not p.name.startswith(".") for p in out_dir.iterdir()):  # ours: lock, temp files
         raise RunStateError(
             f"{out_dir} is not empty and holds no evaluation run (no config.json); choose an "
             "empty or new --out directory"
