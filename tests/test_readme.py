@@ -39,3 +39,15 @@ def test_readme_opens_with_the_two_commands() -> None:
         assert part.replace("python -m pip install ", "python -m pip install -q ") in ci or (
             part == "python -m pytest" and "python -m pytest" in ci
         ), part
+
+
+def test_training_example_runs(tmp_path: Path, monkeypatch: Any) -> None:
+    blocks = re.findall(r"^```python\n(.*?)^```", _section("Training and tuning"), re.S | re.M)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    exec(compile(blocks[0], str(README), "exec"), namespace)
+    result, saved = namespace["result"], namespace["saved"]
+    assert result.checkpoint is None and result.epochs_run == 3
+    assert [h["train_loss"] for h in saved.history] == [h["train_loss"] for h in result.history]
+    assert saved.checkpoint == Path("runs/api-2L/model.json") and saved.checkpoint.is_file()

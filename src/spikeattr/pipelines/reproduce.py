@@ -48,7 +48,8 @@ from spikeattr.data.stamps import resolve_stamps
 from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.errors import CheckpointError, SpikeAttrError
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
-from spikeattr.pipelines.manifest import write_manifest
+from spikeattr.runs.manifest import write_manifest
+from spikeattr.runs.training import run_training
 from spikeattr.snn.checkpoint import published_model_path, read_checkpoint_metadata
 
 DATASETS = ("synthetic", "adl")
@@ -196,7 +197,7 @@ def _retrain(
     the run with the lowest best *training* loss is kept (no test data is looked at). Returns
     the kept checkpoints and a record of every run.
     """
-    from spikeattr.snn.training import TrainConfig, train
+    from spikeattr.snn.train_config import TrainConfig
 
     trained = []
     record: dict[str, Any] = {}
@@ -224,7 +225,7 @@ def _retrain(
             if restarts > 1:
                 out = out / f"seed{seed}"
             log(f"training {short} from scratch (seed {seed})")
-            result = train(train_config, training_series, None, out)
+            result = run_training(train_config, training_series, None, out)
             runs.append(
                 {
                     "seed": seed,

@@ -1,4 +1,4 @@
-"""Tuning: the greedy grid, Optuna with pruning, and two workers sharing one SQLite study."""
+"""Tuning runs: the greedy grid, Optuna with pruning, two workers sharing one SQLite study."""
 
 from __future__ import annotations
 
@@ -15,15 +15,11 @@ import pytest
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.synthetic import generate_synthetic
-from spikeattr.snn.training import TrainConfig, TrainConfigError, TrainingError
-from spikeattr.snn.tuning import (
-    SearchSpace,
-    TuningError,
-    greedy_grid,
-    redact_url,
-    tune_greedy,
-    tune_optuna,
-)
+from spikeattr.runs.study import redact_url
+from spikeattr.runs.tuning import tune_greedy, tune_optuna
+from spikeattr.snn import TrainConfig
+from spikeattr.snn.batching import TrainingError
+from spikeattr.snn.search_space import SearchSpace, TuningError
 
 # Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -65,17 +61,6 @@ def test_greedy_keeps_the_best_value_of_each_parameter(
     # a rerun reuses the finished candidates (each resumes as finished) and agrees
     again = tune_greedy(tiny_series, BASE, tmp_path, grid=grid, epochs=1)
     assert again.best_config == result.best_config and again.best_score == result.best_score
-
-
-def test_greedy_grid_is_validated_before_any_training(tmp_path: Path) -> None:
-    assert list(greedy_grid(BASE)) == ["dt", "tau_syn", "tau_mem", "lr", "batch_size"]
-    assert greedy_grid(BASE.replace(hidden=[5, 5]))["hidden"][0] == (10, 10)
-    with pytest.raises(TuningError, match=r"unknown parameters \['momentum'\]"):
-        greedy_grid(BASE, {"momentum": [0.9]})
-    with pytest.raises(TrainConfigError, match="'tau_mem' must be > 0"):
-        greedy_grid(BASE, {"tau_mem": [1e-3, 0.0]})
-    with pytest.raises(TuningError, match="empty"):
-        greedy_grid(BASE, {"lr": []})
 
 
 def test_tuning_refusals(tiny_series: SpikeSeries, tmp_path: Path) -> None:
@@ -142,8 +127,9 @@ WORKER = textwrap.dedent(
     """
     import sys
     from spikeattr.data.series import SpikeSeries
-    from spikeattr.snn.training import TrainConfig
-    from spikeattr.snn.tuning import SearchSpace, tune_optuna
+    from spikeattr.runs.tuning import tune_optuna
+    from spikeattr.snn.search_space import SearchSpace
+    from spikeattr.snn.train_config import TrainConfig
 
     data, out, storage, seed = sys.argv[1:]
     tune_optuna(

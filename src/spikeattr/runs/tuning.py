@@ -1,0 +1,315 @@
+"""The tuning run directory: the paper's greedy grid and Optuna TPE with pruning (the default).
+
+Both searches train candidates (:mod:`spikeattr.snn.search_space`) with
+:func:`~spikeattr.runs.training.run_training` and score each by its lowest validation NLL.
+
+Greedy (:func:`tune_greedy`, SPEC 3)
+    One parameter at a time, in the order ``dt, tau_syn, tau_mem, lr, batch_size, hidden``:
+    train one candidate per grid value (plus the current value), keep the best value, move on.
+    Every candidate runs in ``out_dir/greedy/<hash of its config>`` with ``resume=True``, so an
+    interrupted search restarted with the same arguments reuses finished candidates and resumes
+    the one it was training.
+
+Optuna (:func:`tune_optuna`)
+    Tree-structured Parzen estimator over ``tau_syn``, ``tau_mem``, ``lr``, ``batch_size`` and
+    the hidden widths, with a median pruner stopping trials whose validation loss after an
+    epoch is worse than the median of earlier trials at that epoch. Needs the ``tune`` extra
+    (``pip install "spikeattr[tune]"``). Several workers share one study by using the same
+    ``storage`` and ``study_name`` (see :mod:`spikeattr.runs.study` and
+    :mod:`spikeattr.runs.trial_queue`); trial ``k`` trains in ``out_dir/trials/0000k`` of the
+    worker that ran it.
+
+Files in ``out_dir``: ``tuning.json`` (the result: best config and score, every trial),
+``best_config.toml`` (``spikeattr train --config`` reads it), ``manifest.json``, ``greedy.json``
+(greedy: the candidates so far), ``study.db`` (Optuna's default SQLite storage) and the
+candidates' run directories; ``.lock`` while a search runs there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spikeattr._io import RunLock, atomic_path, write_json_atomic
+from spikeattr.data.series import SpikeSeries
+from spikeattr.runs.manifest import write_manifest
+from spikeattr.runs.study import default_storage, open_study, optuna_module, redact_url
+from spikeattr.runs.training import run_training
+from spikeattr.runs.trial_queue import plan_trials, run_worker
+from spikeattr.snn.search_space import (
+    TUNING_EPOCHS,
+    SearchSpace,
+    TuningError,
+    candidate_config,
+    check_tuning,
+    final_config,
+    greedy_grid,
+    suggest_config,
+)
+from spikeattr.snn.train_config import TrainConfig
+from spikeattr.snn.training import EpochReport
+
+TrialCallback = Callable[[dict[str, Any]], Any]
+TUNING_NAME = "tuning.json"
+BEST_CONFIG_NAME = "best_config.toml"
+
+
+@dataclass
+class TuningResult:
+    """Outcome of a search.
+
+    Attributes:
+        method: ``"greedy"`` or ``"optuna"``.
+        best_config: the best configuration found (with the base config's ``epochs``,
+            ``monitor`` and ``patience``, ready for a full training run).
+        best_score: its validation NLL.
+        trials: one JSON record per candidate/trial (config or params, score, state).
+        out_dir: the tuning directory.
+        storage: Optuna storage URL (``None`` for greedy).
+        study_name: Optuna study name (``None`` for greedy).
+        seconds: wall time of this call.
+        extra: Optuna: ``best_trial`` (its number).
+    """
+
+    method: str
+    best_config: TrainConfig
+    best_score: float
+    trials: list[dict[str, Any]]
+    out_dir: Path
+    storage: str | None = None
+    study_name: str | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_config_file(self) -> Path:
+        """``OUT/best_config.toml``."""
+        return self.out_dir / BEST_CONFIG_NAME
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (the storage URL without its password)."""
+        return {
+            "method": self.method,
+            "best_config": self.best_config.to_dict(),
+            "best_score": self.best_score,
+            "n_trials": len(self.trials),
+            "trials": self.trials,
+            "out_dir": str(self.out_dir),
+            "best_config_file": str(self.best_config_file),
+            "storage": None if self.storage is None else redact_url(self.storage),
+            "study_name": self.study_name,
+            "seconds": self.seconds,
+            **self.extra,
+        }
+
+
+def _write_results(
+    out: Path, result: TuningResult, command: str, config: dict[str, Any], data: dict[str, Any]
+) -> TuningResult:
+    """``tuning.json``, ``best_config.toml`` and ``manifest.json`` (call holding the lock)."""
+    write_json_atomic(out / TUNING_NAME, result.to_dict())
+    with atomic_path(out / BEST_CONFIG_NAME) as tmp:
+        tmp.write_text(result.best_config.to_toml(), encoding="utf-8")
+    write_manifest(
+        out,
+        command,
+        config,
+        data,
+        {"best_config": result.best_config.to_dict(), "best_score": result.best_score},
+        {"tune": result.seconds},
+    )
+    return result
+
+
+def _data_checksums(series: SpikeSeries) -> dict[str, Any]:
+    return {**series.checksums(), "n_steps": series.n_steps}
+
+
+# -- greedy ----------------------------------------------------------------------------------
+def _config_key(config: TrainConfig) -> str:
+    text = json.dumps(config.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _score(loss: float) -> float:
+    return loss if math.isfinite(loss) else math.inf
+
+
+def tune_greedy(
+    series: SpikeSeries,
+    base: TrainConfig,
+    out_dir: str | os.PathLike[str],
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    epochs: int = TUNING_EPOCHS,
+    progress: TrialCallback | None = None,
+) -> TuningResult:
+    """The paper's greedy one-parameter-at-a-time search (see the module docstring).
+
+    Args:
+        series: the data (``train`` split, and ``val`` if present).
+        base: the starting configuration; its ``hidden`` depth is kept.
+        out_dir: tuning directory; candidates train in ``out_dir/greedy/<key>``.
+        grid: ``{parameter: values}`` to search (only these); default
+            :func:`~spikeattr.snn.search_space.greedy_grid`.
+        epochs: epochs per candidate (paper: 20).
+        progress: called with each candidate's JSON record once it is scored.
+
+    Returns:
+        A :class:`TuningResult`; ``out_dir/tuning.json`` holds the same record.
+    """
+    began = time.perf_counter()
+    out = Path(out_dir)
+    values = greedy_grid(base, grid)
+    n_windows = check_tuning(series, base, epochs)
+    with RunLock(out, "tune --method greedy"):
+        current = candidate_config(base, epochs)
+        records: list[dict[str, Any]] = []
+        scores: dict[str, float] = {}
+
+        def score(config: TrainConfig, parameter: str, value: Any) -> float:
+            key = _config_key(config)
+            if key not in scores:
+                result = run_training(config, series, None, out / "greedy" / key, resume=True)
+                scores[key] = _score(result.best_loss)
+                record = {
+                    "parameter": parameter,
+                    "value": list(value) if isinstance(value, tuple) else value,
+                    "config": config.to_dict(),
+                    "score": scores[key],
+                    "run_dir": str(out / "greedy" / key),
+                }
+                records.append(record)
+                write_json_atomic(out / "greedy.json", records)
+                if progress is not None:
+                    progress(record)
+            return scores[key]
+
+        best_score = score(current, "base", None)
+        for parameter, candidates in values.items():
+            options = [getattr(current, parameter)]
+            options += [v for v in candidates if v not in options]
+            if parameter == "batch_size":
+                options = [v for v in options if v <= n_windows]
+            for value in options:
+                candidate = current.replace(**{parameter: value})
+                candidate_score = score(candidate, parameter, value)
+                if candidate_score < best_score:
+                    best_score, current = candidate_score, candidate
+        result = TuningResult(
+            method="greedy",
+            best_config=final_config(current, base),
+            best_score=best_score,
+            trials=records,
+            out_dir=out,
+            seconds=time.perf_counter() - began,
+        )
+        config = {"method": "greedy", "base": base.to_dict(), "seed": base.seed}
+        return _write_results(out, result, "tune", config, _data_checksums(series))
+
+
+# -- Optuna ----------------------------------------------------------------------------------
+def _trial_record(trial: Any) -> dict[str, Any]:
+    return {
+        "number": trial.number,
+        "state": trial.state.name,
+        "value": trial.value,
+        "params": dict(trial.params),
+        "epochs_reported": len(trial.intermediate_values),
+        **{k: v for k, v in trial.user_attrs.items() if k in ("run_dir", "best_epoch")},
+    }
+
+
+def tune_optuna(
+    series: SpikeSeries,
+    base: TrainConfig,
+    out_dir: str | os.PathLike[str],
+    n_trials: int,
+    storage: str | None = None,
+    study_name: str = "spikeattr",
+    epochs: int = TUNING_EPOCHS,
+    space: SearchSpace | None = None,
+    sampler_seed: int | None = None,
+    progress: TrialCallback | None = None,
+) -> TuningResult:
+    """Optuna TPE search with median pruning on the validation loss (see the module docstring).
+
+    Args:
+        series: the data (``train`` split, and ``val`` if present).
+        base: the fixed settings (``dt``, window, seed, number of hidden layers...).
+        out_dir: tuning directory (trial runs, ``tuning.json``, default SQLite storage).
+        n_trials: total number of trials of the study, all workers together (queued by the
+            worker that creates the study; a larger value later queues the difference).
+        storage: an Optuna storage URL; default
+            :func:`~spikeattr.runs.study.default_storage` of ``out_dir``.
+        study_name: the study to create or join.
+        epochs: epochs per trial (paper: 20); the pruner sees the validation loss per epoch.
+        space: search ranges (:class:`~spikeattr.snn.search_space.SearchSpace`).
+        sampler_seed: seed of the TPE sampler (give each worker its own, or ``None``).
+        progress: called with each finished trial's JSON record (this worker's trials).
+
+    Returns:
+        A :class:`TuningResult` over the whole study (every worker's trials).
+    """
+    began = time.perf_counter()
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise TuningError(f"n_trials must be an integer >= 1; got {n_trials!r}")
+    optuna = optuna_module()
+    out = Path(out_dir)
+    space = space or SearchSpace()
+    n_windows = check_tuning(series, base, epochs)
+    url = storage or default_storage(out)
+
+    def objective(trial: Any) -> float:
+        config = suggest_config(trial, base, space, n_windows, epochs)
+        run_dir = out / "trials" / f"{trial.number:05d}"
+        trial.set_user_attr("run_dir", str(run_dir))
+
+        def report(epoch: EpochReport) -> None:
+            trial.report(epoch.monitored_loss, epoch.epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {epoch.epoch}")
+
+        result = run_training(config, series, None, run_dir, progress=report, resume=False)
+        trial.set_user_attr("best_epoch", result.best_epoch)
+        return _score(result.best_loss)
+
+    def after_trial(frozen: Any) -> None:
+        if progress is not None:
+            progress(_trial_record(frozen))
+
+    with RunLock(out, f"tune --study {study_name}"):
+        opened = open_study(url, study_name, sampler_seed=sampler_seed)
+        plan_trials(opened, n_trials)
+        run_worker(opened, objective, after_trial)
+        study = opened.study
+        trials = study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not complete:
+            raise TuningError(
+                f"study {study_name!r} has no complete trial yet ({len(trials)} trials, all "
+                "pruned or failed); run more trials"
+            )
+        best_trial = min(complete, key=lambda t: t.value)
+        best = suggest_config(
+            optuna.trial.FixedTrial(best_trial.params), base, space, n_windows, epochs
+        )
+        result = TuningResult(
+            method="optuna",
+            best_config=final_config(best, base),
+            best_score=float(best_trial.value),
+            trials=[_trial_record(t) for t in trials],
+            out_dir=out,
+            storage=url,
+            study_name=study_name,
+            seconds=time.perf_counter() - began,
+            extra={"best_trial": best_trial.number},
+        )
+        config = {"method": "optuna", "base": base.to_dict(), "seed": base.seed}
+        return _write_results(out, result, "tune", config, _data_checksums(series))

@@ -1,0 +1,119 @@
+"""`spikeattr tune` through typer's CliRunner, on a tiny data file (SQLite studies)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from spikeattr.cli import app
+from spikeattr.data.synthetic import generate_synthetic
+from spikeattr.snn import TrainConfig
+
+runner = CliRunner()
+TINY = ("--set", "window=100", "--set", "batch_size=4")
+
+
+# Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 000 training steps (30 windows of 100) and 500 test steps of the synthetic series."""
+    path = tmp_path_factory.mktemp("tune_cli") / "tiny.npz"
+    generate_synthetic(n_steps=3_500, n_train=3_000).save(path)
+    return path
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _invoke(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def _json(*args: str) -> dict[str, Any]:
+    result = _invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+def test_tune_optuna_then_train_with_the_best_config(data_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tune"
+    summary = _json(
+        "tune",
+        "--data",
+        str(data_file),
+        "--method",
+        "optuna",
+        "--trials",
+        "3",
+        "--epochs",
+        "1",
+        "--study",
+        "cli",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        *TINY,
+    )
+    assert summary["method"] == "optuna" and summary["n_trials"] == 3
+    assert summary["study_name"] == "cli" and summary["storage"].endswith("study.db")
+    best = TrainConfig.from_toml(summary["best_config_file"])
+    assert best.to_dict() == summary["best_config"] and best.window == 100
+    result = _invoke(
+        "train",
+        "--data",
+        str(data_file),
+        "--config",
+        summary["best_config_file"],
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "final"),
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_tune_greedy_plain_text(data_file: Path, tmp_path: Path) -> None:
+    result = _invoke(
+        "tune",
+        "--data",
+        str(data_file),
+        "--method",
+        "greedy",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "g"),
+        "--quiet",
+        *TINY,
+    )
+    assert result.exit_code == 0, result.output
+    text = _flat(result.stdout)
+    assert "greedy:" in text and "best validation NLL" in text and "tau_mem = " in text
+    assert (tmp_path / "g" / "greedy.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--method", "random"), "--method must be 'optuna' or 'greedy'; got 'random'"),
+        (("--method", "greedy", "--storage", "sqlite:///x.db"), "--storage is for --method"),
+        (("--trials", "0"), "n_trials must be an integer >= 1"),
+    ],
+)
+def test_tune_refuses_bad_arguments(
+    data_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = _invoke("tune", "--data", str(data_file), "--out", str(tmp_path / "t"), *TINY, *args)
+    assert result.exit_code == 2, result.output
+    assert message in _flat(result.output)
