@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from spikeattr._io import RunLock
 from spikeattr.cli import app
-from spikeattr.errors import SpikeAttrError
+from spikeattr.errors import RunLockedError, SpikeAttrError
 from spikeattr.pipelines.reproduce import ReproduceConfigError, build_config, run_reproduce
 
 runner = CliRunner()
@@ -81,6 +82,37 @@ def test_cli_refuses_bad_config_with_exit_code_2(tmp_path: Path) -> None:
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], lines
         assert not out.exists()
+
+
+SMALL = ("--set", "evaluate.stamps=1", "--set", 'evaluate.methods=["ns"]')
+SMALL += ("--set", 'models.names=["published:synthetic_1L"]', "--set", "run.report=false")
+SMALL += ("--quiet",)
+
+
+def test_garbage_json_met_on_resume_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    evaluation = run / "evaluation"
+    evaluation.mkdir(parents=True)
+    (evaluation / "config.json").write_text('{"models": ["published:synth')
+    result = runner.invoke(app, ["reproduce", "synthetic", "--out", str(run), *SMALL])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"{evaluation / 'config.json'} is not valid JSON" in lines[0]
+    assert "expected a JSON file of the evaluation config" in lines[0]
+
+
+def test_a_second_reproduce_on_one_directory_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with RunLock(run, "reproduce synthetic (the first one)"):
+        (run / ".data.npz.abc.tmp").write_text("left by the holder")
+        result = runner.invoke(app, ["reproduce", "synthetic", "--out", str(run), *SMALL])
+        assert result.exit_code == 2, result.output
+        assert "is in use by another run (pid" in " ".join(result.output.split())
+        assert "'reproduce synthetic (the first one)'" in result.output
+        assert (run / ".data.npz.abc.tmp").is_file()  # the holder's files are not touched
+    with pytest.raises(RunLockedError), RunLock(run, "first"):
+        run_reproduce("synthetic", build_config("synthetic"), run)
 
 
 def test_small_synthetic_reproduction_end_to_end(tmp_path: Path) -> None:

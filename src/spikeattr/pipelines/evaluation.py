@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -31,9 +30,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from spikeattr._io import atomic_path, check_writable_dir, write_json_atomic
+from spikeattr._io import atomic_path, check_writable_dir, load_json, write_json_atomic
 from spikeattr.data.series import SpikeSeries
-from spikeattr.errors import SpikeAttrError
+from spikeattr.errors import RunStateError, SpikeAttrError
 from spikeattr.evaluate.compactness import Compactness
 from spikeattr.evaluate.completeness import PAPER_EPSILONS, OutputCompleteness
 from spikeattr.evaluate.continuity import Continuity
@@ -135,7 +134,9 @@ def _prepare_directory(out_dir: Path, config: EvaluationConfig, resume: bool) ->
         raise SpikeAttrError(f"cannot write to the output directory {out_dir}: {exc}") from exc
     existing = out_dir / "config.json"
     if existing.is_file():
-        previous = json.loads(existing.read_text(encoding="utf-8"))
+        previous = load_json(existing, "JSON file of the evaluation config", RunStateError)
+        if not isinstance(previous, dict):
+            raise RunStateError(f"{existing} is not an evaluation config; expected a JSON object")
         if not resume:
             raise RunConfigError(
                 f"{out_dir} already holds an evaluation run; pass --resume to continue it or "
@@ -336,7 +337,12 @@ def collect_summary(out: Path, config: EvaluationConfig) -> list[dict[str, Any]]
                 for metric in METRICS:
                     path = directory / f"{metric}.json"
                     if path.is_file():
-                        loaded[metric] = json.loads(path.read_text(encoding="utf-8"))["results"]
+                        body = load_json(path, "metric result", RunStateError)
+                        if not isinstance(body, dict) or "results" not in body:
+                            raise RunStateError(
+                                f"{path} holds no 'results'; delete it and rerun with --resume"
+                            )
+                        loaded[metric] = body["results"]
                     else:
                         missing.append(metric)
                 for metric, results in loaded.items():

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spikeattr._io import check_writable_dir
+from spikeattr._io import RunLock
 from spikeattr.config import apply_layers, check_like_default, read_toml
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.stamps import resolve_stamps
@@ -157,13 +157,6 @@ class ReproduceResult:
     timings_s: dict[str, float]
 
 
-def _check_writable(run_dir: Path) -> None:
-    try:
-        check_writable_dir(run_dir)
-    except OSError as exc:
-        raise ReproduceConfigError(f"cannot write to the run directory {run_dir}: {exc}") from exc
-
-
 def _load_data(
     dataset: str,
     config: dict[str, dict[str, Any]],
@@ -248,9 +241,24 @@ def run_reproduce(
     log: Callable[[str], Any] = lambda message: None,
     progress: Callable[[str, int, int], Any] | None = None,
 ) -> ReproduceResult:
-    """Run the whole pipeline for ``dataset`` with a config from :func:`build_config`."""
+    """Run the whole pipeline for ``dataset`` with a config from :func:`build_config`.
+
+    The run directory is locked while the pipeline writes there (a second ``reproduce`` on it
+    is refused, naming the holder); temporary files of a killed run are swept first.
+    """
     out = Path(run_dir)
-    _check_writable(out)
+    with RunLock(out, f"reproduce {dataset}"):
+        return _run_stages(dataset, config, out, resume, log, progress)
+
+
+def _run_stages(
+    dataset: str,
+    config: dict[str, dict[str, Any]],
+    out: Path,
+    resume: bool,
+    log: Callable[[str], Any],
+    progress: Callable[[str, int, int], Any] | None,
+) -> ReproduceResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     log("building the data")
