@@ -117,3 +117,32 @@ def test_tune_refuses_bad_arguments(
     result = _invoke("tune", "--data", str(data_file), "--out", str(tmp_path / "t"), *TINY, *args)
     assert result.exit_code == 2, result.output
     assert message in _flat(result.output)
+
+
+def _tune(data_file: Path, out: Path, *args: str) -> dict[str, Any]:
+    return _json(
+        "tune",
+        "--data",
+        str(data_file),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--study",
+        "s",
+        *TINY,
+        *args,
+    )
+
+
+def test_a_restarted_worker_does_not_replay_its_draws(data_file: Path, tmp_path: Path) -> None:
+    """The same --seed again (a restart, a larger --trials) must not repeat the parameters of
+    the study's earlier trials; the draws of trial k depend only on the seed and k."""
+    first = _tune(data_file, tmp_path / "a", "--trials", "2", "--seed", "0")
+    more = _tune(data_file, tmp_path / "a", "--trials", "4", "--seed", "0")
+    params = [t["params"] for t in more["trials"]]
+    assert [t["number"] for t in more["trials"]] == [0, 1, 2, 3]
+    assert params[:2] == [t["params"] for t in first["trials"]]
+    assert len({json.dumps(p, sort_keys=True) for p in params}) == 4  # no trial repeats another
+    again = _tune(data_file, tmp_path / "b", "--trials", "4", "--seed", "0")  # a new study
+    assert [t["params"] for t in again["trials"]] == params  # reproducible from the seed

@@ -53,7 +53,11 @@ def tune(
     sets: SetOption = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", help="Optuna: sampler seed (give each worker its own)."),
+        typer.Option(
+            "--seed",
+            help="Optuna: seeds every trial's draws, keyed by its trial number (workers may "
+            "share it).",
+        ),
     ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,

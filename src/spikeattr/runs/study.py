@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from spikeattr.snn.search_space import TuningError
 
 
@@ -55,11 +57,11 @@ class OpenedStudy:
 def open_study(
     storage: str,
     study_name: str,
-    sampler_seed: int | None = None,
     n_startup_trials: int = 4,
     n_warmup_steps: int = 1,
 ) -> OpenedStudy:
-    """Create or load the study ``study_name`` in ``storage`` (TPE sampler, median pruner).
+    """Create or load the study ``study_name`` in ``storage`` (TPE sampler, median pruner; the
+    worker replaces the sampler per trial, see :func:`trial_sampler`).
 
     Safe to call from several workers at once: exactly one creates the study (the database
     refuses a second study of that name); a worker that loses a race to create the tables or
@@ -73,7 +75,7 @@ def open_study(
         engine_kwargs = {"connect_args": {"timeout": 60}}
 
     def sampler() -> Any:
-        return optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=n_startup_trials)
+        return trial_sampler(None, 0, n_startup_trials)
 
     def pruner() -> Any:
         return optuna.pruners.MedianPruner(
@@ -123,3 +125,19 @@ def open_study(
     raise TuningError(
         f"cannot open the Optuna storage {redact_url(storage)}: {last_error}"
     ) from last_error
+
+
+def trial_sampler(seed: int | None, trial_number: int, n_startup_trials: int = 4) -> Any:
+    """The TPE sampler that draws the parameters of trial ``trial_number``.
+
+    Its random state is keyed by ``(seed, trial_number)``, so a study is reproducible from its
+    seed, two workers given the same seed still draw different candidates, and a worker
+    restarted with the same seed does not replay the draws of its earlier trials (a sampler
+    seeded once per worker would). TPE itself reads the whole study's history from the storage
+    for every trial. ``seed=None`` draws from fresh entropy.
+    """
+    optuna = optuna_module()
+    keyed = None
+    if seed is not None:
+        keyed = int(np.random.SeedSequence([seed, trial_number]).generate_state(1)[0])
+    return optuna.samplers.TPESampler(seed=keyed, n_startup_trials=n_startup_trials)

@@ -113,12 +113,14 @@ def run_worker(
     opened: OpenedStudy,
     objective: Callable[[Any], float],
     after_trial: Callable[[Any], Any] | None = None,
+    sampler_for: Callable[[int], Any] | None = None,
 ) -> int:
     """Claim and run queued trials until none is left; returns how many this worker ran.
 
     ``objective(trial)`` returns the score or raises :class:`optuna.TrialPruned`; any other
     exception marks the trial failed and propagates. ``after_trial`` gets each finished
-    :class:`optuna.trial.FrozenTrial`.
+    :class:`optuna.trial.FrozenTrial`. ``sampler_for(number)`` gives the sampler that draws the
+    parameters of trial ``number`` (set on the study before the trial starts).
     """
     optuna = optuna_module()
     states = optuna.trial.TrialState
@@ -131,6 +133,8 @@ def run_worker(
         trial_id = _claim_waiting_trial(opened)
         if trial_id is None:
             return ran
+        if sampler_for is not None:
+            study.sampler = sampler_for(int(opened.storage.get_trial_number_from_id(trial_id)))
         trial = optuna.trial.Trial(study, trial_id)
         with _heartbeat(opened.storage, trial_id):
             try:

@@ -40,7 +40,13 @@ from typing import Any
 from spikeattr._io import RunLock, atomic_path, write_json_atomic
 from spikeattr.data.series import SpikeSeries
 from spikeattr.runs.manifest import write_manifest
-from spikeattr.runs.study import default_storage, open_study, optuna_module, redact_url
+from spikeattr.runs.study import (
+    default_storage,
+    open_study,
+    optuna_module,
+    redact_url,
+    trial_sampler,
+)
 from spikeattr.runs.training import run_training
 from spikeattr.runs.trial_queue import plan_trials, run_worker
 from spikeattr.snn.search_space import (
@@ -251,7 +257,8 @@ def tune_optuna(
         study_name: the study to create or join.
         epochs: epochs per trial (paper: 20); the pruner sees the validation loss per epoch.
         space: search ranges (:class:`~spikeattr.snn.search_space.SearchSpace`).
-        sampler_seed: seed of the TPE sampler (give each worker its own, or ``None``).
+        sampler_seed: seeds the draws of every trial, keyed by the trial's number
+            (:func:`~spikeattr.runs.study.trial_sampler`); ``None``: fresh entropy.
         progress: called with each finished trial's JSON record (this worker's trials).
 
     Returns:
@@ -285,9 +292,14 @@ def tune_optuna(
             progress(_trial_record(frozen))
 
     with RunLock(out, f"tune --study {study_name}"):
-        opened = open_study(url, study_name, sampler_seed=sampler_seed)
+        opened = open_study(url, study_name)
         plan_trials(opened, n_trials)
-        run_worker(opened, objective, after_trial)
+        run_worker(
+            opened,
+            objective,
+            after_trial,
+            sampler_for=lambda number: trial_sampler(sampler_seed, number),
+        )
         study = opened.study
         trials = study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -312,4 +324,5 @@ def tune_optuna(
             extra={"best_trial": best_trial.number},
         )
         config = {"method": "optuna", "base": base.to_dict(), "seed": base.seed}
+        config |= {"sampler_seed": sampler_seed}
         return _write_results(out, result, "tune", config, _data_checksums(series))
