@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import optuna  # required: CI installs it; a missing Optuna fails, never skips
 import pytest
 from typer.testing import CliRunner
 
@@ -146,3 +147,24 @@ def test_a_restarted_worker_does_not_replay_its_draws(data_file: Path, tmp_path:
     assert len({json.dumps(p, sort_keys=True) for p in params}) == 4  # no trial repeats another
     again = _tune(data_file, tmp_path / "b", "--trials", "4", "--seed", "0")  # a new study
     assert [t["params"] for t in again["trials"]] == params  # reproducible from the seed
+
+
+def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
+    data_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "worker"
+    cases = (
+        (f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}", "unable to open database file"),
+        ("postgres://me:secret@localhost/x", "cannot open the study storage at"),
+        ("mysql+nosuchdriver://me@localhost/x", "cannot open the study storage at"),
+    )
+    for storage, message in cases:
+        result = _invoke(
+            "tune", "--data", str(data_file), "--out", str(out), "--storage", storage, *TINY
+        )
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], lines
+        assert "secret" not in result.output
+        assert not out.exists()
+    assert optuna.__version__  # the storage errors above came from Optuna's storage layer

@@ -170,3 +170,29 @@ def test_two_workers_share_one_sqlite_study(tiny_series: SpikeSeries, tmp_path: 
     run_dirs = [t.user_attrs["run_dir"] for t in trials]
     assert len(set(run_dirs)) == len(trials)
     assert all(Path(d).is_dir() for d in run_dirs)
+
+
+def test_a_rerun_continues_the_trial_its_dead_run_left_running(
+    tiny_series: SpikeSeries, tmp_path: Path
+) -> None:
+    """A worker killed mid-trial leaves the trial RUNNING, claimed under its identity (host and
+    --out). The same command run again continues that trial (same number, training resumed)
+    instead of waiting two minutes for its heartbeat to go stale and retrying it."""
+    import socket
+
+    from spikeattr.runs.study import open_study
+    from spikeattr.runs.trial_queue import _claim_waiting_trial, plan_trials
+
+    out = tmp_path / "worker"
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    dead = open_study(storage, "s")
+    plan_trials(dead, 2)
+    assert _claim_waiting_trial(dead, f"{socket.gethostname()}:{out.resolve()}") is not None
+    assert _claim_waiting_trial(dead, "another-host:/elsewhere") is not None  # not ours
+    result = tune_optuna(
+        tiny_series, BASE, out, n_trials=2, storage=storage, study_name="s", epochs=1
+    )
+    states = {t["number"]: t["state"] for t in result.trials}
+    assert states[0] == "COMPLETE" and states[1] == "RUNNING"  # trial 1 belongs to another
+    assert (out / "trials" / "00000" / "model.json").is_file()
+    assert not (out / "trials" / "00001").exists()

@@ -1,14 +1,23 @@
-"""Opening an Optuna study in its storage.
+"""Opening an Optuna study in its storage, and what a worker says when the storage fails.
 
 A study lives in an Optuna RDB storage: by default the SQLite file ``OUT/study.db``, or any
-database URL SQLAlchemy accepts. Several workers (processes, or machines sharing a database)
-share one study by using the same storage URL and study name.
+database URL SQLAlchemy accepts. For PostgreSQL write the driver into the URL,
+``postgresql+psycopg2://user:password@host:5432/database`` (the ``postgres`` extra installs
+psycopg2): with SQLAlchemy 2.1 a bare ``postgresql://`` means psycopg 3, a different package.
+
+Every database failure reaches the user as one :class:`StorageError` line naming the storage
+(never its password): a missing driver, a server that cannot be reached, a wrong password or a
+missing database when the study is opened, and a connection lost while a worker runs
+(:func:`storage_errors`; rerunning the same command continues, see
+:mod:`spikeattr.runs.trial_queue`).
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +25,17 @@ from typing import Any
 import numpy as np
 
 from spikeattr.snn.search_space import TuningError
+
+#: Seconds a worker waits for the database: SQLite's lock timeout, PostgreSQL's connect timeout.
+STORAGE_TIMEOUT_S = 60
+#: A running trial sends a heartbeat this often (s); one silent for GRACE_PERIOD_S is failed and
+#: retried once (:mod:`spikeattr.runs.trial_queue`).
+HEARTBEAT_INTERVAL_S = 30
+GRACE_PERIOD_S = 120
+
+
+class StorageError(TuningError):
+    """The study storage cannot be opened, or was lost while a worker ran."""
 
 
 def optuna_module() -> Any:
@@ -45,43 +65,134 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
+def storage_location(url: str) -> str:
+    """Where a storage URL points, for messages: ``host:port/database`` or the SQLite file.
+
+    Example:
+        >>> storage_location("postgresql+psycopg2://me:secret@db.lan:5432/tuning")
+        'db.lan:5432/tuning'
+        >>> storage_location("sqlite:////runs/t/study.db")
+        '/runs/t/study.db'
+    """
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # not a URL at all: say what was given, without a password
+        return redact_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.database or ":memory:")
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.host or 'localhost'}{port}/{parsed.database or ''}"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the database being unreachable or gone:
+    SQLAlchemy's operational, interface and disconnection errors, a pool timeout, or an
+    invalidated connection. Optuna reports these as a ``StorageInternalError`` "exceeding max
+    length", which they are not."""
+    try:
+        from sqlalchemy import exc as sa
+    except ImportError:  # pragma: no cover - SQLAlchemy comes with Optuna
+        return False
+    kinds = (sa.OperationalError, sa.InterfaceError, sa.DisconnectionError, sa.TimeoutError)
+    for link in _chain(exc):
+        if isinstance(link, kinds):
+            return True
+        if isinstance(link, sa.DBAPIError) and link.connection_invalidated:
+            return True
+    return False
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line from the database driver's own message (the innermost cause), without the SQL
+    statement and SQLAlchemy's background link."""
+    detail: BaseException = exc
+    for link in _chain(exc):
+        original = getattr(link, "orig", None)
+        if isinstance(original, BaseException):
+            detail = original
+            break
+        detail = link
+    text = " ".join(str(detail).split()) or type(detail).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@contextmanager
+def storage_errors(url: str) -> Iterator[None]:
+    """Turn a lost database connection inside the block into one :class:`StorageError` line."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        if not is_connection_error(exc):
+            raise
+        raise StorageError(
+            f"lost the connection to the study storage at {storage_location(url)}: "
+            f"{describe_error(exc)}; rerun the same command to continue"
+        ) from exc
+
+
 @dataclass
 class OpenedStudy:
-    """A study with its storage; ``created`` is true for the worker that created it."""
+    """A study with its storage and URL; ``created`` is true for the worker that created it."""
 
     study: Any
     storage: Any
     created: bool
+    url: str
+
+
+def _engine_kwargs(url: str, timeout_s: int) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": timeout_s}}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}  # replace connections a restart dropped
+    if url.startswith("postgresql"):
+        kwargs["connect_args"] = {"connect_timeout": timeout_s}
+    return kwargs
+
+
+def _cannot_open(url: str, detail: str) -> StorageError:
+    return StorageError(f"cannot open the study storage at {storage_location(url)}: {detail}")
+
+
+def _driver_hint(url: str, exc: ImportError) -> str:
+    hint = f"its database driver is not installed ({exc})"
+    if url.startswith("postgresql"):
+        hint += (
+            '; for PostgreSQL: pip install "spikeattr[postgres]" and write the URL as '
+            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE"
+        )
+    return hint
 
 
 def open_study(
-    storage: str,
+    url: str,
     study_name: str,
     n_startup_trials: int = 4,
     n_warmup_steps: int = 1,
+    timeout_s: int = STORAGE_TIMEOUT_S,
 ) -> OpenedStudy:
-    """Create or load the study ``study_name`` in ``storage`` (TPE sampler, median pruner; the
-    worker replaces the sampler per trial, see :func:`trial_sampler`).
+    """Create or load the study ``study_name`` in the storage ``url`` (TPE sampler, median
+    pruner; the worker replaces the sampler per trial, see :func:`trial_sampler`).
 
     Safe to call from several workers at once: exactly one creates the study (the database
     refuses a second study of that name); a worker that loses a race to create the tables or
-    the study retries and loads it. Workers send a heartbeat every 30 s; a trial without one
-    for 120 s is failed and re-queued once.
+    the study retries and loads it. A driver that is missing, a server that cannot be reached,
+    a wrong password or a missing database is a :class:`StorageError` at once.
     """
     optuna = optuna_module()
     storages = optuna.storages
-    engine_kwargs: dict[str, Any] = {}
-    if storage.startswith("sqlite"):
-        engine_kwargs = {"connect_args": {"timeout": 60}}
-
-    def sampler() -> Any:
-        return trial_sampler(None, 0, n_startup_trials)
-
-    def pruner() -> Any:
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps
-        )
-
     last_error: Exception | None = None
     for attempt in range(5):
         try:
@@ -95,36 +206,47 @@ def open_study(
                     retry = storages.RetryFailedTrialCallback(max_retry=1)
                     stale = {"failed_trial_callback": retry}
                 rdb = storages.RDBStorage(
-                    storage,
-                    engine_kwargs=engine_kwargs,
-                    heartbeat_interval=30,
-                    grace_period=120,
+                    url,
+                    engine_kwargs=_engine_kwargs(url, timeout_s),
+                    heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                    grace_period=GRACE_PERIOD_S,
                     **stale,
                 )
+            sampler = trial_sampler(None, 0, n_startup_trials)
+            pruner = optuna.pruners.MedianPruner(
+                n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps
+            )
             try:
                 study = optuna.create_study(
                     storage=rdb,
                     study_name=study_name,
                     direction="minimize",
-                    sampler=sampler(),
-                    pruner=pruner(),
+                    sampler=sampler,
+                    pruner=pruner,
                 )
-                return OpenedStudy(study, rdb, created=True)
+                return OpenedStudy(study, rdb, created=True, url=url)
             except optuna.exceptions.DuplicatedStudyError:
                 study = optuna.load_study(
-                    study_name=study_name, storage=rdb, sampler=sampler(), pruner=pruner()
+                    study_name=study_name, storage=rdb, sampler=sampler, pruner=pruner
                 )
-                return OpenedStudy(study, rdb, created=False)
+                return OpenedStudy(study, rdb, created=False, url=url)
         except ImportError as exc:  # e.g. the database driver is missing
-            raise TuningError(
-                f"cannot open the Optuna storage {redact_url(storage)}: {exc}"
-            ) from exc
-        except Exception as exc:  # table/study creation race between workers: retry
-            last_error = exc
+            raise _cannot_open(url, _driver_hint(url, exc)) from exc
+        except Exception as exc:
+            if is_connection_error(exc) or _is_bad_url(exc):
+                raise _cannot_open(url, describe_error(exc)) from exc
+            last_error = exc  # table/study creation race between workers: retry
             time.sleep(0.2 * (attempt + 1))
-    raise TuningError(
-        f"cannot open the Optuna storage {redact_url(storage)}: {last_error}"
-    ) from last_error
+    assert last_error is not None
+    raise _cannot_open(url, describe_error(last_error)) from last_error
+
+
+def _is_bad_url(exc: BaseException) -> bool:
+    try:
+        from sqlalchemy.exc import ArgumentError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, ArgumentError)
 
 
 def trial_sampler(seed: int | None, trial_number: int, n_startup_trials: int = 4) -> Any:

@@ -3,7 +3,7 @@
 Why this module exists: Optuna's ``study.optimize(n_trials=N)`` counts trials per *process*, so
 k workers on one study run k x N trials, and a worker that dies leaves its trial RUNNING with
 nothing to pick it up again. spikeattr wants a study that ends with exactly the trials asked
-for, each run once, whatever the number of workers. The rules:
+for, each run once, whatever the number of workers and whoever dies or restarts. The rules:
 
 Plan (:func:`plan_trials`)
     The worker that creates the study queues exactly ``n_trials`` trials (WAITING, numbers
@@ -12,28 +12,46 @@ Plan (:func:`plan_trials`)
 
 Claim (:func:`_claim_waiting_trial`)
     Every worker takes queued trials one at a time: the database moves a trial from WAITING to
-    RUNNING for one worker only, and the worker stops when none is left.
+    RUNNING for one worker only. The worker records a heartbeat of the trial *before* claiming
+    it and marks the claim with its identity (``CLAIM_ATTR``) after, so no claimed trial is ever
+    without a heartbeat.
 
 Heartbeat (:func:`_heartbeat`)
     While a trial runs, its worker records a heartbeat every 30 s. Before each claim every worker
     fails the RUNNING trials silent for 120 s (a dead worker's) and re-queues each once (the
-    retry has a new number and the same parameters).
+    retry has a new number and the same parameters). A heartbeat that cannot reach the database
+    is skipped: the worker itself notices a lost database at its next write and stops with one
+    line (:func:`spikeattr.runs.study.storage_errors`).
+
+Own trials of a dead run (:func:`orphaned_trials`)
+    A worker's identity is its host and its resolved output directory, which it holds locked
+    (:class:`~spikeattr._io.RunLock`) while it runs. So a RUNNING trial claimed under the same
+    identity when a worker starts belongs to an earlier run of the same command that died (a
+    lost database, a kill): the worker continues it first (same number, same parameters, its
+    training resumed from the trial's run directory) before claiming new ones. "Rerun the same
+    command" therefore finishes the interrupted trial at once, without waiting for its heartbeat
+    to go stale.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from spikeattr.runs.study import OpenedStudy, optuna_module
+from spikeattr.runs.study import OpenedStudy, is_connection_error, optuna_module
 from spikeattr.snn.search_space import TuningError
 
 PLANNED_ATTR = "spikeattr_planned_trials"
 QUEUED_ATTR = "spikeattr_queued"
+CLAIM_ATTR = "spikeattr_claim"
+
+#: ``objective(trial, resumed)``: the trial's score, or raise ``optuna.TrialPruned``;
+#: ``resumed`` is true for a trial continued from a dead run of the same worker.
+Objective = Callable[[Any, bool], float]
 
 
 def plan_trials(opened: OpenedStudy, n_trials: int, wait_s: float = 120.0) -> int:
@@ -67,7 +85,7 @@ def plan_trials(opened: OpenedStudy, n_trials: int, wait_s: float = 120.0) -> in
     return max(planned, n_trials)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _heartbeat(storage: Any, trial_id: int) -> Iterator[None]:
     """Record a heartbeat of ``trial_id`` every heartbeat interval while the block runs."""
     interval = storage.get_heartbeat_interval() if hasattr(storage, "record_heartbeat") else None
@@ -78,74 +96,141 @@ def _heartbeat(storage: Any, trial_id: int) -> Iterator[None]:
 
     def beat() -> None:
         while True:
-            storage.record_heartbeat(trial_id)
+            with contextlib.suppress(Exception):  # database away: the worker finds out itself
+                storage.record_heartbeat(trial_id)
             if stop.wait(interval):
                 return
 
-    thread = threading.Thread(target=beat, daemon=True)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
     thread.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=5.0)
 
 
-def _claim_waiting_trial(opened: OpenedStudy) -> int | None:
-    """Move one WAITING trial of the study to RUNNING; its trial id, or ``None`` if none."""
+def _study_id(opened: OpenedStudy) -> int:
+    return int(opened.storage.get_study_id_from_name(opened.study.study_name))
+
+
+def _claim_waiting_trial(opened: OpenedStudy, worker: str) -> int | None:
+    """Move one WAITING trial of the study to RUNNING for ``worker``; its trial id, or ``None``
+    if none is left."""
     optuna = optuna_module()
     storage = opened.storage
-    study_id = storage.get_study_id_from_name(opened.study.study_name)
+    study_id = _study_id(opened)
     waiting = storage.get_all_trials(
         study_id, deepcopy=False, states=(optuna.trial.TrialState.WAITING,)
     )
     for frozen in waiting:
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, frozen.number)
+        if hasattr(storage, "record_heartbeat"):
+            storage.record_heartbeat(trial_id)  # a claimed trial always has a heartbeat
         try:
-            if storage.set_trial_state_values(trial_id, state=optuna.trial.TrialState.RUNNING):
-                return int(trial_id)
+            claimed = storage.set_trial_state_values(
+                trial_id, state=optuna.trial.TrialState.RUNNING
+            )
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
+        if claimed:
+            storage.set_trial_user_attr(
+                trial_id, CLAIM_ATTR, {"worker": worker, "trial_id": int(trial_id)}
+            )
+            return int(trial_id)
     return None
+
+
+def orphaned_trials(opened: OpenedStudy, worker: str) -> list[int]:
+    """Ids of the RUNNING trials claimed under ``worker`` (by an earlier, dead run of it)."""
+    optuna = optuna_module()
+    storage = opened.storage
+    study_id = _study_id(opened)
+    running = storage.get_all_trials(
+        study_id, deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
+    )
+    orphans = []
+    for frozen in running:
+        trial_id = int(storage.get_trial_id_from_study_id_trial_number(study_id, frozen.number))
+        claim = frozen.user_attrs.get(CLAIM_ATTR)
+        # a retry copies the user attributes of the trial it retries: match the trial id too
+        if isinstance(claim, dict) and claim == {"worker": worker, "trial_id": trial_id}:
+            orphans.append(trial_id)
+    return orphans
+
+
+def fail_stale_trials(study: Any) -> None:
+    """Fail (and re-queue once) the RUNNING trials whose heartbeat stopped (dead workers)."""
+    optuna = optuna_module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def run_worker(
     opened: OpenedStudy,
-    objective: Callable[[Any], float],
-    after_trial: Callable[[Any], Any] | None = None,
+    objective: Objective,
+    worker: str,
     sampler_for: Callable[[int], Any] | None = None,
+    after_trial: Callable[[Any], Any] | None = None,
 ) -> int:
-    """Claim and run queued trials until none is left; returns how many this worker ran.
+    """Continue this worker's orphaned trials, then claim and run queued trials until none is
+    left; returns how many trials this call ran.
 
-    ``objective(trial)`` returns the score or raises :class:`optuna.TrialPruned`; any other
-    exception marks the trial failed and propagates. ``after_trial`` gets each finished
-    :class:`optuna.trial.FrozenTrial`. ``sampler_for(number)`` gives the sampler that draws the
-    parameters of trial ``number`` (set on the study before the trial starts).
+    Args:
+        opened: the study (:func:`spikeattr.runs.study.open_study`).
+        objective: see :data:`Objective`; any exception other than ``optuna.TrialPruned`` marks
+            the trial failed and propagates, except a lost database, which leaves the trial
+            RUNNING for the rerun to continue.
+        worker: this worker's identity (host and output directory).
+        sampler_for: the sampler for a trial number (set before the trial draws).
+        after_trial: gets each finished :class:`optuna.trial.FrozenTrial`.
     """
+    ran = 0
+    for orphan in orphaned_trials(opened, worker):
+        if _run_trial(opened, orphan, objective, sampler_for, after_trial, resumed=True):
+            ran += 1
+    while True:
+        fail_stale_trials(opened.study)  # re-queues the trials of dead workers
+        claimed = _claim_waiting_trial(opened, worker)
+        if claimed is None:
+            return ran
+        if _run_trial(opened, claimed, objective, sampler_for, after_trial, resumed=False):
+            ran += 1
+
+
+def _run_trial(
+    opened: OpenedStudy,
+    trial_id: int,
+    objective: Objective,
+    sampler_for: Callable[[int], Any] | None,
+    after_trial: Callable[[Any], Any] | None,
+    resumed: bool,
+) -> bool:
+    """Run one claimed trial and tell the study its outcome; ``False`` if another worker had
+    already failed it (its heartbeat went stale) and its retry will run instead."""
     optuna = optuna_module()
     states = optuna.trial.TrialState
     study = opened.study
-    ran = 0
-    while True:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)  # re-queues the trials of dead workers
-        trial_id = _claim_waiting_trial(opened)
-        if trial_id is None:
-            return ran
-        if sampler_for is not None:
-            study.sampler = sampler_for(int(opened.storage.get_trial_number_from_id(trial_id)))
-        trial = optuna.trial.Trial(study, trial_id)
-        with _heartbeat(opened.storage, trial_id):
-            try:
-                value = objective(trial)
-            except optuna.TrialPruned:
-                frozen = study.tell(trial, state=states.PRUNED)
-            except BaseException:
-                study.tell(trial, state=states.FAIL)
-                raise
-            else:
-                frozen = study.tell(trial, value)
-        ran += 1
-        if after_trial is not None:
-            after_trial(frozen)
+    if sampler_for is not None:
+        study.sampler = sampler_for(int(opened.storage.get_trial_number_from_id(trial_id)))
+    trial = optuna.trial.Trial(study, trial_id)
+    outcome: dict[str, Any]
+    with _heartbeat(opened.storage, trial_id):
+        try:
+            outcome = {"values": objective(trial, resumed)}
+        except optuna.TrialPruned:
+            outcome = {"state": states.PRUNED}
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False  # another worker failed it (stale heartbeat); its retry runs instead
+        except BaseException as exc:
+            if not is_connection_error(exc):  # a lost database leaves it RUNNING for a rerun
+                with contextlib.suppress(Exception):
+                    study.tell(trial, state=states.FAIL)
+            raise
+        if opened.storage.get_trial(trial_id).state != states.RUNNING:
+            return False
+        frozen = study.tell(trial, **outcome)
+    if after_trial is not None:
+        after_trial(frozen)
+    return True

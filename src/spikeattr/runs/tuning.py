@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from spikeattr.runs.study import (
     open_study,
     optuna_module,
     redact_url,
+    storage_errors,
     trial_sampler,
 )
 from spikeattr.runs.training import run_training
@@ -263,6 +265,11 @@ def tune_optuna(
 
     Returns:
         A :class:`TuningResult` over the whole study (every worker's trials).
+
+    Raises:
+        StorageError: the storage cannot be opened, or the connection was lost (the trial in
+            progress stays RUNNING; rerunning the same call continues it).
+        RunLockedError: another worker uses ``out_dir``.
     """
     began = time.perf_counter()
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
@@ -272,8 +279,9 @@ def tune_optuna(
     space = space or SearchSpace()
     n_windows = check_tuning(series, base, epochs)
     url = storage or default_storage(out)
+    worker = f"{socket.gethostname()}:{out.resolve()}"
 
-    def objective(trial: Any) -> float:
+    def objective(trial: Any, resumed: bool) -> float:
         config = suggest_config(trial, base, space, n_windows, epochs)
         run_dir = out / "trials" / f"{trial.number:05d}"
         trial.set_user_attr("run_dir", str(run_dir))
@@ -283,7 +291,7 @@ def tune_optuna(
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {epoch.epoch}")
 
-        result = run_training(config, series, None, run_dir, progress=report, resume=False)
+        result = run_training(config, series, None, run_dir, progress=report, resume=resumed)
         trial.set_user_attr("best_epoch", result.best_epoch)
         return _score(result.best_loss)
 
@@ -291,14 +299,15 @@ def tune_optuna(
         if progress is not None:
             progress(_trial_record(frozen))
 
-    with RunLock(out, f"tune --study {study_name}"):
+    with RunLock(out, f"tune --study {study_name}"), storage_errors(url):
         opened = open_study(url, study_name)
         plan_trials(opened, n_trials)
         run_worker(
             opened,
             objective,
-            after_trial,
+            worker,
             sampler_for=lambda number: trial_sampler(sampler_seed, number),
+            after_trial=after_trial,
         )
         study = opened.study
         trials = study.get_trials(deepcopy=False)
@@ -324,5 +333,5 @@ def tune_optuna(
             extra={"best_trial": best_trial.number},
         )
         config = {"method": "optuna", "base": base.to_dict(), "seed": base.seed}
-        config |= {"sampler_seed": sampler_seed}
+        config |= {"study": study_name, "storage": redact_url(url), "sampler_seed": sampler_seed}
         return _write_results(out, result, "tune", config, _data_checksums(series))
