@@ -149,6 +149,31 @@ def test_a_restarted_worker_does_not_replay_its_draws(data_file: Path, tmp_path:
     assert [t["params"] for t in again["trials"]] == params  # reproducible from the seed
 
 
+def test_report_gives_the_study_best_without_training(data_file: Path, tmp_path: Path) -> None:
+    worker = _tune(data_file, tmp_path / "w", "--trials", "3", "--seed", "1")
+    storage = f"sqlite:///{tmp_path / 'w' / 'study.db'}"
+    report = _json("tune", "--report", "--study", "s", "--storage", storage)
+    for key in ("best_config", "best_score", "best_trial", "trials", "running"):
+        assert report[key] == worker[key], key
+    assert report["running"] == [] and report["out_dir"] is None
+    # with --out (the worker's, default SQLite storage) the files are written there too
+    result = _invoke("tune", "--report", "--study", "s", "--out", str(tmp_path / "w"))
+    assert result.exit_code == 0, result.output
+    assert f"best trial {worker['best_trial']}, validation NLL" in _flat(result.stdout)
+    assert (
+        TrainConfig.from_toml(tmp_path / "w" / "best_config.toml").to_dict()
+        == (worker["best_config"])
+    )
+    for args, message in (
+        ((), "--report needs --storage"),
+        (("--storage", storage, "--study", "other"), "holds no study 'other' (it has: s)"),
+        (("--method", "greedy"), "--report is for --method optuna"),
+    ):
+        result = _invoke("tune", "--report", *args)
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1 and message in _flat(result.output)
+
+
 def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
     data_file: Path, tmp_path: Path
 ) -> None:
@@ -168,3 +193,27 @@ def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
         assert "secret" not in result.output
         assert not out.exists()
     assert optuna.__version__  # the storage errors above came from Optuna's storage layer
+
+
+def test_no_wait_reports_the_trials_other_workers_still_run(
+    data_file: Path, tmp_path: Path
+) -> None:
+    from spikeattr.runs.study import open_study
+    from spikeattr.runs.trial_queue import _claim_waiting_trial, plan_trials
+
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    other = open_study(storage, "s")
+    plan_trials(other, 2)
+    assert _claim_waiting_trial(other, "elsewhere:/runs/w0") is not None  # trial 0, running
+    out = tmp_path / "w1"
+    args = ("--storage", storage, "--trials", "2", "--no-wait", "--quiet")
+    result = _invoke(
+        "tune", "--data", str(data_file), "--out", str(out), "--study", "s", *TINY, *args
+    )
+    assert result.exit_code == 0, result.output
+    text = _flat(result.stdout)
+    assert "optuna: study 's', 2 trials (1 complete, 1 running); best trial 1" in text
+    assert "1 trials still running ([0]): this best may change" in text
+    assert "spikeattr tune --report --study s --storage URL" in text
+    saved = json.loads((out / "tuning.json").read_text())
+    assert saved["running"] == [0] and saved["best_trial"] == 1

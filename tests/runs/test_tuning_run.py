@@ -190,9 +190,10 @@ def test_a_rerun_continues_the_trial_its_dead_run_left_running(
     assert _claim_waiting_trial(dead, f"{socket.gethostname()}:{out.resolve()}") is not None
     assert _claim_waiting_trial(dead, "another-host:/elsewhere") is not None  # not ours
     result = tune_optuna(
-        tiny_series, BASE, out, n_trials=2, storage=storage, study_name="s", epochs=1
+        tiny_series, BASE, out, n_trials=2, storage=storage, study_name="s", epochs=1, wait=False
     )
     states = {t["number"]: t["state"] for t in result.trials}
     assert states[0] == "COMPLETE" and states[1] == "RUNNING"  # trial 1 belongs to another
+    assert result.running == [1]
     assert (out / "trials" / "00000" / "model.json").is_file()
     assert not (out / "trials" / "00001").exists()

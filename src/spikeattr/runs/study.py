@@ -249,6 +249,34 @@ def _is_bad_url(exc: BaseException) -> bool:
     return isinstance(exc, ArgumentError)
 
 
+def load_existing_study(url: str, study_name: str, timeout_s: int = STORAGE_TIMEOUT_S) -> Any:
+    """The study ``study_name`` for reading (``--report``); a :class:`StorageError` if the
+    storage cannot be opened, a :class:`TuningError` if it holds no such study."""
+    optuna = optuna_module()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            rdb = optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=_engine_kwargs(url, timeout_s),
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=GRACE_PERIOD_S,
+            )
+        names = optuna.study.get_all_study_names(storage=rdb)
+    except ImportError as exc:
+        raise _cannot_open(url, _driver_hint(url, exc)) from exc
+    except Exception as exc:
+        if is_connection_error(exc) or _is_bad_url(exc):
+            raise _cannot_open(url, describe_error(exc)) from exc
+        raise
+    if study_name not in names:
+        raise TuningError(
+            f"the storage at {storage_location(url)} holds no study {study_name!r} (it has: "
+            f"{', '.join(sorted(names)) or 'none'})"
+        )
+    return optuna.load_study(study_name=study_name, storage=rdb)
+
+
 def trial_sampler(seed: int | None, trial_number: int, n_startup_trials: int = 4) -> Any:
     """The TPE sampler that draws the parameters of trial ``trial_number``.
 

@@ -31,6 +31,10 @@ Own trials of a dead run (:func:`orphaned_trials`)
     training resumed from the trial's run directory) before claiming new ones. "Rerun the same
     command" therefore finishes the interrupted trial at once, without waiting for its heartbeat
     to go stale.
+
+Wait (``run_worker(wait=True)``)
+    A worker whose queue is empty waits until no trial is RUNNING (taking over the retries of
+    dead workers' trials), so every worker reports the same final best of the whole study.
 """
 
 from __future__ import annotations
@@ -159,6 +163,13 @@ def orphaned_trials(opened: OpenedStudy, worker: str) -> list[int]:
     return orphans
 
 
+def running_trial_numbers(opened: OpenedStudy) -> list[int]:
+    """Numbers of the study's RUNNING trials."""
+    optuna = optuna_module()
+    running = opened.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    return sorted(t.number for t in running)
+
+
 def fail_stale_trials(study: Any) -> None:
     """Fail (and re-queue once) the RUNNING trials whose heartbeat stopped (dead workers)."""
     optuna = optuna_module()
@@ -173,6 +184,9 @@ def run_worker(
     worker: str,
     sampler_for: Callable[[int], Any] | None = None,
     after_trial: Callable[[Any], Any] | None = None,
+    wait: bool = True,
+    on_wait: Callable[[list[int]], Any] | None = None,
+    poll_s: float = 1.0,
 ) -> int:
     """Continue this worker's orphaned trials, then claim and run queued trials until none is
     left; returns how many trials this call ran.
@@ -185,18 +199,30 @@ def run_worker(
         worker: this worker's identity (host and output directory).
         sampler_for: the sampler for a trial number (set before the trial draws).
         after_trial: gets each finished :class:`optuna.trial.FrozenTrial`.
+        wait: once the queue is empty, wait until no trial of the study is RUNNING.
+        on_wait: called with the numbers of the running trials whenever they change while
+            waiting.
+        poll_s: seconds between two looks at the study while waiting.
     """
     ran = 0
+    announced: list[int] | None = None
     for orphan in orphaned_trials(opened, worker):
         if _run_trial(opened, orphan, objective, sampler_for, after_trial, resumed=True):
             ran += 1
     while True:
         fail_stale_trials(opened.study)  # re-queues the trials of dead workers
         claimed = _claim_waiting_trial(opened, worker)
-        if claimed is None:
+        if claimed is not None:
+            if _run_trial(opened, claimed, objective, sampler_for, after_trial, resumed=False):
+                ran += 1
+            continue
+        running = running_trial_numbers(opened) if wait else []
+        if not running:
             return ran
-        if _run_trial(opened, claimed, objective, sampler_for, after_trial, resumed=False):
-            ran += 1
+        if on_wait is not None and running != announced:
+            on_wait(running)
+        announced = running
+        time.sleep(poll_s)
 
 
 def _run_trial(

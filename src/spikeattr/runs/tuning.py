@@ -14,10 +14,11 @@ Optuna (:func:`tune_optuna`)
     Tree-structured Parzen estimator over ``tau_syn``, ``tau_mem``, ``lr``, ``batch_size`` and
     the hidden widths, with a median pruner stopping trials whose validation loss after an
     epoch is worse than the median of earlier trials at that epoch. Needs the ``tune`` extra
-    (``pip install "spikeattr[tune]"``). Several workers share one study by using the same
-    ``storage`` and ``study_name`` (see :mod:`spikeattr.runs.study` and
-    :mod:`spikeattr.runs.trial_queue`); trial ``k`` trains in ``out_dir/trials/0000k`` of the
-    worker that ran it.
+    (``pip install "spikeattr[tune]"``; for PostgreSQL ``spikeattr[postgres]``). Several
+    workers share one study by using the same ``storage`` and ``study_name`` (see
+    :mod:`spikeattr.runs.study` and :mod:`spikeattr.runs.trial_queue`); trial ``k`` trains in
+    ``out_dir/trials/0000k`` of the worker that ran it. Every worker reports the best of the
+    whole study over its finished trials; :func:`report_study` gives it at any time.
 
 Files in ``out_dir``: ``tuning.json`` (the result: best config and score, every trial),
 ``best_config.toml`` (``spikeattr train --config`` reads it), ``manifest.json``, ``greedy.json``
@@ -33,6 +34,7 @@ import math
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,10 +45,12 @@ from spikeattr.data.series import SpikeSeries
 from spikeattr.runs.manifest import write_manifest
 from spikeattr.runs.study import (
     default_storage,
+    load_existing_study,
     open_study,
     optuna_module,
     redact_url,
     storage_errors,
+    storage_location,
     trial_sampler,
 )
 from spikeattr.runs.training import run_training
@@ -57,6 +61,7 @@ from spikeattr.snn.search_space import (
     TuningError,
     candidate_config,
     check_tuning,
+    config_from_params,
     final_config,
     greedy_grid,
     suggest_config,
@@ -65,6 +70,8 @@ from spikeattr.snn.train_config import TrainConfig
 from spikeattr.snn.training import EpochReport
 
 TrialCallback = Callable[[dict[str, Any]], Any]
+#: The study records the settings its trials train with (base config, epochs, search space).
+SETTINGS_ATTR = "spikeattr_settings"
 TUNING_NAME = "tuning.json"
 BEST_CONFIG_NAME = "best_config.toml"
 
@@ -79,27 +86,33 @@ class TuningResult:
             ``monitor`` and ``patience``, ready for a full training run).
         best_score: its validation NLL.
         trials: one JSON record per candidate/trial (config or params, score, state).
-        out_dir: the tuning directory.
+        out_dir: the tuning directory (``None`` for a report not written anywhere).
         storage: Optuna storage URL (``None`` for greedy).
         study_name: Optuna study name (``None`` for greedy).
         seconds: wall time of this call.
-        extra: Optuna: ``best_trial`` (its number).
+        extra: Optuna: ``best_trial`` (its number), ``states`` (trials per state) and
+            ``running`` (numbers of the trials still running).
     """
 
     method: str
     best_config: TrainConfig
     best_score: float
     trials: list[dict[str, Any]]
-    out_dir: Path
+    out_dir: Path | None
     storage: str | None = None
     study_name: str | None = None
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def best_config_file(self) -> Path:
+    def running(self) -> list[int]:
+        """Numbers of the study's trials still running when the result was taken."""
+        return list(self.extra.get("running", []))
+
+    @property
+    def best_config_file(self) -> Path | None:
         """``OUT/best_config.toml``."""
-        return self.out_dir / BEST_CONFIG_NAME
+        return None if self.out_dir is None else self.out_dir / BEST_CONFIG_NAME
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (the storage URL without its password)."""
@@ -109,8 +122,10 @@ class TuningResult:
             "best_score": self.best_score,
             "n_trials": len(self.trials),
             "trials": self.trials,
-            "out_dir": str(self.out_dir),
-            "best_config_file": str(self.best_config_file),
+            "out_dir": None if self.out_dir is None else str(self.out_dir),
+            "best_config_file": None
+            if self.best_config_file is None
+            else str(self.best_config_file),
             "storage": None if self.storage is None else redact_url(self.storage),
             "study_name": self.study_name,
             "seconds": self.seconds,
@@ -234,6 +249,67 @@ def _trial_record(trial: Any) -> dict[str, Any]:
     }
 
 
+def _check_settings(study: Any, settings: dict[str, Any]) -> None:
+    """Record the study's settings (first worker) or refuse a worker whose settings differ:
+    trials of one study must train alike. The base's ``epochs`` and ``monitor`` only shape the
+    final config and may differ (the study's recorded ones are used)."""
+    recorded = study.user_attrs.get(SETTINGS_ATTR)
+    if recorded is None:
+        study.set_user_attr(SETTINGS_ATTR, settings)
+        return
+
+    def comparable(values: Mapping[str, Any]) -> dict[str, Any]:
+        base = {k: v for k, v in values["base"].items() if k not in ("epochs", "monitor")}
+        return {**{f"base.{k}": v for k, v in base.items()}, "epochs": values["epochs"]} | {
+            f"space.{k}": v for k, v in values["space"].items()
+        }
+
+    theirs, ours = comparable(recorded), comparable(settings)
+    differing = sorted(k for k in ours if theirs.get(k) != ours[k])
+    if differing:
+        details = ", ".join(f"{k}: {theirs.get(k)!r} -> {ours[k]!r}" for k in differing)
+        raise TuningError(
+            f"study {study.study_name!r} trains its trials with other settings ({details}); "
+            "give every worker the same --config, --set, --hidden and --epochs, or use "
+            "another --study"
+        )
+
+
+def summarize_study(study: Any, url: str, out: Path | None, seconds: float = 0.0) -> TuningResult:
+    """The study's best over its finished trials, with every trial and the running ones."""
+    optuna = optuna_module()
+    settings = study.user_attrs.get(SETTINGS_ATTR)
+    if not isinstance(settings, dict):
+        raise TuningError(
+            f"study {study.study_name!r} at {storage_location(url)} was not made by "
+            "spikeattr tune (it records no settings)"
+        )
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state.name for t in trials)
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    running = sorted(t.number for t in trials if t.state == optuna.trial.TrialState.RUNNING)
+    if not complete:
+        counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())) or "none"
+        raise TuningError(
+            f"study {study.study_name!r} has no complete trial yet ({len(trials)} trials: "
+            f"{counts}); run more trials or wait for the running ones"
+        )
+    best_trial = min(complete, key=lambda t: (t.value, t.number))
+    base = TrainConfig.from_dict(settings["base"], source=f"study {study.study_name!r}")
+    best = config_from_params(base, best_trial.params, int(settings["epochs"]))
+    return TuningResult(
+        method="optuna",
+        best_config=final_config(best, base),
+        best_score=float(best_trial.value),
+        trials=[_trial_record(t) for t in trials],
+        out_dir=out,
+        storage=url,
+        study_name=study.study_name,
+        seconds=seconds,
+        extra={"best_trial": best_trial.number, "states": dict(states), "running": running},
+    )
+
+
 def tune_optuna(
     series: SpikeSeries,
     base: TrainConfig,
@@ -245,13 +321,16 @@ def tune_optuna(
     space: SearchSpace | None = None,
     sampler_seed: int | None = None,
     progress: TrialCallback | None = None,
+    wait: bool = True,
+    on_wait: Callable[[list[int]], Any] | None = None,
 ) -> TuningResult:
     """Optuna TPE search with median pruning on the validation loss (see the module docstring).
 
     Args:
         series: the data (``train`` split, and ``val`` if present).
-        base: the fixed settings (``dt``, window, seed, number of hidden layers...).
-        out_dir: tuning directory (trial runs, ``tuning.json``, default SQLite storage).
+        base: the fixed settings (``dt``, window, seed, number of hidden layers...); every
+            worker of a study must give the same (its ``epochs``/``monitor`` may differ).
+        out_dir: this worker's directory (trial runs, ``tuning.json``, default SQLite storage).
         n_trials: total number of trials of the study, all workers together (queued by the
             worker that creates the study; a larger value later queues the difference).
         storage: an Optuna storage URL; default
@@ -262,6 +341,10 @@ def tune_optuna(
         sampler_seed: seeds the draws of every trial, keyed by the trial's number
             (:func:`~spikeattr.runs.study.trial_sampler`); ``None``: fresh entropy.
         progress: called with each finished trial's JSON record (this worker's trials).
+        wait: once no trial is left to claim, wait for the trials other workers still run, so
+            the result is the study's final one; ``False`` reports at once (see
+            :attr:`TuningResult.running`).
+        on_wait: called with the numbers of the trials still running while waiting.
 
     Returns:
         A :class:`TuningResult` over the whole study (every worker's trials).
@@ -279,6 +362,7 @@ def tune_optuna(
     space = space or SearchSpace()
     n_windows = check_tuning(series, base, epochs)
     url = storage or default_storage(out)
+    settings = {"base": base.to_dict(), "epochs": epochs, "space": space.to_dict()}
     worker = f"{socket.gethostname()}:{out.resolve()}"
 
     def objective(trial: Any, resumed: bool) -> float:
@@ -301,37 +385,46 @@ def tune_optuna(
 
     with RunLock(out, f"tune --study {study_name}"), storage_errors(url):
         opened = open_study(url, study_name)
+        if opened.created:  # before the plan, which the other workers wait for
+            _check_settings(opened.study, settings)
         plan_trials(opened, n_trials)
+        if not opened.created:
+            _check_settings(opened.study, settings)
         run_worker(
             opened,
             objective,
             worker,
             sampler_for=lambda number: trial_sampler(sampler_seed, number),
             after_trial=after_trial,
+            wait=wait,
+            on_wait=on_wait,
         )
-        study = opened.study
-        trials = study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-        if not complete:
-            raise TuningError(
-                f"study {study_name!r} has no complete trial yet ({len(trials)} trials, all "
-                "pruned or failed); run more trials"
-            )
-        best_trial = min(complete, key=lambda t: t.value)
-        best = suggest_config(
-            optuna.trial.FixedTrial(best_trial.params), base, space, n_windows, epochs
-        )
-        result = TuningResult(
-            method="optuna",
-            best_config=final_config(best, base),
-            best_score=float(best_trial.value),
-            trials=[_trial_record(t) for t in trials],
-            out_dir=out,
-            storage=url,
-            study_name=study_name,
-            seconds=time.perf_counter() - began,
-            extra={"best_trial": best_trial.number},
-        )
+        result = summarize_study(opened.study, url, out, time.perf_counter() - began)
         config = {"method": "optuna", "base": base.to_dict(), "seed": base.seed}
         config |= {"study": study_name, "storage": redact_url(url), "sampler_seed": sampler_seed}
         return _write_results(out, result, "tune", config, _data_checksums(series))
+
+
+def report_study(
+    storage: str, study_name: str, out_dir: str | os.PathLike[str] | None = None
+) -> TuningResult:
+    """The study's best over its finished trials, read from the storage (no training).
+
+    With ``out_dir``, also written there (``tuning.json``, ``best_config.toml``, manifest).
+    Read only: trials still running (or left RUNNING by a dead worker that nobody has failed
+    yet) are listed as running.
+    """
+    began = time.perf_counter()
+    out = None if out_dir is None else Path(out_dir)
+
+    def read() -> TuningResult:
+        with storage_errors(storage):
+            study = load_existing_study(storage, study_name)
+            return summarize_study(study, storage, out, time.perf_counter() - began)
+
+    if out is None:
+        return read()
+    with RunLock(out, f"tune --report --study {study_name}"):
+        result = read()
+        config = {"method": "optuna", "study": study_name, "storage": redact_url(storage)}
+        return _write_results(out, result, "tune --report", config, {})
