@@ -1,16 +1,13 @@
-"""Tuning runs: the greedy grid, Optuna with pruning, two workers sharing one SQLite study."""
+"""Tuning runs: the greedy grid and Optuna with pruning (several workers on one study:
+test_distributed_tuning.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import optuna  # required: CI installs it; a missing Optuna fails, never skips
 import pytest
 
 from spikeattr.data.series import SpikeSeries
@@ -121,55 +118,6 @@ def test_optuna_study_with_pruning(tiny_series: SpikeSeries, tmp_path: Path) -> 
         sampler_seed=2,
     )
     assert [r["number"] for r in more.trials] == list(range(7))
-
-
-WORKER = textwrap.dedent(
-    """
-    import sys
-    from spikeattr.data.series import SpikeSeries
-    from spikeattr.runs.tuning import tune_optuna
-    from spikeattr.snn.search_space import SearchSpace
-    from spikeattr.snn.train_config import TrainConfig
-
-    data, out, storage, seed = sys.argv[1:]
-    tune_optuna(
-        SpikeSeries.load(data),
-        TrainConfig(window=100, batch_size=4, seed=0),
-        out,
-        n_trials=6,
-        storage=storage,
-        study_name="shared",
-        epochs=2,
-        space=SearchSpace(batch_sizes=(2, 4, 8)),
-        sampler_seed=int(seed),
-    )
-    """
-)
-
-
-def test_two_workers_share_one_sqlite_study(tiny_series: SpikeSeries, tmp_path: Path) -> None:
-    data = tmp_path / "tiny.npz"
-    tiny_series.save(data)
-    storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(data), str(tmp_path / f"w{i}"), storage, str(i)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-        )
-        for i in range(2)
-    ]
-    outputs = [w.communicate(timeout=300)[0] for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], outputs
-    trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
-    # exactly the 6 planned trials: none lost, none duplicated, none extra
-    assert sorted(t.number for t in trials) == list(range(6))
-    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
-    run_dirs = [t.user_attrs["run_dir"] for t in trials]
-    assert len(set(run_dirs)) == len(trials)
-    assert all(Path(d).is_dir() for d in run_dirs)
 
 
 def test_a_rerun_continues_the_trial_its_dead_run_left_running(
