@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -99,6 +100,8 @@ def tune(
         option = "--report" if report else "--storage"
         raise fail(f"{option} is for --method optuna; the greedy search keeps its runs in --out")
     result: TuningResult
+    if method == "optuna":
+        _quiet_library_logs()
     if report:
         if storage is not None:
             url = storage
@@ -118,7 +121,6 @@ def tune(
         if method == "greedy":
             result = tune_greedy(series, base, out_dir, epochs=epochs)
         else:
-            _quiet_optuna_logs()
             with progress_bar("tuning", trials, quiet or as_json) as update:
                 done = [0]
 
@@ -175,10 +177,13 @@ def _print(result: Any, as_json: bool) -> None:
     out.print(result.best_config.to_toml().rstrip(), highlight=False, markup=False)
 
 
-def _quiet_optuna_logs() -> None:
-    """Optuna logs every trial at INFO; the progress bar says enough."""
+def _quiet_library_logs() -> None:
+    """Optuna logs every trial at INFO, and a lost database as multi-line WARNINGs (with the
+    SQL) before raising; SQLAlchemy's pool logs a failed connection reset with a traceback.
+    The progress bar and tune's own one-line errors say what matters."""
+    logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())  # not Python's last resort
     try:
         import optuna
     except ImportError:  # tune_optuna explains how to install it
         return
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
