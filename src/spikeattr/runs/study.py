@@ -280,11 +280,12 @@ def load_existing_study(url: str, study_name: str, timeout_s: int = STORAGE_TIME
 def trial_sampler(seed: int | None, trial_number: int, n_startup_trials: int = 4) -> Any:
     """The TPE sampler that draws the parameters of trial ``trial_number``.
 
-    Its random state is keyed by ``(seed, trial_number)``, so a study is reproducible from its
-    seed, two workers given the same seed still draw different candidates, and a worker
-    restarted with the same seed does not replay the draws of its earlier trials (a sampler
-    seeded once per worker would). TPE itself reads the whole study's history from the storage
-    for every trial. ``seed=None`` draws from fresh entropy.
+    Its random state is keyed by ``(seed, trial_number)``: two workers given the same seed
+    still draw different candidates, and a worker restarted with the same seed does not replay
+    the draws of its earlier trials (a sampler seeded once per worker would). TPE reads the
+    whole study's history from the storage for every trial, so a study run by one worker is
+    reproducible from its seed; with several, a trial past the first ``n_startup_trials``
+    depends on which trials had finished when it was drawn. ``seed=None``: fresh entropy.
     """
     optuna = optuna_module()
     keyed = None
