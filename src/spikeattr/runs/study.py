@@ -113,6 +113,18 @@ def is_connection_error(exc: BaseException) -> bool:
     return False
 
 
+def failed_to_connect(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a failure to connect at all: no server, a wrong
+    password, a missing database, an unopenable SQLite file. SQLAlchemy raises these without
+    a statement; an operational error of a statement (a table that another worker created
+    first) is not one."""
+    try:
+        from sqlalchemy import exc as sa
+    except ImportError:  # pragma: no cover - SQLAlchemy comes with Optuna
+        return False
+    return any(isinstance(link, sa.DBAPIError) and link.statement is None for link in _chain(exc))
+
+
 def describe_error(exc: BaseException) -> str:
     """One line from the database driver's own message (the innermost cause), without the SQL
     statement and SQLAlchemy's background link."""
@@ -233,9 +245,11 @@ def open_study(
         except ImportError as exc:  # e.g. the database driver is missing
             raise _cannot_open(url, _driver_hint(url, exc)) from exc
         except Exception as exc:
-            if is_connection_error(exc) or _is_bad_url(exc):
+            if failed_to_connect(exc) or _is_bad_url(exc):
                 raise _cannot_open(url, describe_error(exc)) from exc
-            last_error = exc  # table/study creation race between workers: retry
+            # a race between workers creating the tables or the study (SQLite reports
+            # 'table ... already exists' as an operational error too): retry
+            last_error = exc
             time.sleep(0.2 * (attempt + 1))
     assert last_error is not None
     raise _cannot_open(url, describe_error(last_error)) from last_error
