@@ -6,7 +6,7 @@ paper's training (forward, NLL loss, backward, Adam step, state carried between 
 
 * ``fused``: what :func:`~spikeattr.snn.training.train` runs: :class:`LIFNetwork` on its
   ``auto`` backend, i.e. the fused layer of :mod:`spikeattr.snn.fused` (forward and backward
-  compiled with numba), and the compiled loss :func:`~spikeattr.snn.training.sequence_nll`,
+  compiled with numba), and the compiled loss :func:`~spikeattr.snn.losses.sequence_nll`,
   timed over whole epochs after a warm-up epoch (the best of ``--repeats``);
 * ``torch loop``: the same network's ``backend="torch"`` (one autograd node per step);
 * ``reference``: ``reference_training_loop.py`` beside this file, an independent per-step port
@@ -45,9 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_training_loop as reference
 from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.data.windows import IGNORE_LABEL
+from spikeattr.snn.batching import arrange_batches
 from spikeattr.snn.lif import LIFState
+from spikeattr.snn.losses import sequence_nll
 from spikeattr.snn.network import LIFNetwork
-from spikeattr.snn.training import arrange_batches, sequence_nll
 
 MODELS = {"1L": [3, 4], "2L": [3, 10, 4]}
 AGREEMENT = 1e-4  # relative; float32 sums in a different order differ by ~1e-7

@@ -1,8 +1,12 @@
-"""`spikeattr train` and `spikeattr tune` through typer's CliRunner, on a tiny data file."""
+"""`spikeattr train` through typer's CliRunner (and a second process), on a tiny data file."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +16,11 @@ from typer.testing import CliRunner
 from spikeattr.cli import app
 from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.snn.checkpoint import load_model
-from spikeattr.snn.training import TrainConfig
 
 runner = CliRunner()
 TINY = ("--set", "window=100", "--set", "batch_size=4")
+#: The command line in a process of its own.
+SPIKEATTR = (sys.executable, "-c", "from spikeattr.cli import main; main()")
 
 
 # Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
@@ -129,11 +134,11 @@ def test_train_plain_text_and_precedence(data_file: Path, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--set", "learning_rate=0.1"), "unknown config key(s) ['learning_rate']"),
-        (("--set", "tau_mem=0"), "'tau_mem' must be > 0 seconds"),
+        (("--set", "learning_rate=0.1"), "--set: unknown key 'learning_rate'; known keys:"),
+        (("--set", "tau_mem=0"), "--set: config key 'tau_mem' must be > 0 seconds"),
         (("--set", "batch_size=many"), "'batch_size' must be an integer; got 'many'"),
         (("--hidden", "ten"), "hidden sizes must be comma-separated integers"),
-        (("--monitor", "test"), "'monitor' must be 'train' or 'val'"),
+        (("--monitor", "test"), "--monitor: config key 'monitor' must be 'train' or 'val'"),
         (("--set", "batch_size=64"), "batch_size 64 is larger than the number of training"),
         (("--set", "lr"), "an override must look like key=value"),
     ],
@@ -153,7 +158,7 @@ def test_train_refuses_bad_settings(
     )
     assert result.exit_code == 2, result.output
     assert message in _flat(result.output)
-    assert not (tmp_path / "run" / "model.json").exists()
+    assert not (tmp_path / "run").exists()  # a refused run leaves no folder behind
 
 
 def test_train_refuses_missing_data_and_unwritable_out(data_file: Path, tmp_path: Path) -> None:
@@ -163,7 +168,7 @@ def test_train_refuses_missing_data_and_unwritable_out(data_file: Path, tmp_path
     blocker.write_text("")
     result = _invoke("train", "--data", str(data_file), "--out", str(blocker / "run"), *TINY)
     assert result.exit_code == 2
-    assert "cannot write to the output directory" in _flat(result.output)
+    assert "cannot write to the run directory" in _flat(result.output)
     result = _invoke(
         "train",
         "--data",
@@ -176,76 +181,58 @@ def test_train_refuses_missing_data_and_unwritable_out(data_file: Path, tmp_path
     assert result.exit_code == 2 and "missing.toml does not exist" in _flat(result.output)
 
 
-def test_tune_optuna_then_train_with_the_best_config(data_file: Path, tmp_path: Path) -> None:
-    out = tmp_path / "tune"
-    summary = _json(
-        "tune",
-        "--data",
-        str(data_file),
-        "--method",
-        "optuna",
-        "--trials",
-        "3",
-        "--epochs",
-        "1",
-        "--study",
-        "cli",
-        "--seed",
-        "0",
-        "--out",
-        str(out),
-        *TINY,
+def test_config_that_is_no_toml_file_is_one_line(data_file: Path, tmp_path: Path) -> None:
+    binary = tmp_path / "model.safetensors"
+    binary.write_bytes(b"\x93NUMPY\x01\x00\xff\xfe\x00")
+    for config, message in (
+        (tmp_path, f"{tmp_path} is a directory; expected a TOML config file"),
+        (binary, f"{binary} is not a text file (not UTF-8); expected a TOML config file"),
+    ):
+        out = tmp_path / "run"
+        result = _invoke(
+            "train", "--data", str(data_file), "--out", str(out), "--config", str(config)
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines() == [f"error: {message}"]
+        assert not out.exists()
+
+
+def test_a_second_trainer_on_one_directory_is_refused(data_file: Path, tmp_path: Path) -> None:
+    """Two `spikeattr train --out D` at once: the second is refused, naming the first (pid,
+    command), and the first goes on undisturbed."""
+    out = tmp_path / "run"
+    forever = ("--epochs", "99999", "--quiet")
+    first = subprocess.Popen(
+        [*SPIKEATTR, "train", "--data", str(data_file), "--out", str(out), *forever, *TINY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    assert summary["method"] == "optuna" and summary["n_trials"] == 3
-    assert summary["study_name"] == "cli" and summary["storage"].endswith("study.db")
-    best = TrainConfig.from_toml(summary["best_config_file"])
-    assert best.to_dict() == summary["best_config"] and best.window == 100
-    result = _invoke(
-        "train",
-        "--data",
-        str(data_file),
-        "--config",
-        summary["best_config_file"],
-        "--epochs",
-        "1",
-        "--out",
-        str(tmp_path / "final"),
-        "--quiet",
-    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "history.json").is_file() or not (out / ".lock").read_text():
+            assert first.poll() is None, first.communicate()[0]
+            assert time.monotonic() < deadline, "the first trainer never started"
+            time.sleep(0.1)
+        result = _invoke("train", "--data", str(data_file), "--out", str(out), *TINY)
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert (
+            len(lines) == 1 and f"{out} is in use by another run (pid {first.pid} on " in lines[0]
+        )
+        assert "'train'" in lines[0]
+        assert first.poll() is None  # the first trainer was not disturbed
+    finally:
+        first.terminate()
+        first.wait(timeout=60)
+
+
+def test_stale_temporary_files_are_swept_by_the_next_run(data_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    stale = out / ".train_state.json.ab12cd.tmp"
+    stale.write_text('{"half": ')
+    result = _invoke("train", "--data", str(data_file), "--out", str(out), "--epochs", "1", *TINY)
     assert result.exit_code == 0, result.output
-
-
-def test_tune_greedy_plain_text(data_file: Path, tmp_path: Path) -> None:
-    result = _invoke(
-        "tune",
-        "--data",
-        str(data_file),
-        "--method",
-        "greedy",
-        "--epochs",
-        "1",
-        "--out",
-        str(tmp_path / "g"),
-        "--quiet",
-        *TINY,
-    )
-    assert result.exit_code == 0, result.output
-    text = _flat(result.stdout)
-    assert "greedy:" in text and "best validation NLL" in text and "tau_mem = " in text
-    assert (tmp_path / "g" / "greedy.json").is_file()
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("--method", "random"), "--method must be 'optuna' or 'greedy'; got 'random'"),
-        (("--method", "greedy", "--storage", "sqlite:///x.db"), "--storage is for --method"),
-        (("--trials", "0"), "n_trials must be an integer >= 1"),
-    ],
-)
-def test_tune_refuses_bad_arguments(
-    data_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
-) -> None:
-    result = _invoke("tune", "--data", str(data_file), "--out", str(tmp_path / "t"), *TINY, *args)
-    assert result.exit_code == 2, result.output
-    assert message in _flat(result.output)
+    assert not stale.exists() and (out / "model.json").is_file()

@@ -51,3 +51,15 @@ def test_live_explanation_example_runs() -> None:
     assert chunk.attribution.shape == (599, 11, 14, 53) and chunk.start == 1
     assert chunk.moved.shape[1:] == (14, 53) and len(chunk.changes) == chunk.moved.shape[0]
     assert namespace["explainer"].steps_seen == 0  # reset at the end
+
+
+def test_training_example_runs(tmp_path: Path, monkeypatch: Any) -> None:
+    blocks = re.findall(r"^```python\n(.*?)^```", _section("Training and tuning"), re.S | re.M)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    exec(compile(blocks[0], str(README), "exec"), namespace)
+    result, saved = namespace["result"], namespace["saved"]
+    assert result.checkpoint is None and result.epochs_run == 3
+    assert [h["train_loss"] for h in saved.history] == [h["train_loss"] for h in result.history]
+    assert saved.checkpoint == Path("runs/api-2L/model.json") and saved.checkpoint.is_file()

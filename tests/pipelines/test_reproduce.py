@@ -8,13 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from spikeattr._io import RunLock
 from spikeattr.cli import app
-from spikeattr.pipelines.reproduce import (
-    ReproduceConfigError,
-    build_config,
-    parse_value,
-    run_reproduce,
-)
+from spikeattr.errors import RunLockedError, SpikeAttrError
+from spikeattr.pipelines.reproduce import ReproduceConfigError, build_config, run_reproduce
 
 runner = CliRunner()
 
@@ -22,7 +19,7 @@ runner = CliRunner()
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"evaluate.bogus": 1}, "unknown key evaluate.bogus"),
+        ({"evaluate.bogus": 1}, "unknown key 'evaluate.bogus'"),
         ({"nosection.key": 1}, r"unknown section \[nosection\]"),
         ({"evaluate.window": "abc"}, "evaluate.window must be an integer"),
         ({"evaluate.window": 0}, "evaluate.window must be >= 1"),
@@ -62,25 +59,60 @@ def test_adl_reads_the_bundled_files_or_an_existing_raw_dir(tmp_path: Path) -> N
         build_config("mnist")
 
 
-def test_parse_value_reads_toml_literals() -> None:
-    assert parse_value("5") == 5
-    assert parse_value("true") is True
-    assert parse_value('["s", "ns"]') == ["s", "ns"]
-    assert parse_value("paper") == "paper"
-
-
 def test_unwritable_run_dir_is_refused_before_work(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     config = build_config("synthetic")
-    with pytest.raises(ReproduceConfigError, match="cannot write to the run directory"):
+    with pytest.raises(SpikeAttrError, match="cannot write to the run directory"):
         run_reproduce("synthetic", config, blocker / "run")
 
 
-def test_cli_refuses_bad_config_with_exit_code_2() -> None:
-    result = runner.invoke(app, ["reproduce", "synthetic", "--set", "evaluate.window=abc"])
-    assert result.exit_code == 2
-    assert "evaluate.window must be an integer" in result.output
+def test_cli_refuses_bad_config_with_exit_code_2(tmp_path: Path) -> None:
+    binary = tmp_path / "config.toml"
+    binary.write_bytes(b"\x00\xff\xfe\x89PNG")
+    out = tmp_path / "run"
+    for args, message in (
+        (("--set", "evaluate.window=abc"), "--set: evaluate.window must be an integer"),
+        (("--set", "window"), "an override must look like key=value; got 'window'"),
+        (("--config", str(tmp_path)), f"{tmp_path} is a directory; expected a TOML config file"),
+        (("--config", str(binary)), f"{binary} is not a text file (not UTF-8); expected a TOML"),
+    ):
+        result = runner.invoke(app, ["reproduce", "synthetic", "--out", str(out), *args])
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], lines
+        assert not out.exists()
+
+
+SMALL = ("--set", "evaluate.stamps=1", "--set", 'evaluate.methods=["ns"]')
+SMALL += ("--set", 'models.names=["published:synthetic_1L"]', "--set", "run.report=false")
+SMALL += ("--quiet",)
+
+
+def test_garbage_json_met_on_resume_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    evaluation = run / "evaluation"
+    evaluation.mkdir(parents=True)
+    (evaluation / "config.json").write_text('{"models": ["published:synth')
+    result = runner.invoke(app, ["reproduce", "synthetic", "--out", str(run), *SMALL])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"{evaluation / 'config.json'} is not valid JSON" in lines[0]
+    assert "expected a JSON file of the evaluation config" in lines[0]
+
+
+def test_a_second_reproduce_on_one_directory_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with RunLock(run, "reproduce synthetic (the first one)"):
+        (run / ".data.npz.abc.tmp").write_text("left by the holder")
+        result = runner.invoke(app, ["reproduce", "synthetic", "--out", str(run), *SMALL])
+        assert result.exit_code == 2, result.output
+        assert "is in use by another run (pid" in " ".join(result.output.split())
+        assert "'reproduce synthetic (the first one)'" in result.output
+        assert (run / ".data.npz.abc.tmp").is_file()  # the holder's files are not touched
+    with pytest.raises(RunLockedError), RunLock(run, "first"):
+        run_reproduce("synthetic", build_config("synthetic"), run)
 
 
 def test_small_synthetic_reproduction_end_to_end(tmp_path: Path) -> None:

@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from spikeattr import __version__
-from spikeattr.cli import evaluate, explain, plot, quickstart, report, reproduce, stream, train
+from spikeattr.cli import (
+    evaluate,
+    explain,
+    plot,
+    quickstart,
+    report,
+    reproduce,
+    stream,
+    train,
+    tune,
+)
 from spikeattr.cli._common import out
 from spikeattr.cli.data import data_app
 from spikeattr.cli.model import model_app
@@ -31,7 +41,7 @@ app.command("evaluate")(evaluate.evaluate)
 app.command("report")(report.report)
 app.add_typer(plot.plot_app, name="plot")
 app.command("train")(train.train)
-app.command("tune")(train.tune)
+app.command("tune")(tune.tune)
 app.command("reproduce")(reproduce.reproduce)
 app.command("stream")(stream.stream)
 data_app.command("adl-replay")(stream.adl_replay)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from spikeattr.cli._common import JsonOption, QuietOption, console, fail, out, user_errors
+from spikeattr.cli._common import JsonOption, QuietOption, console, out, user_errors
 
 
 def reproduce(
@@ -49,20 +49,16 @@ def reproduce(
     quiet: QuietOption = False,
 ) -> None:
     """Reproduce the paper: data -> models -> explanations and evaluation -> report."""
-    from spikeattr.pipelines.reproduce import build_config, parse_value, run_reproduce
+    from spikeattr.config import parse_override
+    from spikeattr.pipelines.reproduce import ReproduceConfigError, build_config, run_reproduce
 
-    values: dict[str, object] = {}
-    for item in overrides or []:
-        if "=" not in item:
-            raise fail(f"--set needs section.key=value; got {item!r}")
-        key, text = item.split("=", 1)
-        values[key.strip()] = parse_value(text.strip())
-    if retrain:
-        values["models.retrain"] = True
-    if raw_dir is not None:
-        values["data.raw_dir"] = str(raw_dir)
     target = out_dir or Path("runs") / f"reproduce-{dataset}"
     with user_errors():
+        values = dict(parse_override(item, ReproduceConfigError) for item in overrides or [])
+        if retrain:
+            values["models.retrain"] = True
+        if raw_dir is not None:
+            values["data.raw_dir"] = str(raw_dir)
         config = build_config(dataset, config_file, values)
 
         def log(message: str) -> None:

@@ -54,7 +54,7 @@ from spikeattr.explain.files import write_stamp_explanations
 from spikeattr.explain.methods import METHODS
 from spikeattr.explain.stamps import check_stamps, explain_stamps
 from spikeattr.pipelines.evaluation_unit import evaluate_unit, reference_stamps
-from spikeattr.pipelines.manifest import write_manifest
+from spikeattr.runs.manifest import write_manifest
 from spikeattr.snn.accuracy import accuracy_report
 from spikeattr.snn.checkpoint import load_model
 

@@ -19,8 +19,8 @@ from typing import Any
 from spikeattr.data.stamps import resolve_stamps
 from spikeattr.data.synthetic import SYNTHETIC_SEED, generate_synthetic
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
-from spikeattr.pipelines.manifest import write_manifest
 from spikeattr.pipelines.model_eval import evaluate_on_split
+from spikeattr.runs.manifest import write_manifest
 from spikeattr.snn.accuracy import AccuracyReport
 from spikeattr.snn.checkpoint import load_model
 

@@ -34,29 +34,24 @@ Run directory: ``data/`` (the encoded data sets), ``models/`` (retrained checkpo
 
 from __future__ import annotations
 
-import copy
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spikeattr._io import check_writable_dir
+from spikeattr._io import RunLock
+from spikeattr.config import apply_layers, check_like_default, read_toml
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.stamps import resolve_stamps
 from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.errors import CheckpointError, SpikeAttrError
 from spikeattr.evaluate.registry import MetricSettings
 from spikeattr.pipelines.evaluation import DEFAULT_CONTROLS, EvaluationConfig, run_evaluation
-from spikeattr.pipelines.manifest import write_manifest
+from spikeattr.runs.manifest import write_manifest
+from spikeattr.runs.training import run_training
 from spikeattr.snn.checkpoint import published_model_path, read_checkpoint_metadata
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DATASETS = ("synthetic", "adl")
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -77,32 +72,10 @@ class ReproduceConfigError(SpikeAttrError):
     """The reproduce configuration is invalid (unknown key, wrong type, bad value)."""
 
 
-def _check_type(where: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ReproduceConfigError(f"{where} must be true or false; got {value!r}")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ReproduceConfigError(f"{where} must be an integer; got {value!r}")
-        return value
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise ReproduceConfigError(f"{where} must be a string; got {value!r}")
-        return value
-    if isinstance(default, list):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ReproduceConfigError(f"{where} must be a list of strings; got {value!r}")
-        return value
-    raise ReproduceConfigError(f"{where}: unsupported setting")  # pragma: no cover
-
-
-def parse_value(text: str) -> Any:
-    """A ``--set`` value: TOML syntax (``5``, ``true``, ``["s", "ns"]``) or a bare string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+def _check_setting(name: str, value: Any, default: Any) -> Any:
+    if name == "evaluate.stamps" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # --set evaluate.stamps=5 reads as a TOML integer
+    return check_like_default(name, value, default)
 
 
 def build_config(
@@ -110,49 +83,16 @@ def build_config(
     toml_path: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Defaults, then the TOML file, then ``{"section.key": value}`` overrides; all checked."""
+    """Defaults, then the TOML file, then ``{"section.key": value}`` overrides (as
+    :func:`spikeattr.config.parse_override` reads ``--set``); all checked before any work."""
     if dataset not in DATASETS:
         raise ReproduceConfigError(f"data set must be one of {list(DATASETS)}; got {dataset!r}")
-    config = copy.deepcopy(DEFAULTS)
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if toml_path is not None:
-        path = Path(toml_path)
-        try:
-            layers.append((str(path), tomllib.loads(path.read_text(encoding="utf-8"))))
-        except FileNotFoundError as exc:
-            raise ReproduceConfigError(f"config file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ReproduceConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        layers.append((str(toml_path), read_toml(toml_path, error=ReproduceConfigError)))
     if overrides:
-        nested: dict[str, dict[str, Any]] = {}
-        for dotted, value in overrides.items():
-            if "." not in dotted:
-                raise ReproduceConfigError(
-                    f"override {dotted!r} must be section.key=value (sections: "
-                    f"{', '.join(DEFAULTS)})"
-                )
-            section, key = dotted.split(".", 1)
-            nested.setdefault(section, {})[key] = value
-        layers.append(("--set", nested))
-    for source, layer in layers:
-        for section, values in layer.items():
-            if section not in DEFAULTS:
-                raise ReproduceConfigError(
-                    f"{source}: unknown section [{section}]; known: {', '.join(DEFAULTS)}"
-                )
-            if not isinstance(values, Mapping):
-                raise ReproduceConfigError(f"{source}: [{section}] must be a table of settings")
-            for key, value in values.items():
-                if key not in DEFAULTS[section]:
-                    raise ReproduceConfigError(
-                        f"{source}: unknown key {section}.{key}; [{section}] knows "
-                        f"{', '.join(DEFAULTS[section])}"
-                    )
-                if (section, key) == ("evaluate", "stamps") and isinstance(value, int):
-                    value = str(value)  # --set evaluate.stamps=5 reads as a TOML integer
-                config[section][key] = _check_type(
-                    f"{source}: {section}.{key}", value, DEFAULTS[section][key]
-                )
+        layers.append(("--set", overrides))
+    config = apply_layers(DEFAULTS, layers, error=ReproduceConfigError, check=_check_setting)
     _check_values(dataset, config)
     return config
 
@@ -218,13 +158,6 @@ class ReproduceResult:
     timings_s: dict[str, float]
 
 
-def _check_writable(run_dir: Path) -> None:
-    try:
-        check_writable_dir(run_dir)
-    except OSError as exc:
-        raise ReproduceConfigError(f"cannot write to the run directory {run_dir}: {exc}") from exc
-
-
 def _load_data(
     dataset: str,
     config: dict[str, dict[str, Any]],
@@ -258,7 +191,7 @@ def _retrain(
     the run with the lowest best *training* loss is kept (no test data is looked at). Returns
     the kept checkpoints and a record of every run.
     """
-    from spikeattr.snn.training import TrainConfig, train
+    from spikeattr.snn.train_config import TrainConfig
 
     trained = []
     record: dict[str, Any] = {}
@@ -286,7 +219,7 @@ def _retrain(
             if restarts > 1:
                 out = out / f"seed{seed}"
             log(f"training {short} from scratch (seed {seed})")
-            result = train(train_config, training_series, None, out)
+            result = run_training(train_config, training_series, None, out)
             runs.append(
                 {
                     "seed": seed,
@@ -309,9 +242,24 @@ def run_reproduce(
     log: Callable[[str], Any] = lambda message: None,
     progress: Callable[[str, int, int], Any] | None = None,
 ) -> ReproduceResult:
-    """Run the whole pipeline for ``dataset`` with a config from :func:`build_config`."""
+    """Run the whole pipeline for ``dataset`` with a config from :func:`build_config`.
+
+    The run directory is locked while the pipeline writes there (a second ``reproduce`` on it
+    is refused, naming the holder); temporary files of a killed run are swept first.
+    """
     out = Path(run_dir)
-    _check_writable(out)
+    with RunLock(out, f"reproduce {dataset}"):
+        return _run_stages(dataset, config, out, resume, log, progress)
+
+
+def _run_stages(
+    dataset: str,
+    config: dict[str, dict[str, Any]],
+    out: Path,
+    resume: bool,
+    log: Callable[[str], Any],
+    progress: Callable[[str, int, int], Any] | None,
+) -> ReproduceResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     log("building the data")

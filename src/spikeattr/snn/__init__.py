@@ -1,4 +1,9 @@
-"""Spiking networks: LIF dynamics, the network module, checkpoints, accuracy."""
+"""Spiking networks: LIF dynamics, the network module, checkpoints, accuracy, training.
+
+:func:`train` trains in memory (``train(TrainConfig(hidden=(10,)), series)``); a training run
+in a directory, with a checkpoint, history, manifest and resumable state, is
+:func:`spikeattr.runs.training.run_training`.
+"""
 
 from __future__ import annotations
 

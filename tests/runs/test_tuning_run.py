@@ -1,29 +1,22 @@
-"""Tuning: the greedy grid, Optuna with pruning, and two workers sharing one SQLite study."""
+"""Tuning runs: the greedy grid and Optuna with pruning (several workers on one study:
+test_distributed_tuning.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import optuna  # required: CI installs it; a missing Optuna fails, never skips
 import pytest
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.data.synthetic import generate_synthetic
-from spikeattr.snn.training import TrainConfig, TrainConfigError, TrainingError
-from spikeattr.snn.tuning import (
-    SearchSpace,
-    TuningError,
-    greedy_grid,
-    redact_url,
-    tune_greedy,
-    tune_optuna,
-)
+from spikeattr.runs.study import redact_url
+from spikeattr.runs.tuning import tune_greedy, tune_optuna
+from spikeattr.snn import TrainConfig
+from spikeattr.snn.batching import TrainingError
+from spikeattr.snn.search_space import SearchSpace, TuningError
 
 # Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -65,17 +58,6 @@ def test_greedy_keeps_the_best_value_of_each_parameter(
     # a rerun reuses the finished candidates (each resumes as finished) and agrees
     again = tune_greedy(tiny_series, BASE, tmp_path, grid=grid, epochs=1)
     assert again.best_config == result.best_config and again.best_score == result.best_score
-
-
-def test_greedy_grid_is_validated_before_any_training(tmp_path: Path) -> None:
-    assert list(greedy_grid(BASE)) == ["dt", "tau_syn", "tau_mem", "lr", "batch_size"]
-    assert greedy_grid(BASE.replace(hidden=[5, 5]))["hidden"][0] == (10, 10)
-    with pytest.raises(TuningError, match=r"unknown parameters \['momentum'\]"):
-        greedy_grid(BASE, {"momentum": [0.9]})
-    with pytest.raises(TrainConfigError, match="'tau_mem' must be > 0"):
-        greedy_grid(BASE, {"tau_mem": [1e-3, 0.0]})
-    with pytest.raises(TuningError, match="empty"):
-        greedy_grid(BASE, {"lr": []})
 
 
 def test_tuning_refusals(tiny_series: SpikeSeries, tmp_path: Path) -> None:
@@ -138,49 +120,28 @@ def test_optuna_study_with_pruning(tiny_series: SpikeSeries, tmp_path: Path) -> 
     assert [r["number"] for r in more.trials] == list(range(7))
 
 
-WORKER = textwrap.dedent(
-    """
-    import sys
-    from spikeattr.data.series import SpikeSeries
-    from spikeattr.snn.training import TrainConfig
-    from spikeattr.snn.tuning import SearchSpace, tune_optuna
+def test_a_rerun_continues_the_trial_its_dead_run_left_running(
+    tiny_series: SpikeSeries, tmp_path: Path
+) -> None:
+    """A worker killed mid-trial leaves the trial RUNNING, claimed under its identity (host and
+    --out). The same command run again continues that trial (same number, training resumed)
+    instead of waiting two minutes for its heartbeat to go stale and retrying it."""
+    import socket
 
-    data, out, storage, seed = sys.argv[1:]
-    tune_optuna(
-        SpikeSeries.load(data),
-        TrainConfig(window=100, batch_size=4, seed=0),
-        out,
-        n_trials=6,
-        storage=storage,
-        study_name="shared",
-        epochs=2,
-        space=SearchSpace(batch_sizes=(2, 4, 8)),
-        sampler_seed=int(seed),
+    from spikeattr.runs.study import open_study
+    from spikeattr.runs.trial_queue import _claim_waiting_trial, plan_trials
+
+    out = tmp_path / "worker"
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    dead = open_study(storage, "s")
+    plan_trials(dead, 2)
+    assert _claim_waiting_trial(dead, f"{socket.gethostname()}:{out.resolve()}") is not None
+    assert _claim_waiting_trial(dead, "another-host:/elsewhere") is not None  # not ours
+    result = tune_optuna(
+        tiny_series, BASE, out, n_trials=2, storage=storage, study_name="s", epochs=1, wait=False
     )
-    """
-)
-
-
-def test_two_workers_share_one_sqlite_study(tiny_series: SpikeSeries, tmp_path: Path) -> None:
-    data = tmp_path / "tiny.npz"
-    tiny_series.save(data)
-    storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(data), str(tmp_path / f"w{i}"), storage, str(i)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-        )
-        for i in range(2)
-    ]
-    outputs = [w.communicate(timeout=300)[0] for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], outputs
-    trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
-    # exactly the 6 planned trials: none lost, none duplicated, none extra
-    assert sorted(t.number for t in trials) == list(range(6))
-    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
-    run_dirs = [t.user_attrs["run_dir"] for t in trials]
-    assert len(set(run_dirs)) == len(trials)
-    assert all(Path(d).is_dir() for d in run_dirs)
+    states = {t["number"]: t["state"] for t in result.trials}
+    assert states[0] == "COMPLETE" and states[1] == "RUNNING"  # trial 1 belongs to another
+    assert result.running == [1]
+    assert (out / "trials" / "00000" / "model.json").is_file()
+    assert not (out / "trials" / "00001").exists()

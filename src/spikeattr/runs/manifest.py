@@ -1,4 +1,7 @@
-"""The manifest every run directory records: config, seed, versions, data checksums, timings."""
+"""The manifest every run directory records: config, seed, versions, data checksums, timings.
+
+One module writes it for every command (train, tune, evaluate, quickstart, reproduce).
+"""
 
 from __future__ import annotations
 
