@@ -119,6 +119,11 @@ def check_writable_dir(path: str | os.PathLike[str]) -> Path:
 
 
 # -- reading ----------------------------------------------------------------------------------
+def _a(what: str) -> str:
+    """``what`` with its indefinite article: ``a data file``, ``an explanation file``."""
+    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+
+
 def require_file(
     path: str | os.PathLike[str], what: str, error: type[SpikeAttrError] = DataFormatError
 ) -> Path:
@@ -127,10 +132,10 @@ def require_file(
     if source.is_file():
         return source
     if source.is_dir():
-        raise error(f"{source} is a directory; expected a {what}")
+        raise error(f"{source} is a directory; expected {_a(what)}")
     if source.exists():
-        raise error(f"{source} is not a regular file; expected a {what}")
-    raise error(f"{source} does not exist; expected a {what}")
+        raise error(f"{source} is not a regular file; expected {_a(what)}")
+    raise error(f"{source} does not exist; expected {_a(what)}")
 
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -193,9 +198,9 @@ def load_json(
     try:
         return json.loads(source.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise error(f"{source} is not a text file; expected a {what}") from exc
+        raise error(f"{source} is not a text file; expected {_a(what)}") from exc
     except json.JSONDecodeError as exc:
-        raise error(f"{source} is not valid JSON ({exc}); expected a {what}") from exc
+        raise error(f"{source} is not valid JSON ({exc}); expected {_a(what)}") from exc
     except OSError as exc:
         raise error(f"{source}: cannot read the {what}: {exc.strerror or exc}") from exc
 

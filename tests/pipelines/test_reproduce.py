@@ -99,7 +99,7 @@ def test_garbage_json_met_on_resume_is_one_line_naming_the_file(tmp_path: Path) 
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, lines
     assert f"{evaluation / 'config.json'} is not valid JSON" in lines[0]
-    assert "expected a JSON file of the evaluation config" in lines[0]
+    assert "expected an evaluation run configuration" in lines[0]
 
 
 def test_a_second_reproduce_on_one_directory_is_refused(tmp_path: Path) -> None:
