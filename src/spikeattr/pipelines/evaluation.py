@@ -34,6 +34,7 @@ from spikeattr.evaluate.forward import one_thread
 from spikeattr.evaluate.registry import MetricSettings, build_metrics
 from spikeattr.evaluate.results import (
     comparisons_path,
+    gallery_path,
     read_metric,
     read_stamps,
     safe_model_name,
@@ -146,7 +147,7 @@ def _write_gallery(
     stamps = gallery_stamps(part, config.stamps)
     result = explain_stamps(model, part.spikes, stamps, variant=method, window=config.window)
     write_stamp_explanations(
-        out / "gallery" / safe_model_name(model_name) / f"{method}.npz",
+        out / gallery_path(model_name, method),
         result,
         part,
         {"model": model_name, "split": config.split, "data": config.data},

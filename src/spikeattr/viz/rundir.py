@@ -28,6 +28,7 @@ from spikeattr.evaluate.results import (
     METHOD,
     MetricRecord,
     comparisons_path,
+    gallery_path,
     read_json_object,
     read_metric,
     read_stamps,
@@ -252,7 +253,7 @@ def read_run(path: str | os.PathLike[str]) -> EvaluationRun:
     )
     for model in models:
         for method in methods:
-            relative = f"gallery/{safe_model_name(model)}/{method}.npz"
+            relative = gallery_path(model, method)
             if (run / relative).is_file():
                 result.galleries[(model, method)] = run / relative
             else:
