@@ -288,8 +288,10 @@ class Explanations(Displayable):
                 match the windows.
             labels: true class of each explained step (int or one per sample); default from
                 ``series`` with ``stamps``, else unknown (``-1``).
-            class_names, input_names: names to show (default: the series', else ``class 0``,
-                ``input 0``, ...).
+            class_names: names of the classes to show (default: the series', else ``class 0``,
+                ``class 1``, ...).
+            input_names: names of the inputs to show (default: the series', else ``input 0``,
+                ...).
             meta: more metadata (``model``, ``split``, ...); ``variant`` and ``window`` are
                 the result's.
 

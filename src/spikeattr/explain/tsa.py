@@ -132,7 +132,8 @@ class Attribution(Displayable):
             series: the series or split the window was cut from: names, time axis and, with
                 ``stamp``, the true class.
             label: the true class of the explained step, if known.
-            class_names, input_names: names to show (default: the series', else numbers).
+            class_names: names of the classes (default: the series', else numbered).
+            input_names: names of the inputs (default: the series', else numbered).
             class_index: class whose map is shown, by index or name (default: the explained
                 one, ``target``).
             steps: show the last ``steps`` steps (default: the visible support of the map).
@@ -353,7 +354,7 @@ class TemporalSpikeAttribution:
         tolerance: decay below which past steps are set to 0 (default: the dtype's smallest
             normal number, i.e. exact to the dtype).
 
-    Example:
+    Examples:
         >>> from spikeattr.snn import load_model
         >>> model = load_model("published:synthetic_1L")
         >>> spikes = torch.ones(1, 100, 3)

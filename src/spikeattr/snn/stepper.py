@@ -90,7 +90,7 @@ def _network_steps(
 class NetworkStepper:
     """A :class:`LIFNetwork` advanced chunk by chunk from carried state, in compiled code.
 
-    Example:
+    Examples:
         >>> from spikeattr.snn import load_model
         >>> stepper = NetworkStepper(load_model("published:synthetic_2L"))
         >>> inputs, scores = stepper.advance(np.ones((5, 3), dtype=np.float32))

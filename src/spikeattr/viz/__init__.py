@@ -29,7 +29,7 @@ Importing this package registers the figures of the explain stage's results
 :mod:`spikeattr.explain.display`), so that ``result.plot(...)`` works and Jupyter shows results
 with a small preview. The explain stage itself never imports viz.
 
-Example:
+Examples:
     >>> from spikeattr.viz import Explanations, explanation_figure, save_figure
     >>> # explained = Explanations.load("explained.npz")
     >>> # save_figure(explanation_figure(explained, 0), "stamp.svg")

@@ -101,7 +101,7 @@ def plot_attribution(
     """The explanation figure of sample ``index`` of an ``attribute(spikes)`` result; see
     :meth:`Attribution.plot <spikeattr.explain.tsa.Attribution.plot>` for the arguments.
 
-    Example:
+    Examples:
         >>> from spikeattr.explain import TemporalSpikeAttribution
         >>> from spikeattr.snn import load_model
         >>> window = torch.zeros(1, 100, 3)

@@ -44,7 +44,9 @@ def series_figure(
         first: the series step of ``predicted[0]``.
         labels: int ``[n]`` the true class of the same steps (``-1`` unlabelled), if known.
         time_axis: how steps map to time; default steps.
-        class_index, steps, normalise: as for
+        class_index: class whose map is shown (default: the predicted one).
+        steps: show the last ``steps`` steps of the map (default: its visible support).
+        normalise: ``"none"`` or ``"max-abs"``, as for
             :func:`~spikeattr.viz.explanation.explanation_figure`.
         width: figure width in inches.
 
