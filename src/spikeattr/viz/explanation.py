@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure, SubFigure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from spikeattr.explain.files import Explanations
 from spikeattr.viz.figures import FigureError
@@ -80,8 +80,7 @@ def _label_stride(n_labels: int, height_in: float, fontsize: float) -> int:
 
 
 def panel_height(n_inputs: int, compact: bool) -> float:
-    """Height in inches of the attribution panel of ``n_inputs`` rows (the figure adds 1.6
-    for the confidence-over-time panel)."""
+    """Height in inches of the attribution panel of ``n_inputs`` rows."""
     return min(9.0, max(2.8, 1.3 + (0.22 if compact else 0.3) * n_inputs))
 
 
@@ -212,10 +211,12 @@ def explanation_figure(
     colourbar = figure.colorbar(image, cax=colour_axes)
     colourbar.ax.tick_params(labelsize=fontsize * 0.85)
     colourbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=5, symmetric=True))
-    colourbar.set_label(
-        "attribution / max |attribution|" if normalise == "max-abs" else "attribution",
-        fontsize=fontsize * 0.9,
-    )
+    power = math.floor(math.log10(limit)) if math.isfinite(limit) else 0
+    unit = f" (× 1e{power})" if abs(power) > 2 else ""  # not above the bar, over the title
+    if unit:
+        colourbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 10.0**power:g}"))
+    label = "attribution / max |attribution|" if normalise == "max-abs" else "attribution"
+    colourbar.set_label(label + unit, fontsize=fontsize * 0.9)
 
     probs = np.asarray(explanations.probs[index], dtype=np.float64)
     predicted = int(explanations.predicted[index])
