@@ -143,8 +143,8 @@ class NetworkStepper:
         """Run the rows of ``spikes [t, n_0]`` (0/1) from the carried state.
 
         Args:
-            layer_inputs, scores: optional float32 output buffers ``[t, sum_{l<L} n_l]`` and
-                ``[t, C]`` to reuse.
+            layer_inputs: optional float32 output buffer ``[t, sum_{l<L} n_l]`` to reuse.
+            scores: optional float32 output buffer ``[t, C]`` to reuse.
 
         Returns:
             ``(layer_inputs, scores)``: the spikes entering each weight layer at each step
