@@ -55,6 +55,13 @@ img {{ width: 1000px; margin-top: 6px; }}
 """
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the built site without logging every request."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def executed_figure_cell(workdir: Path) -> nbformat.NotebookNode:
     """The tutorial's tagged cell after running the notebook up to it in ``workdir``."""
     notebook = nbformat.read(DOCS / "tutorial.ipynb", as_version=4)
@@ -99,8 +106,7 @@ def site_page(browser: Chromium, workdir: Path) -> Path:
         cwd=ROOT,
         check=True,
     )
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    handler = functools.partial(QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

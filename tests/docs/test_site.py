@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -140,3 +140,46 @@ def test_every_readme_section_has_a_home_in_the_site() -> None:
         for page in table.values()
         if not (DOCS / page).is_file() and page not in _hook().generated_pages()
     ] == []
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, DOCS / "hooks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sphinx_roles_become_optional_cross_references() -> None:
+    roles = _load("sphinx_roles")
+    module = SimpleNamespace(path="spikeattr.explain.tsa")
+    cls = SimpleNamespace(path="spikeattr.explain.tsa.Attribution", is_class=True, module=module)
+    method = SimpleNamespace(
+        path="spikeattr.explain.tsa.Attribution.plot", is_class=False, parent=cls, module=module
+    )
+    text = (
+        "see :class:`~spikeattr.explain.files.Explanations`, :meth:`plot`, :func:`record_network`,"
+        " :meth:`Title <spikeattr.x.Y.z>`, :class:`matplotlib.figure.Figure` and :func:`f()`"
+    )
+    assert roles.rewrite(text, method) == (
+        'see <autoref identifier="spikeattr.explain.files.Explanations" optional>'
+        "<code>Explanations</code></autoref>, "
+        '<autoref identifier="spikeattr.explain.tsa.Attribution.plot" optional>'
+        "<code>plot</code></autoref>, "
+        '<autoref identifier="spikeattr.explain.tsa.record_network" optional>'
+        "<code>record_network</code></autoref>, "
+        '<autoref identifier="spikeattr.x.Y.z" optional><code>Title</code></autoref>, '
+        "<code>matplotlib.figure.Figure</code> and "
+        '<autoref identifier="spikeattr.explain.tsa.f" optional><code>f()</code></autoref>'
+    )
+
+
+def test_no_sphinx_role_is_split_across_lines() -> None:
+    """A role broken by a line break is not a role: the site would show it as text."""
+    split = re.compile(r":(?:class|func|meth|mod|data|attr|exc):`[^`\n]*\n")
+    found = [
+        f"{path.relative_to(ROOT)}: {m.group(0).strip()}"
+        for path in (ROOT / "src" / "spikeattr").rglob("*.py")
+        for m in split.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -66,8 +66,8 @@ def plot_explanations(
     width: float = 10.0,
 ) -> Figure:
     """The explanation figure of row ``index`` (default 0) or of ``stamp``, on the time axis
-    the explanations record; see :meth:`Explanations.plot
-    <spikeattr.explain.files.Explanations.plot>`."""
+    the explanations record; see
+    :meth:`Explanations.plot <spikeattr.explain.files.Explanations.plot>`."""
     if index is not None and stamp is not None:
         raise FigureError("pass either index or stamp, not both")
     row = explanations.index_of(stamp) if stamp is not None else (index or 0)
