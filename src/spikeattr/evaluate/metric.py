@@ -193,7 +193,7 @@ class Metric(ABC):
                         ]
                     )
                 else:
-                    samples = _bootstrap_means(np.asarray(per_stamp[score.key], float), draws)
+                    samples = bootstrap_means(np.asarray(per_stamp[score.key], float), draws)
                 samples = samples[np.isfinite(samples)]
                 if samples.size:
                     low, high = (float(x) for x in np.percentile(samples, [2.5, 97.5]))
@@ -201,7 +201,7 @@ class Metric(ABC):
         return out
 
 
-def _bootstrap_means(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
+def bootstrap_means(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
     """The mean of the finite values of every resample ``values[draws[i]]`` (NaN if none)."""
     sample = values[draws]
     finite = np.isfinite(sample)
