@@ -22,37 +22,38 @@ Example:
 
 from __future__ import annotations
 
-from spikeattr.explain.files import Explanations
-from spikeattr.viz.explanation import confidence_over_window, default_steps, explanation_figure
-from spikeattr.viz.figures import FigureError, check_dpi, check_figure_path, save_figure
-from spikeattr.viz.metrics import (
-    completeness_figure,
-    continuity_compactness_figure,
-    flipping_figure,
-)
-from spikeattr.viz.report import ReportResult, build_report
-from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, read_run
-from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_data, time_axis_from_meta
+import importlib
+from typing import Any
 
-__all__ = [
-    "EvaluationRun",
-    "Explanations",
-    "FigureError",
-    "Missing",
-    "ReportError",
-    "ReportResult",
-    "TimeAxis",
-    "build_report",
-    "check_dpi",
-    "check_figure_path",
-    "completeness_figure",
-    "confidence_over_window",
-    "continuity_compactness_figure",
-    "default_steps",
-    "explanation_figure",
-    "flipping_figure",
-    "read_run",
-    "save_figure",
-    "time_axis_from_data",
-    "time_axis_from_meta",
-]
+#: Public name -> the module that defines it. Loaded on first use (PEP 562), so that importing
+#: one module of the package (``spikeattr.viz.leaderboard``) does not import all the others.
+_EXPORTS: dict[str, str] = {
+    "Explanations": "spikeattr.explain.files",
+    "confidence_over_window": "spikeattr.viz.explanation",
+    "default_steps": "spikeattr.viz.explanation",
+    "explanation_figure": "spikeattr.viz.explanation",
+    "FigureError": "spikeattr.viz.figures",
+    "check_dpi": "spikeattr.viz.figures",
+    "check_figure_path": "spikeattr.viz.figures",
+    "save_figure": "spikeattr.viz.figures",
+    "completeness_figure": "spikeattr.viz.metrics",
+    "continuity_compactness_figure": "spikeattr.viz.metrics",
+    "flipping_figure": "spikeattr.viz.metrics",
+    "ReportResult": "spikeattr.viz.report",
+    "build_report": "spikeattr.viz.report",
+    "EvaluationRun": "spikeattr.viz.rundir",
+    "Missing": "spikeattr.viz.rundir",
+    "ReportError": "spikeattr.viz.rundir",
+    "read_run": "spikeattr.viz.rundir",
+    "TimeAxis": "spikeattr.viz.timeaxis",
+    "time_axis_from_data": "spikeattr.viz.timeaxis",
+    "time_axis_from_meta": "spikeattr.viz.timeaxis",
+}
+
+__all__ = sorted(_EXPORTS, key=str.lower)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'spikeattr.viz' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
