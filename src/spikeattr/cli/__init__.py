@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 
 from spikeattr import __version__
-from spikeattr.cli import evaluate, explain, plot, quickstart, report, reproduce, train
+from spikeattr.cli import (
+    benchmark,
+    evaluate,
+    explain,
+    plot,
+    quickstart,
+    report,
+    reproduce,
+    train,
+)
 from spikeattr.cli._common import out
 from spikeattr.cli.data import data_app
 from spikeattr.cli.model import model_app
@@ -33,6 +42,7 @@ app.add_typer(plot.plot_app, name="plot")
 app.command("train")(train.train)
 app.command("tune")(train.tune)
 app.command("reproduce")(reproduce.reproduce)
+app.command("benchmark")(benchmark.benchmark)
 
 
 def _version_callback(value: bool) -> None:

@@ -58,7 +58,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-DATASETS = ("synthetic", "adl")
+DATASETS = ("synthetic", "adl", "benchmark")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {"raw_dir": "", "subjects": ["A", "B"], "compat": "reference"},
     "models": {"names": [], "retrain": False, "epochs": 1000, "patience": 20, "restarts": 2},
@@ -203,7 +203,11 @@ def _check_values(dataset: str, config: dict[str, dict[str, Any]]) -> None:
 
 
 def default_models(dataset: str) -> list[str]:
-    """The paper's published 1L, 2L and 3L models of ``dataset``."""
+    """The paper's published 1L, 2L and 3L models of ``dataset`` (the benchmark: all of its)."""
+    if dataset == "benchmark":
+        from spikeattr.pipelines.benchmark_models import BENCHMARK_MODEL_NAMES
+
+        return [f"published:{name}" for name in BENCHMARK_MODEL_NAMES]
     return [f"published:{dataset}_{depth}L" for depth in (1, 2, 3)]
 
 
@@ -312,6 +316,10 @@ def run_reproduce(
     """Run the whole pipeline for ``dataset`` with a config from :func:`build_config`."""
     out = Path(run_dir)
     _check_writable(out)
+    if dataset == "benchmark":  # its own pipeline; reads models.retrain and run.seed
+        from spikeattr.pipelines.benchmark import reproduce_benchmark
+
+        return ReproduceResult(**reproduce_benchmark(config, out, resume, log, progress))
     timings: dict[str, float] = {}
     started = time.perf_counter()
     log("building the data")
