@@ -137,6 +137,29 @@ def check_stamps(stamps: Sequence[int] | np.ndarray, n_steps: int) -> np.ndarray
     return array.astype(np.int64)
 
 
+def stamp_batches(stamps: np.ndarray, window: int, batch_size: int = 64) -> list[np.ndarray]:
+    """The positions in ``stamps [S]`` that :func:`explain_stamps` explains together: stamps
+    whose windows have the same length (shortest first), in their order, ``batch_size`` at a
+    time.
+
+    A method's map of a stamp may depend on the batch it is computed in (integrated gradients
+    sums its interpolation steps over the batch, so the last bits differ), so work split
+    across processes keeps these batches whole to give the maps of one call.
+
+    Examples:
+        >>> [b.tolist() for b in stamp_batches(np.array([5, 2000, 3000, 7, 1500]), 1000, 2)]
+        [[0], [3], [1, 2], [4]]
+    """
+    lengths = np.asarray(stamps) - np.maximum(0, np.asarray(stamps) - window)
+    batches = []
+    for length in np.unique(lengths):
+        members = np.flatnonzero(lengths == length)
+        batches += [
+            members[first : first + batch_size] for first in range(0, members.size, batch_size)
+        ]
+    return batches
+
+
 def explain_stamps(
     model: Any,
     spikes: np.ndarray | torch.Tensor,
@@ -175,18 +198,15 @@ def explain_stamps(
     lengths = checked - starts
     results: dict[int, tuple[Any, int]] = {}
     done = 0
-    for length in np.unique(lengths):
-        members = np.flatnonzero(lengths == length)
-        for first in range(0, members.size, batch_size):
-            chosen = members[first : first + batch_size]
-            batch = torch.stack([series[starts[i] : checked[i]] for i in chosen])
-            batch_target: Target = target if targets is None else [targets[i] for i in chosen]
-            result = explainer.attribute(batch, target=batch_target, **extra)
-            for position, index in enumerate(chosen):
-                results[int(index)] = (result, position)
-            done += chosen.size
-            if progress is not None:
-                progress(done)
+    for chosen in stamp_batches(checked, window, batch_size):
+        batch = torch.stack([series[starts[i] : checked[i]] for i in chosen])
+        batch_target: Target = target if targets is None else [targets[i] for i in chosen]
+        result = explainer.attribute(batch, target=batch_target, **extra)
+        for position, index in enumerate(chosen):
+            results[int(index)] = (result, position)
+        done += chosen.size
+        if progress is not None:
+            progress(done)
     first_result = results[0][0]
     n_classes, n_inputs = first_result.values.shape[1:3]
     values = np.zeros(
