@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spikeattr._io import RunLock, atomic_path, load_json, write_json_atomic
 from spikeattr.data.benchmark import TASKS, generate_task, get_task
@@ -51,6 +51,9 @@ from spikeattr.pipelines.benchmark_models import DEPTHS, model_name
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 from spikeattr.runs.manifest import write_manifest
 from spikeattr.snn.checkpoint import PUBLISHED_PREFIX
+
+if TYPE_CHECKING:
+    from spikeattr.pipelines.cluster import Cluster
 
 #: Stamps per class of the default benchmark (the paper's 25; the whole default benchmark then
 #: takes minutes on 2 cores, see README "Benchmark").
@@ -205,10 +208,12 @@ def run_benchmark(
     out_dir: str | os.PathLike[str],
     resume: bool = False,
     progress: Callable[[str, int, int], Any] | None = None,
+    cluster: Cluster | None = None,
 ) -> BenchmarkResult:
     """Run every task's evaluation (resuming what is done), then write the leaderboard.
 
-    ``progress(label, done, total)`` counts units (task x model x method) over all tasks.
+    ``progress(label, done, total)`` counts units (task x model x method) over all tasks. With
+    ``cluster`` each task's units run on its workers (:func:`run_evaluation`).
     """
     config.validate()
     out = Path(out_dir)
@@ -230,7 +235,9 @@ def run_benchmark(
                 if progress is not None:
                     progress(f"{task} / {label}", index * per_task + done, total)
 
-            run_evaluation(evaluation, series, out / task, resume=resume, progress=step)
+            run_evaluation(
+                evaluation, series, out / task, resume=resume, progress=step, cluster=cluster
+            )
             runs[task] = (evaluation, out / task)
             timings[task] = time.perf_counter() - stage
         stage = time.perf_counter()

@@ -1,18 +1,39 @@
-"""Explain stamps of a data file (window mode) or a whole split (series mode) into files."""
+"""Explain stamps of a data file (window mode) or a whole split (series mode) into files.
+
+On a Dask cluster (:mod:`spikeattr.pipelines.cluster`) the stamps are explained in tasks of
+whole batches (:func:`~spikeattr.explain.stamps.stamp_batches`, the batches of one call) and
+put back in their order, so the file holds the same maps as in one process.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from spikeattr._io import check_output_path
 from spikeattr.data.series import SpikeSeries
 from spikeattr.explain.files import write_stamp_explanations
 from spikeattr.explain.series import SeriesExplanationInfo, explain_series
-from spikeattr.explain.stamps import StampExplanations, check_stamps, explain_stamps
+from spikeattr.explain.stamps import (
+    StampExplanations,
+    check_stamps,
+    explain_stamps,
+    stamp_batches,
+)
 from spikeattr.snn.network import LIFNetwork
+
+if TYPE_CHECKING:
+    from spikeattr.pipelines.cluster import Cluster
+
+#: Tasks per worker when explaining on a cluster. One stamp takes 0.1-150 ms to explain (TSA
+#: on a 1-layer model to integrated gradients on a 3-layer one; ``bench_explain.py``), a task
+#: costs 2-5 ms to schedule plus its maps' transfer: a few tasks per worker keep the workers
+#: evenly busy while each task still holds at least one batch of 64 stamps.
+TASKS_PER_WORKER = 4
 
 
 def run_explain(
@@ -26,15 +47,28 @@ def run_explain(
     target: int | None = None,
     meta: dict[str, Any] | None = None,
     progress: Callable[[int], Any] | None = None,
+    cluster: Cluster | None = None,
 ) -> tuple[Path, StampExplanations]:
-    """Explain ``stamps`` of split ``split`` and write them to ``out`` (``.npz``)."""
+    """Explain ``stamps`` of split ``split`` and write them to ``out`` (``.npz``); on
+    ``cluster``'s workers when given."""
     check_output_path(out, "explanation file (.npz)")
     model.check_data(series.input_names, series.class_names)
     part = series.split(split)
-    check_stamps(stamps, part.n_steps)
-    result = explain_stamps(
-        model, part.spikes, stamps, variant=variant, window=window, target=target, progress=progress
-    )
+    checked = check_stamps(stamps, part.n_steps)
+    if cluster is None:
+        result = explain_stamps(
+            model,
+            part.spikes,
+            stamps,
+            variant=variant,
+            window=window,
+            target=target,
+            progress=progress,
+        )
+    else:
+        result = _explain_on_cluster(
+            cluster, model, part, checked, variant, window, target, progress
+        )
     meta = {**(meta or {}), "model": getattr(model, "name", "unnamed"), "split": split}
     return write_stamp_explanations(out, result, part, meta), result
 
@@ -62,4 +96,55 @@ def run_explain_series(
         tolerance=tolerance,
         resume=resume,
         progress=progress,
+    )
+
+
+def _explain_batches(
+    model: LIFNetwork,
+    spikes: np.ndarray,
+    batches: list[np.ndarray],
+    variant: str,
+    window: int,
+    target: int | None,
+) -> list[StampExplanations]:
+    """In a worker: each batch of stamps explained by one call, as one process would."""
+    return [
+        explain_stamps(model, spikes, b, variant, window=window, target=target) for b in batches
+    ]
+
+
+def _explain_on_cluster(
+    cluster: Cluster,
+    model: LIFNetwork,
+    part: SpikeSeries,
+    stamps: np.ndarray,
+    variant: str,
+    window: int,
+    target: int | None,
+    progress: Callable[[int], Any] | None,
+) -> StampExplanations:
+    """:func:`explain_stamps` with its batches spread over ``cluster``'s workers."""
+    batches = stamp_batches(stamps, window)
+    count = min(len(batches), TASKS_PER_WORKER * cluster.workers)
+    groups = {f"explain {i}": batches[i::count] for i in range(count)}
+    shared_model, shared_spikes = cluster.share(model), cluster.share(part.spikes)
+    jobs = [
+        (name, (shared_model, shared_spikes, [stamps[b] for b in group], variant, window, target))
+        for name, group in groups.items()
+    ]
+    pieces: list[tuple[np.ndarray, StampExplanations]] = []
+    for name, results in cluster.run(_explain_batches, jobs):
+        pieces += zip(groups[name], results, strict=True)
+        if progress is not None:
+            progress(sum(len(b) for b, _ in pieces))
+    first = pieces[0][1]
+    values = np.zeros((len(stamps), *first.values.shape[1:]), dtype=first.values.dtype)
+    probs = np.zeros((len(stamps), first.probs.shape[1]), dtype=first.probs.dtype)
+    predicted, chosen, starts = (np.zeros(len(stamps), dtype=np.int64) for _ in range(3))
+    for positions, piece in pieces:
+        values[positions], probs[positions] = piece.values, piece.probs
+        predicted[positions], chosen[positions] = piece.predicted, piece.target
+        starts[positions] = piece.window_start
+    return StampExplanations(
+        stamps, values, probs, predicted, chosen, starts, window=window, variant=variant
     )
