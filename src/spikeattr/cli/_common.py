@@ -61,6 +61,16 @@ DataOption = Annotated[
     Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")
 ]
 SplitOption = Annotated[str, typer.Option("--split", help="Split of the data file.")]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run the work as Dask tasks (pip install 'spikeattr[dask]'): 'local' or 'local:N' "
+        "(a cluster of N worker processes on this machine; default N: its cores) or "
+        "tcp://HOST:PORT (a running 'dask scheduler'; its workers must see the output folder "
+        "under the same path). Same results as without it, which runs in this process.",
+    ),
+]
 VariantOption = Annotated[
     str,
     typer.Option(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from spikeattr.cli._common import JsonOption, QuietOption, console, out, user_errors
+from spikeattr.cli._common import (
+    JsonOption,
+    QuietOption,
+    SchedulerOption,
+    console,
+    out,
+    user_errors,
+)
 from spikeattr.evaluate.results import to_json
 
 
@@ -59,6 +67,7 @@ def benchmark(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted benchmark in --out.")
     ] = False,
+    scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -66,8 +75,10 @@ def benchmark(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from spikeattr.pipelines.benchmark import BenchmarkConfig, parse_depths, run_benchmark
+    from spikeattr.pipelines.cluster import Scheduler, open_cluster
 
-    with user_errors():
+    with user_errors(), contextlib.ExitStack() as stack:
+        where = None if scheduler is None else Scheduler.parse(scheduler)
         config = BenchmarkConfig(seed=seed)
         if tasks is not None:
             config.tasks = _names(tasks) or []
@@ -83,8 +94,9 @@ def benchmark(
             config.models_dir = str(models_dir)
         config.validate()
         total = len(config.tasks) * len(config.depths) * len(config.methods)
+        cluster = stack.enter_context(open_cluster(where))
         if quiet or as_json:
-            result = run_benchmark(config, out_dir, resume=resume)
+            result = run_benchmark(config, out_dir, resume=resume, cluster=cluster)
         else:
             columns = (
                 TextColumn("{task.description}"),
@@ -98,7 +110,9 @@ def benchmark(
                 def update(label: str, done: int, _total: int) -> None:
                     bar.update(task, completed=done, description=label)
 
-                result = run_benchmark(config, out_dir, resume=resume, progress=update)
+                result = run_benchmark(
+                    config, out_dir, resume=resume, progress=update, cluster=cluster
+                )
     if as_json:
         out.print_json(
             json.dumps(

@@ -12,6 +12,7 @@ from spikeattr.cli._common import (
     DataOption,
     JsonOption,
     QuietOption,
+    SchedulerOption,
     SplitOption,
     console,
     fail,
@@ -120,6 +121,7 @@ def evaluate(
         bool,
         typer.Option("--resume", help="Continue an interrupted run in --out (same configuration)."),
     ] = False,
+    scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -128,6 +130,7 @@ def evaluate(
 
     from spikeattr.data.series import SpikeSeries
     from spikeattr.evaluate.registry import MetricSettings
+    from spikeattr.pipelines.cluster import Scheduler, open_cluster
     from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 
     if protocol not in ("comparable", "paper"):
@@ -142,6 +145,7 @@ def evaluate(
     )
 
     with user_errors():
+        where = None if scheduler is None else Scheduler.parse(scheduler)
         series = SpikeSeries.load(data)
         stamp_list = _parse_stamps(stamps, series, split)
         config = EvaluationConfig(
@@ -158,24 +162,35 @@ def evaluate(
             seed=seed,
         )
         units = len(config.models) * len(config.methods)
-        if quiet or as_json:
-            result = run_evaluation(config, series, out_dir, resume=resume, protocol=protocol)
-        else:
-            columns = (
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total} units"),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=console, transient=True) as bar:
-                task = bar.add_task("evaluating", total=units)
-
-                def update(label: str, done: int, total: int) -> None:
-                    bar.update(task, completed=done, description=label)
-
+        if where is not None:
+            config.validate(series)  # refuse a bad configuration before a cluster starts
+        with open_cluster(where) as cluster:
+            if quiet or as_json:
                 result = run_evaluation(
-                    config, series, out_dir, resume=resume, progress=update, protocol=protocol
+                    config, series, out_dir, resume=resume, protocol=protocol, cluster=cluster
                 )
+            else:
+                columns = (
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    TextColumn("{task.completed}/{task.total} units"),
+                    TimeElapsedColumn(),
+                )
+                with Progress(*columns, console=console, transient=True) as bar:
+                    task = bar.add_task("evaluating", total=units)
+
+                    def update(label: str, done: int, total: int) -> None:
+                        bar.update(task, completed=done, description=label)
+
+                    result = run_evaluation(
+                        config,
+                        series,
+                        out_dir,
+                        resume=resume,
+                        progress=update,
+                        protocol=protocol,
+                        cluster=cluster,
+                    )
     if as_json:
         out.print_json(
             json.dumps(

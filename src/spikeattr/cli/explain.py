@@ -13,6 +13,7 @@ from spikeattr.cli._common import (
     JsonOption,
     ModelOption,
     QuietOption,
+    SchedulerOption,
     SplitOption,
     VariantOption,
     out,
@@ -40,18 +41,24 @@ def explain(
         int | None,
         typer.Option("--target", help="Explain this class instead of the predicted one."),
     ] = None,
+    scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Explain predictions at time stamps of a data file (window mode, as in the paper)."""
     from spikeattr.data.series import SpikeSeries
+    from spikeattr.pipelines.cluster import Scheduler, open_cluster
     from spikeattr.pipelines.explain import run_explain
     from spikeattr.snn.checkpoint import load_model
 
     with user_errors():
+        where = None if scheduler is None else Scheduler.parse(scheduler)
         series = SpikeSeries.load(data)
         network = load_model(model)
-        with progress_bar("explaining", len(stamp), quiet or as_json) as update:
+        with (
+            open_cluster(where) as cluster,
+            progress_bar("explaining", len(stamp), quiet or as_json) as update,
+        ):
             path, result = run_explain(
                 network,
                 series,
@@ -63,6 +70,7 @@ def explain(
                 target=target,
                 meta={"data": str(data)},
                 progress=update,
+                cluster=cluster,
             )
     rows = [
         {
