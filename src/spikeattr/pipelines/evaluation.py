@@ -365,12 +365,13 @@ def _run_on_cluster(
 ) -> dict[str, float]:
     """The units not yet done, one Dask task each; ``stamps.json`` written here as each returns.
 
-    Sizing: a task is a whole unit. A unit takes 0.3 s (3 stamps, the tests) to minutes (1 000
-    stamps), against 2-5 ms of scheduling and transfer per task on a local cluster
-    (``benchmarks/bench_dask.py`` measures both), so the overhead stays below 1 % without
-    splitting. Splitting a unit's stamps would not give the same files: the paper protocol's
-    curves (balanced accuracy over the stamps after k flips) and the padding of its flip rows
-    are computed over the unit's stamps together, and so is each summary's bootstrap.
+    Sizing: a task is a whole unit. ``benchmarks/bench_dask.py`` measured 5 s (TSA-S) to 68 s
+    (integrated gradients) per unit of 100 stamps (synthetic 2L) against about 6 ms of
+    scheduling and transfer per task on a local cluster, so the overhead stays at about 0.1 %
+    or less without splitting, and a grid has as many tasks as units to spread. Splitting a
+    unit's stamps would not give the same files: the paper protocol's curves (balanced accuracy
+    over the stamps after k flips) and the padding of its flip rows are computed over the
+    unit's stamps together, and so is each summary's bootstrap.
     """
     names = [m.name for m in build_metrics(config.metrics, config.protocols)]
     sha = config.sha256()

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 #: Tasks per worker when explaining on a cluster. One stamp takes 0.1-150 ms to explain (TSA
 #: on a 1-layer model to integrated gradients on a 3-layer one; ``bench_explain.py``), a task
-#: costs 2-5 ms to schedule plus its maps' transfer: a few tasks per worker keep the workers
-#: evenly busy while each task still holds at least one batch of 64 stamps.
+#: costs about 6 ms to schedule (``bench_dask.py``) plus its maps' transfer: a few tasks per
+#: worker keep the workers evenly busy while each task still holds at least one batch of 64
+#: stamps. Explaining a handful of stamps is faster in one process.
 TASKS_PER_WORKER = 4
 
 
