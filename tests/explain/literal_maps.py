@@ -11,6 +11,7 @@ multiplied out per step in float64, as :func:`literal.tsa_literal` does for dens
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -43,23 +44,7 @@ class MaxPoolGeometry:
 
     def windows(self) -> list[tuple[int, list[int]]]:
         """Per output unit (flat index, in order), the flat input units of its window."""
-        spatial_in = self.in_shape[1:]
-        spatial_out = self.out_shape[1:]
-        result = []
-        for channel in range(self.in_shape[0]):
-            for position in itertools.product(*(range(n) for n in spatial_out)):
-                units = []
-                for offsets in itertools.product(*(range(k) for k in self.kernel)):
-                    coords = [
-                        p * s + o * d - pad
-                        for p, s, o, d, pad in zip(
-                            position, self.stride, offsets, self.dilation, self.padding, strict=True
-                        )
-                    ]
-                    if all(0 <= c < n for c, n in zip(coords, spatial_in, strict=True)):
-                        units.append(int(np.ravel_multi_index((channel, *coords), self.in_shape)))
-                result.append((len(result), units))
-        return result
+        return _windows(self)
 
     def forward(self, values: np.ndarray) -> np.ndarray:
         """The maximum of every window of one flat sample ``[n_in]``."""
@@ -73,6 +58,32 @@ class MaxPoolGeometry:
             for unit in ties:
                 matrix[unit, out] = 1.0 / len(ties)
         return matrix
+
+
+@functools.lru_cache(maxsize=64)
+def _windows(geometry: MaxPoolGeometry) -> list[tuple[int, list[int]]]:
+    """:meth:`MaxPoolGeometry.windows`, computed once per geometry."""
+    spatial_in = geometry.in_shape[1:]
+    result = []
+    for channel in range(geometry.in_shape[0]):
+        for position in itertools.product(*(range(n) for n in geometry.out_shape[1:])):
+            units = []
+            for offsets in itertools.product(*(range(k) for k in geometry.kernel)):
+                coords = [
+                    p * s + o * d - pad
+                    for p, s, o, d, pad in zip(
+                        position,
+                        geometry.stride,
+                        offsets,
+                        geometry.dilation,
+                        geometry.padding,
+                        strict=True,
+                    )
+                ]
+                if all(0 <= c < n for c, n in zip(coords, spatial_in, strict=True)):
+                    units.append(int(np.ravel_multi_index((channel, *coords), geometry.in_shape)))
+            result.append((len(result), units))
+    return result
 
 
 def max_pool_geometry(module: nn.Module, in_shape: Sequence[int]) -> MaxPoolGeometry:
@@ -128,12 +139,12 @@ def tsa_literal_maps(
         for layer, (spikes, beta) in enumerate(zip(layer_inputs, betas, strict=True)):
             decay = beta ** (steps - t)
             n = spikes.shape[1]
-            diagonal = np.zeros((n, n))
+            diagonal = np.zeros(n)  # D_l(t) as its diagonal: P @ D scales P's columns exactly
             for i in range(n):
                 if spikes[t, i] > 0:
-                    diagonal[i, i] = decay
+                    diagonal[i] = decay
                 elif variant == "ns":
-                    diagonal[i, i] = -(1.0 / n) * decay
-            product = product @ diagonal @ matrices(layer, t)
+                    diagonal[i] = -(1.0 / n) * decay
+            product = (product * diagonal) @ matrices(layer, t)
         result[:, :, t] = (product @ np.diag(probs)).T
     return result

@@ -39,6 +39,7 @@ from .literal import softmax
 from .literal_maps import MaxPoolGeometry, dense_matrix, lif_literal, tsa_literal_maps
 
 VARIANTS = ("s", "ns", "sam")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: one thread is faster
 STEPS = 12
 
 

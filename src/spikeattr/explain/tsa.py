@@ -59,12 +59,13 @@ class Attribution:
 
     @property
     def explanation(self) -> torch.Tensor:
-        """The map of each sample's target class, ``[B, n_in, T]``."""
-        index = self.target.view(-1, 1, 1, 1).expand(-1, 1, *self.values.shape[2:])
+        """The map of each sample's target class, ``[B, n_in, T]`` (``[B, *shape, T]``)."""
+        lead = self.target.view(-1, *([1] * (self.values.ndim - 1)))
+        index = lead.expand(-1, 1, *self.values.shape[2:])
         return self.values.gather(1, index).squeeze(1)
 
     def for_class(self, cls: int) -> torch.Tensor:
-        """The map of class ``cls`` for every sample, ``[B, n_in, T]``."""
+        """The map of class ``cls`` for every sample, ``[B, n_in, T]`` (``[B, *shape, T]``)."""
         n_classes = self.values.shape[1]
         if not 0 <= cls < n_classes:
             raise ExplanationError(f"class index {cls} out of range [0, {n_classes})")
