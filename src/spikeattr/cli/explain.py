@@ -46,11 +46,11 @@ def explain(
     """Explain predictions at time stamps of a data file (window mode, as in the paper)."""
     from spikeattr.data.series import SpikeSeries
     from spikeattr.pipelines.explain import run_explain
-    from spikeattr.snn.checkpoint import load_model
+    from spikeattr.snn.checkpoint import load_network
 
     with user_errors():
         series = SpikeSeries.load(data)
-        network = load_model(model)
+        network = load_network(model)
         with progress_bar("explaining", len(stamp), quiet or as_json) as update:
             path, result = run_explain(
                 network,

@@ -37,7 +37,7 @@ FILE_KEYS = {
     "input_names": "str [n_in]",
     "class_names": "str [C]",
     "meta": "str [] JSON: model, data file, split, variant, window, time (step_seconds and "
-    "start_time of split step 0, when known)",
+    "start_time of split step 0, when known), input_shape (inputs with a shape)",
 }
 
 
@@ -66,14 +66,23 @@ def write_stamp_explanations(
             "spikes": spikes,
             "input_names": np.array(part.input_names, dtype=str),
             "class_names": np.array(part.class_names, dtype=str),
-            "meta": np.array(
-                json.dumps(
-                    {**meta, "variant": result.variant, "window": window, "time": part.time_base()}
-                )
-            ),
+            "meta": np.array(json.dumps({**meta, **_written_meta(result, part)})),
         },
     )
     return target
+
+
+def _written_meta(result: StampExplanations, part: SpikeSeries) -> dict[str, Any]:
+    """What every explanation file records: variant, window, time axis and, for inputs with a
+    shape, ``input_shape`` (the maps stay ``[n_in, window]``, ``n_in`` its product)."""
+    written: dict[str, Any] = {
+        "variant": result.variant,
+        "window": result.window,
+        "time": part.time_base(),
+    }
+    if part.input_shape is not None:
+        written["input_shape"] = list(part.input_shape)
+    return written
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,17 @@ class Explanations:
     def window(self) -> int:
         """Columns per map."""
         return int(self.attribution.shape[-1])
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The shape of one input step (``meta["input_shape"]``, e.g. ``(2, 34, 34)``) when the
+        inputs have one and it holds ``n_in`` inputs, else ``None``."""
+        shape = self.meta.get("input_shape")
+        if not isinstance(shape, list) or not shape:
+            return None
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+            return None
+        return tuple(shape) if int(np.prod(shape)) == len(self.input_names) else None
 
     def __len__(self) -> int:
         return int(self.stamps.shape[0])

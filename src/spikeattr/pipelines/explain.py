@@ -12,11 +12,12 @@ from spikeattr.data.series import SpikeSeries
 from spikeattr.explain.files import write_stamp_explanations
 from spikeattr.explain.series import SeriesExplanationInfo, explain_series
 from spikeattr.explain.stamps import StampExplanations, check_stamps, explain_stamps
+from spikeattr.snn.conv_network import SpikingNetwork
 from spikeattr.snn.network import LIFNetwork
 
 
 def run_explain(
-    model: LIFNetwork,
+    model: SpikingNetwork,
     series: SpikeSeries,
     split: str,
     stamps: Sequence[int],
