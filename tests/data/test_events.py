@@ -29,13 +29,20 @@ def test_the_default_task_is_reproduced_bit_for_bit(tmp_path: Path) -> None:
     series = task.series
     assert series.checksums() == EVENTS_SHA256
     assert series.input_shape == (2, 34, 34) and series.n_inputs == 2312
-    assert series.splits == {"train": (0, 12_000), "test": (12_000, 16_000)}
+    assert series.splits == {"train": (0, 24_000), "test": (24_000, 30_000)}
     assert series.class_names == EVENT_CLASSES and len(EVENT_CLASSES) == 10
     assert set(np.unique(series.labels)) == set(range(10))
     # the signal is the part of the spikes the shapes made; noise fills in the rest
     assert not (task.signal & (series.spikes == 0)).any()
     noise = series.spikes.astype(bool) & ~task.signal
-    assert 0.001 < noise.mean() < 0.003 and task.signal.mean() > 0.001
+    assert 0.0008 < noise.mean() < 0.0012 and task.signal.mean() > 0.001
+    # every shape appears in one of the three lanes, at the edge it enters by
+    for start in np.unique(task.segment_start)[:50]:
+        appear = task.signal[start].reshape(2, 34, 34)[1]
+        rows, columns = np.nonzero(appear)
+        assert rows.min() in (0, 13, 27) and rows.max() - rows.min() == 6
+        rightward = EVENT_CLASSES[series.labels[start]].endswith("_right")
+        assert columns.min() == 0 if rightward else columns.max() == 33
     loaded = SpikeSeries.load(series.save(tmp_path / "events.npz"))
     assert loaded.input_shape == (2, 34, 34) and loaded.checksums() == EVENTS_SHA256
 

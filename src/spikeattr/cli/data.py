@@ -44,7 +44,7 @@ def data_events(
     as_json: JsonOption = False,
 ) -> None:
     """Generate the synthetic event-camera task: shapes crossing a 2 x 34 x 34 sensor, 10
-    classes (shape x direction), 12 000 train and 4 000 test steps, exactly from the seed."""
+    classes (shape x direction), 24 000 train and 6 000 test steps, exactly from the seed."""
     from spikeattr.data.events import generate_events
 
     with user_errors():
