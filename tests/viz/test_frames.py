@@ -21,6 +21,7 @@ from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 from spikeattr.snn import ConvLIFNetwork, save_checkpoint
 from spikeattr.viz.figures import FigureError
 from spikeattr.viz.frames import (
+    colour_limit,
     explanation_frames,
     frame_groups,
     frame_strip_figure,
@@ -62,6 +63,13 @@ def test_the_strip_has_one_frame_per_group_and_the_probability_panel() -> None:
     last = frames[-1].images[0].get_array()
     assert last[2, 3] == pytest.approx(attribution[1, 2, 3, -3:].sum())  # summed over steps
     assert any("confidence" in axes.get_title(loc="left") for axes in figure.axes)
+
+
+def test_one_strong_frame_does_not_whiten_the_others() -> None:
+    heats = np.zeros((4, 2, 2))
+    heats[0, 0, 0], heats[1, 1, 1], heats[2, 0, 1] = 1.0, -8.0, 2.0  # frame 3 is empty
+    assert colour_limit(heats) == (2.0, True)  # the median of the frames' peaks
+    assert colour_limit(np.zeros((2, 3, 3))) == (1.0, False)
 
 
 def test_wrong_shapes_are_refused() -> None:

@@ -4,7 +4,8 @@ For a network whose inputs have a shape ``[channels, height, width]`` (for examp
 frames ``[2, 34, 34]``: OFF and ON polarity), one class's map ``[channels, height, width, T]``
 is drawn frame by frame: each frame shows the attribution of a group of steps, summed over
 the channels, on the grid, as a diverging colour map centred at zero (red positive, blue
-negative), with the events of those steps drawn on top (``+`` ON, ``x`` OFF, or one marker per
+negative; colours saturate at the median of the frames' largest values, marked on the colour
+bar), with the events of those steps drawn on top (``+`` ON, ``x`` OFF, or one marker per
 channel). The strip covers the map's visible support (:func:`~spikeattr.viz.explanation.
 default_steps`) ending at the explained step, and has the class-probability panel of the
 explanation figure beside it. :func:`frames_gif` animates the same frames step by step.
@@ -61,6 +62,18 @@ def as_grid(attribution: np.ndarray, spikes: np.ndarray) -> tuple[np.ndarray, np
     return attribution, spikes
 
 
+def colour_limit(heats: np.ndarray) -> tuple[float, bool]:
+    """The colour scale's limit ``(limit, clipped)`` for frames ``heats [F, H, W]``: the median
+    of the frames' largest ``|value|``, so that one strong frame does not turn the others
+    white; ``clipped`` says that some frame goes beyond it (the colour bar then shows arrows)."""
+    peaks = np.abs(heats).reshape(len(heats), -1).max(axis=1)
+    peaks = peaks[peaks > 0]
+    if peaks.size == 0:
+        return 1.0, False
+    limit = float(np.median(peaks))
+    return limit, bool(peaks.max() > limit)
+
+
 def frame_groups(n_steps: int, shown: int, frames: int) -> list[range]:
     """The last ``shown`` of ``n_steps`` steps cut into at most ``frames`` consecutive groups
     of equal length (the earliest may be shorter), oldest first."""
@@ -96,7 +109,7 @@ def _draw_frame(
         ys, xs = np.nonzero(fired[channel])
         marker, colour = _MARKERS[channel % len(_MARKERS)]
         label = channels[channel] if channel < len(channels) else f"channel {channel}"
-        axes.scatter(xs, ys, s=6, marker=marker, c=colour, linewidths=0.5, alpha=0.6, label=label)
+        axes.scatter(xs, ys, s=5, marker=marker, c=colour, linewidths=0.5, alpha=0.5, label=label)
     axes.set_xlim(-0.5, heat.shape[1] - 0.5)
     axes.set_ylim(heat.shape[0] - 0.5, -0.5)
     axes.set_xticks([])
@@ -137,8 +150,8 @@ def frame_strip_figure(
         else default_steps(attribution.reshape(-1, n_steps), n_steps, minimum=frames)
     )
     groups = frame_groups(n_steps, shown, frames)
-    sums = [np.abs(attribution[..., g.start : g.stop].sum(axis=(0, 3))).max() for g in groups]
-    peak = float(max(sums, default=0.0)) or 1.0
+    heats = [attribution[..., g.start : g.stop].sum(axis=(0, 3)) for g in groups]
+    peak, clipped = colour_limit(np.stack(heats))
     norm = Normalize(vmin=-peak, vmax=peak)
     panel = probs is not None and len(class_names) == len(probs)
     across = max(1, min(per_row, len(groups)))
@@ -177,7 +190,9 @@ def frame_strip_figure(
                 handletextpad=0.2,
                 columnspacing=0.8,
             )
-    colorbar = figure.colorbar(images[-1], cax=figure.add_subplot(grid[:, across]))
+    colorbar = figure.colorbar(
+        images[-1], cax=figure.add_subplot(grid[:, across]), extend="both" if clipped else "neither"
+    )
     colorbar.set_label("attribution (sum over channels)", fontsize=_FONT * 0.85)
     colorbar.ax.tick_params(labelsize=_FONT * 0.8)
     if panel and probs is not None:
@@ -221,7 +236,8 @@ def frames_gif(
         else default_steps(attribution.reshape(-1, n_steps), n_steps, minimum=1)
     )
     groups = frame_groups(n_steps, min(shown, MAX_GIF_FRAMES), MAX_GIF_FRAMES)
-    peak = float(np.abs(attribution[..., n_steps - len(groups) :].sum(axis=0)).max()) or 1.0
+    shown_steps = attribution[..., n_steps - len(groups) :].sum(axis=0)  # [H, W, steps]
+    peak, _ = colour_limit(np.moveaxis(shown_steps, -1, 0))
     norm = Normalize(vmin=-peak, vmax=peak)
     figure = Figure(figsize=(3.2, 3.4))
     FigureCanvasAgg(figure)
