@@ -18,14 +18,18 @@ def python_blocks(text: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
 
 
-def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+def _blocks() -> list[str]:
     text = README.read_text(encoding="utf-8")
     start = text.index(SECTION)
     end = text.index("\n## ", start + len(SECTION))
     blocks = python_blocks(text[start:end])
-    assert len(blocks) == 2, "expected the snnTorch and the Norse example"
+    assert len(blocks) == 4, "expected the snnTorch and Norse examples, dense and convolutional"
+    return blocks
+
+
+def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
     namespace: dict[str, Any] = {"__name__": "__docs__"}
-    for block in blocks:  # one session, as a reader pasting them in turn
+    for block in _blocks()[:2]:  # one session, as a reader pasting them in turn
         exec(compile(block, str(README), "exec"), namespace)
     result = namespace["result"]
     assert tuple(result.values.shape) == (1, 4, 3, 100)
@@ -35,3 +39,17 @@ def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert "predicted:" in out and "x0_bias" in out
     assert "beta per layer: [0.9, 0.9]" in out
+
+
+def test_the_convolutional_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    for block in _blocks()[2:]:  # a session of their own
+        exec(compile(block, str(README), "exec"), namespace)
+    result = namespace["result"]
+    assert tuple(result.values.shape) == (1, 10, 2, 16, 16, 100)
+    assert tuple(result.explanation.shape) == (1, 2, 16, 16, 100)
+    assert float(result.explanation.abs().max()) > 0
+    assert tuple(namespace["maps"].shape) == (1, 10, 2, 16, 16, 100)
+    out = capsys.readouterr().out
+    assert "maps of all classes: (1, 10, 2, 16, 16, 100)" in out
+    assert "maps: (1, 10, 2, 16, 16, 100)" in out and "pixel with the largest attribution" in out
