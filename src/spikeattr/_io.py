@@ -249,7 +249,7 @@ class RunLock:
     and that holds nothing but the lock file is removed again, so a refused run leaves nothing
     behind.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> run = Path(tempfile.mkdtemp()) / "run"
         >>> with RunLock(run, "spikeattr evaluate"):

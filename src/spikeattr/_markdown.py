@@ -16,7 +16,7 @@ Text that spikeattr made itself and that is Markdown already (a number with its 
 ``0.089 [0.083, 0.100]``, as in ``summary.md``) is marked :class:`Markdown` and written as is,
 as markupsafe's ``Markup`` is in HTML.
 
-Example:
+Examples:
     >>> markdown_text("<img src=x onerror=alert(1)>|[x](y)")
     '&lt;img src=x onerror=alert(1)&gt;\\\\|\\\\[x\\\\](y)'
     >>> print(markdown_table(("model", "score"), [("a|b", "0.5")]), end="")

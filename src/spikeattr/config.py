@@ -52,7 +52,7 @@ def read_toml(
     """Parse a TOML file; a missing file, a directory, a binary file or invalid TOML is one
     ``error`` naming the file.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> folder = Path(tempfile.mkdtemp())
         >>> _ = (folder / "a.toml").write_text("lr = 0.01\\n[run]\\nseed = 1\\n")
@@ -85,7 +85,7 @@ def read_toml(
 def parse_value(text: str) -> Any:
     """An override's value: a TOML literal, or the bare text when it is none.
 
-    Example:
+    Examples:
         >>> parse_value("5"), parse_value("[50, 25]"), parse_value("val"), parse_value('"5"')
         (5, [50, 25], 'val', '5')
     """
@@ -100,7 +100,7 @@ def parse_value(text: str) -> Any:
 def parse_override(text: str, error: type[SpikeAttrError] = ConfigError) -> tuple[str, Any]:
     """``"key=value"`` or ``"section.key=value"`` -> ``(key, value)`` (see :func:`parse_value`).
 
-    Example:
+    Examples:
         >>> parse_override("hidden=[50, 25]"), parse_override("evaluate.stamps = 5")
         (('hidden', [50, 25]), ('evaluate.stamps', 5))
     """
@@ -162,7 +162,7 @@ def apply_layers(
     ``check(name, value, default)`` (``None``: taken as given). Errors are raised as ``error``,
     prefixed with the source.
 
-    Example:
+    Examples:
         >>> apply_layers({"run": {"seed": 0, "report": True}}, [("--set", {"run.seed": 3})])
         {'run': {'seed': 3, 'report': True}}
         >>> apply_layers({"lr": 0.01}, [("a.toml", {"lrate": 1})])

@@ -13,7 +13,12 @@ import torch
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.snn.accuracy import balanced_accuracy
-from spikeattr.snn.checkpoint import PUBLISHED_MODELS, load_model
+from spikeattr.snn.checkpoint import (
+    BENCHMARK_MODELS,
+    PAPER_MODELS,
+    PUBLISHED_MODELS,
+    load_model,
+)
 from spikeattr.snn.network import LIFNetwork
 
 # Published oracle values: reference/README.md, balanced accuracy over the whole test series.
@@ -33,14 +38,15 @@ def _cases(path: Path) -> list[tuple[str, int]]:
 
 @pytest.fixture(scope="module")
 def models() -> dict[str, LIFNetwork]:
-    return {name: load_model(f"published:{name}") for name in PUBLISHED_MODELS}
+    return {name: load_model(f"published:{name}") for name in PAPER_MODELS}
 
 
-def test_six_published_models() -> None:
-    assert set(PUBLISHED_MODELS) == {f"{d}_{n}L" for d in ("synthetic", "adl") for n in (1, 2, 3)}
+def test_six_paper_models_and_the_benchmark_models_are_published() -> None:
+    assert set(PAPER_MODELS) == {f"{d}_{n}L" for d in ("synthetic", "adl") for n in (1, 2, 3)}
+    assert PUBLISHED_MODELS == PAPER_MODELS + BENCHMARK_MODELS
 
 
-@pytest.mark.parametrize("name", PUBLISHED_MODELS)
+@pytest.mark.parametrize("name", PAPER_MODELS)
 def test_published_model_equals_reference_weights_and_hyperparameters(
     name: str, models: dict[str, LIFNetwork], reference_dir: Path
 ) -> None:

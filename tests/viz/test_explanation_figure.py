@@ -315,3 +315,15 @@ def test_figures_leave_no_pyplot_state(explanation_file: Path, tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+def test_a_tiny_scale_goes_in_the_colour_bar_label_not_over_the_title() -> None:
+    arrays = explanation_arrays()
+    arrays["attribution"] = arrays["attribution"] * 1.5e-5  # largest |value|: 3e-5
+    figure = _drawn(explanation_figure(Explanations.from_arrays(arrays), 0, class_index=1))
+    colour_bar = _axes(figure, "colour bar")
+    assert colour_bar.get_ylabel() == "attribution (× 1e-5)"
+    assert colour_bar.yaxis.get_offset_text().get_text() == ""
+    values = [float(t.get_text()) for t in shown_tick_labels(colour_bar, "y")]
+    assert max(values) <= 3.0 and max(values) >= 1.0  # ticks in units of 1e-5
+    assert not overlapping(figure, [*drawn_texts(figure)])

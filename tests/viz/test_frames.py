@@ -147,3 +147,28 @@ def test_an_evaluation_run_of_a_convolutional_model_reports_gifs(tmp_path: Path)
     run_evaluation(config, series, tmp_path / "run")
     gifs = _gif_cells(build_report(tmp_path / "run").html.read_text())
     assert len(gifs) == 2 and all(g[:6] == b"GIF89a" for g in gifs)
+
+
+def test_an_in_memory_result_of_shaped_inputs_plots_as_a_frame_strip() -> None:
+    """``Attribution.plot`` and ``Explanations.from_result`` take maps ``[B, C, *shape, T]`` and
+    windows ``[B, T, *shape]``: the figure is the frame strip, the file keeps flat maps."""
+    import spikeattr.viz  # noqa: F401  (registers the renderers)
+    from spikeattr.explain import TemporalSpikeAttribution
+
+    layers = ["conv 3 3 stride=2", "lif", "flatten", "linear 3", "lif"]
+    network = ConvLIFNetwork((2, 8, 8), layers, tau_mem=5e-3, seed=0)
+    window = torch.rand(2, 20, 2, 8, 8, generator=torch.Generator().manual_seed(1)) < 0.3
+    result = TemporalSpikeAttribution(network, variant="ns").attribute(window.float())
+    assert tuple(result.values.shape) == (2, 3, 2, 8, 8, 20)
+    assert "3 classes x 2 x 8 x 8 inputs x 20 steps" in result.describe()
+    explanations = Explanations.from_result(result, window)
+    assert explanations.attribution.shape == (2, 3, 128, 20)
+    assert explanations.input_shape == (2, 8, 8)
+    np.testing.assert_array_equal(
+        explanations.attribution[1], result.values[1].flatten(1, 3).numpy()
+    )
+    figure = result.plot(window, index=1)
+    grids = [
+        axes for axes in figure.axes if axes.images and axes.images[0].get_array().shape == (8, 8)
+    ]
+    assert len(grids) >= 4  # one panel per group of steps, over the 8 x 8 grid

@@ -11,6 +11,7 @@ import typer
 
 from spikeattr import __version__
 from spikeattr.cli import (
+    benchmark,
     evaluate,
     explain,
     plot,
@@ -45,6 +46,7 @@ app.command("tune")(tune.tune)
 app.command("reproduce")(reproduce.reproduce)
 app.command("stream")(stream.stream)
 data_app.command("adl-replay")(stream.adl_replay)
+app.command("benchmark")(benchmark.benchmark)
 
 
 def _version_callback(value: bool) -> None:

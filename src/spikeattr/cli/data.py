@@ -10,13 +10,15 @@ import typer
 
 from spikeattr.cli._common import (
     JsonOption,
+    console,
     fail,
     out,
     user_errors,
 )
 
 data_app = typer.Typer(
-    help="Build data sets: the synthetic benchmark, the UCI ADL data, the event-camera task.",
+    help="Build data sets: the synthetic benchmark, the UCI ADL data, the tasks with known "
+    "answers, the event-camera task.",
     no_args_is_help=True,
 )
 
@@ -53,6 +55,37 @@ def data_events(
         series = generate_events(seed=seed).series
         series.save(out_path)
     _print_series_summary(series, out_path, as_json)
+
+
+@data_app.command("benchmark")
+def data_benchmark(
+    name: Annotated[
+        str,
+        typer.Argument(help="Task: synthetic, delayed_motif, rare_channel or conjunction."),
+    ],
+    out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")],
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed (default: the task's own, checksummed).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a task with known answers: spikes, labels and the evidence mask of every step."""
+    from spikeattr.data.benchmark import generate_task, get_task
+
+    if seed is not None and seed < 0:
+        raise fail(f"--seed must be >= 0; got {seed}")
+    with user_errors():
+        task = get_task(name)
+        series = generate_task(name, seed)
+        series.save(out_path)
+    published = seed is None or seed == task.default_seed
+    matches = published and series.checksums() == dict(task.checksums)
+    _print_series_summary(series, out_path, as_json, {"matches_published": matches})
+    if published and not matches:
+        console.print(
+            f"warning: the generated {name!r} differs from the published series (checksums in "
+            "spikeattr.data.benchmark.registry): the published models were trained on other data"
+        )
 
 
 @data_app.command("adl")
@@ -110,7 +143,9 @@ def data_adl(
     _print_series_summary(series, out_path, as_json)
 
 
-def _print_series_summary(series: Any, path: Path, as_json: bool) -> None:
+def _print_series_summary(
+    series: Any, path: Path, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
     summary = {
         "path": str(path),
         "n_steps": series.n_steps,
@@ -122,10 +157,17 @@ def _print_series_summary(series: Any, path: Path, as_json: bool) -> None:
     }
     if "defects" in series.meta:
         summary["defects"] = series.meta["defects"]
+    if series.evidence is not None:
+        summary["evidence_cells"] = int(series.evidence.cells.shape[0])
+    summary.update(extra or {})
     if as_json:
         out.print_json(json.dumps(summary))
         return
     out.print(f"wrote {path}: {series!r}")
     out.print(f"X sha256 {summary['X_sha256']}\ny sha256 {summary['y_sha256']}")
+    if "evidence_sha256" in summary:
+        out.print(
+            f"evidence sha256 {summary['evidence_sha256']} ({summary['evidence_cells']} cells)"
+        )
     if "defects" in summary:
         out.print(f"defects found and handled: {summary['defects']}")

@@ -12,7 +12,7 @@ from spikeattr.cli._common import JsonOption, QuietOption, console, out, user_er
 
 
 def reproduce(
-    dataset: Annotated[str, typer.Argument(help="synthetic or adl.")],
+    dataset: Annotated[str, typer.Argument(help="synthetic, adl or benchmark.")],
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Run directory (default runs/reproduce-DATASET).")
     ] = None,

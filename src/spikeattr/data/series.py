@@ -19,7 +19,14 @@ key                dtype / shape   meaning
 ``input_shape``    int64 [d]       optional: the shape of one step's inputs, e.g. ``[2, 34, 34]``
                                    (event frames); ``X`` stays ``[T, n]`` with ``n`` their
                                    product, column ``j`` = C-order index ``j`` of the shape
+``evidence_ptr``   int64 [T + 1]   optional: the cells deciding step ``t``'s label are rows
+                                   ``evidence_ptr[t]:evidence_ptr[t + 1]`` of ...
+``evidence_cells`` int32 [N, 2]    ... optional: ``(absolute step, channel)`` of each cell
 =================  ==============  ==========================================================
+
+The two ``evidence_*`` fields appear together or not at all: tasks with known answers
+(``spikeattr data benchmark``) store the evidence mask of every labelled step
+(:class:`~spikeattr.data.evidence.EvidenceMask`, checked on load like every other field).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from spikeattr._io import array_sha256, load_npz, save_npz_atomic
+from spikeattr.data.evidence import EvidenceMask
 from spikeattr.errors import DataFormatError
 
 FORMAT_VERSION = 1
@@ -69,6 +77,7 @@ class SpikeSeries:
         class_names: one name per class index.
         splits: ``{name: (start, stop)}`` half-open step ranges, e.g. ``train``/``val``/``test``.
         meta: free-form JSON-serialisable provenance (data set, encoding, defects found...).
+        evidence: the cells deciding each step's label (tasks with known answers), or ``None``.
         input_shape: the shape of one step's inputs (``None``: a flat vector of ``n_inputs``);
             its product is ``n_inputs`` and ``spikes[t].reshape(input_shape)`` is step ``t``.
     """
@@ -79,6 +88,7 @@ class SpikeSeries:
     class_names: tuple[str, ...]
     splits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
+    evidence: EvidenceMask | None = None
     input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -124,6 +134,8 @@ class SpikeSeries:
                     f"has {spikes.shape[1]} columns"
                 )
             object.__setattr__(self, "input_shape", tuple(int(n) for n in shape))
+        if self.evidence is not None:
+            self.evidence.check(n_steps, spikes.shape[1], labels)
         object.__setattr__(self, "spikes", np.ascontiguousarray(spikes, dtype=np.int8))
         object.__setattr__(self, "labels", np.ascontiguousarray(labels, dtype=np.int8))
         object.__setattr__(self, "input_names", tuple(str(n) for n in self.input_names))
@@ -180,7 +192,22 @@ class SpikeSeries:
             splits={name: (0, stop - start)},
             meta={**self.meta, "parent_split": name, "parent_offset": start},
             input_shape=self.input_shape,
+            evidence=None if self.evidence is None else self.evidence.restrict(start, stop),
         )
+
+    def evidence_mask(self, stamp: int, window: int) -> np.ndarray:
+        """Boolean ``[n_inputs, T_s]``: the evidence of the step explained by ``stamp`` (step
+        ``stamp - 1``) inside the stamp's window ``[max(0, stamp - window), stamp)``.
+
+        Raises:
+            DataFormatError: the series has no evidence mask, or the stamp is out of range.
+        """
+        if self.evidence is None:
+            raise DataFormatError(
+                "this series has no evidence mask; only tasks with known answers have one "
+                "(spikeattr data benchmark NAME)"
+            )
+        return self.evidence.window_mask(stamp, max(0, stamp - window), self.n_inputs)
 
     def to_tensor(self, dtype: Any = None, device: Any = None) -> Any:
         """Batch-first float tensor ``[1, T, n_inputs]`` (Captum's convention)."""
@@ -248,8 +275,12 @@ class SpikeSeries:
 
     # -- checksums and files -----------------------------------------------------------------
     def checksums(self) -> dict[str, str]:
-        """SHA-256 of the C-order bytes of ``X`` (int8) and ``y`` (int8)."""
-        return {"X_sha256": array_sha256(self.spikes), "y_sha256": array_sha256(self.labels)}
+        """SHA-256 of the C-order bytes of ``X`` (int8) and ``y`` (int8), and of the evidence
+        mask (:meth:`EvidenceMask.sha256`) when there is one."""
+        sums = {"X_sha256": array_sha256(self.spikes), "y_sha256": array_sha256(self.labels)}
+        if self.evidence is not None:
+            sums["evidence_sha256"] = self.evidence.sha256()
+        return sums
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the series to ``path`` (``.npz``) atomically; returns the path."""
@@ -268,6 +299,9 @@ class SpikeSeries:
         }
         if self.input_shape is not None:
             arrays["input_shape"] = np.array(self.input_shape, dtype=np.int64)
+        if self.evidence is not None:
+            arrays["evidence_ptr"] = self.evidence.ptr
+            arrays["evidence_cells"] = self.evidence.cells
         save_npz_atomic(target, arrays)
         return target
 
@@ -314,12 +348,25 @@ class SpikeSeries:
                 splits=splits,
                 meta=meta,
                 input_shape=input_shape,
+                evidence=_evidence(arrays),
             )
         except DataFormatError as exc:
             raise DataFormatError(f"{source}: {exc}") from exc
 
 
 _WHAT = "spike-series data file (written by 'spikeattr data')"
+_EVIDENCE_KEYS = ("evidence_ptr", "evidence_cells")
+
+
+def _evidence(arrays: Mapping[str, np.ndarray]) -> EvidenceMask | None:
+    """The evidence mask of a data file's arrays, if it has one (both keys or neither)."""
+    present = [k for k in _EVIDENCE_KEYS if k in arrays]
+    if not present:
+        return None
+    if len(present) == 1:
+        missing = next(k for k in _EVIDENCE_KEYS if k not in arrays)
+        raise DataFormatError(f"the file has the field {present[0]!r} but lacks {missing!r}")
+    return EvidenceMask(arrays["evidence_ptr"], arrays["evidence_cells"])
 
 
 def _names(source: Path, arrays: Mapping[str, np.ndarray], key: str) -> tuple[str, ...]:

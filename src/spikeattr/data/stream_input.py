@@ -84,7 +84,7 @@ class StreamParser:
     Feed it blocks of lines with :meth:`parse`, then call :meth:`finish` at the end of the
     input. See the module documentation for the formats and the error policy.
 
-    Example:
+    Examples:
         >>> parser = StreamParser(["Bias", "Bed"], source="demo")
         >>> batch, problems = parser.parse([b"Bed,Bias", b"1,1", b"0,1"], first_line=1)
         >>> parser.format, batch.rows.tolist(), batch.counts.tolist()

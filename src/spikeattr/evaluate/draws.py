@@ -38,7 +38,7 @@ def keyed_rng(seed: int, purpose: str, stamp: int, draw: int = 0) -> np.random.G
     ``stamp`` is whatever the draw is for: the stamp's value, or for a draw that belongs to no
     stamp (a random weight matrix) its own index.
 
-    Example:
+    Examples:
         >>> a = keyed_rng(0, "permuted-control", 8170, 2).integers(1 << 30)
         >>> b = keyed_rng(0, "permuted-control", 8170, 2).integers(1 << 30)
         >>> bool(a == b)

@@ -37,8 +37,9 @@ def last_step_probs(
     """Class probabilities at the last step of each copy, ``[P, C]`` (float64).
 
     Args:
-        model: a network with ``forward(spikes, state)`` (a :class:`~spikeattr.snn.network.
-            LIFNetwork`); anything else with ``predict_last`` is run on the whole copies.
+        model: a network with ``forward(spikes, state)`` (a
+            :class:`~spikeattr.snn.network.LIFNetwork`); anything else with ``predict_last`` is
+            run on the whole copies.
         window: int8 ``[T, n_in]`` the original window.
         copies: int8 ``[P, T, n_in]`` perturbed copies of it.
         first_step: the first step at which any copy may differ from ``window``, when the

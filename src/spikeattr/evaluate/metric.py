@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-Protocol = Literal["comparable", "paper"]
+Protocol = Literal["comparable", "paper", "localisation"]
 
 #: ``(windows [P, T, n_in], targets [P] or None for the predicted classes)
 #: -> (maps [P, n_in, T] of those classes, predicted [P])``
@@ -72,6 +72,8 @@ class StampSet:
         scale: the method's largest ``|attribution|`` over the data set's reference stamps
             (the paper's output-completeness thresholds).
         control: ``""`` for the method itself, else the control's name.
+        masks: ``S`` boolean evidence masks ``[n_in, T_s]`` aligned with the windows (the cells
+            known to decide each explained step's label), or ``None`` when the data has none.
     """
 
     model: Any
@@ -88,6 +90,7 @@ class StampSet:
     draw: int = 0
     scale: float | None = None
     control: str = ""
+    masks: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(self.stamps.shape[0])
@@ -108,6 +111,7 @@ class StampSet:
             original=self.original[index],
             labels=self.labels[index],
             probs=self.probs[index],
+            masks=None if self.masks is None else [self.masks[i] for i in index],
         )
 
 
@@ -193,7 +197,7 @@ class Metric(ABC):
                         ]
                     )
                 else:
-                    samples = _bootstrap_means(np.asarray(per_stamp[score.key], float), draws)
+                    samples = bootstrap_means(np.asarray(per_stamp[score.key], float), draws)
                 samples = samples[np.isfinite(samples)]
                 if samples.size:
                     low, high = (float(x) for x in np.percentile(samples, [2.5, 97.5]))
@@ -201,7 +205,7 @@ class Metric(ABC):
         return out
 
 
-def _bootstrap_means(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
+def bootstrap_means(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
     """The mean of the finite values of every resample ``values[draws[i]]`` (NaN if none)."""
     sample = values[draws]
     finite = np.isfinite(sample)

@@ -16,12 +16,16 @@ from spikeattr.evaluate.continuity import Continuity
 from spikeattr.evaluate.correctness import Correctness
 from spikeattr.evaluate.deletion import DEFAULT_BUDGETS, BudgetedDeletion
 from spikeattr.evaluate.fraction_completeness import DEFAULT_FRACTIONS, FractionCompleteness
+from spikeattr.evaluate.localisation import GroundTruthLocalisation
 from spikeattr.evaluate.metric import Metric, Score
 from spikeattr.evaluate.randomisation import ModelRandomisation
 from spikeattr.evaluate.segments import DEFAULT_WIDTH
 from spikeattr.evaluate.sensitivity import NormalisedSensitivity
 
-PROTOCOLS: tuple[str, ...] = ("comparable", "paper")
+PROTOCOLS: tuple[str, ...] = ("comparable", "paper", "localisation")
+#: The protocols an evaluation runs unless told otherwise ("localisation" needs data with an
+#: evidence mask, so it is asked for explicitly).
+DEFAULT_PROTOCOLS: tuple[str, ...] = ("comparable", "paper")
 
 
 @dataclass
@@ -33,22 +37,29 @@ class MetricSettings:
     fractions: list[float] = field(default_factory=lambda: list(DEFAULT_FRACTIONS))
     draws: int = 5
     randomisation: bool = True
+    sensitivity: bool = True
     epsilons: list[float] = field(default_factory=lambda: list(PAPER_EPSILONS))
     perturbations: int = 1
 
 
-def build_metrics(settings: MetricSettings, protocols: Sequence[str] = PROTOCOLS) -> list[Metric]:
-    """The metrics of ``protocols``, comparable protocol first."""
+def build_metrics(
+    settings: MetricSettings, protocols: Sequence[str] = DEFAULT_PROTOCOLS
+) -> list[Metric]:
+    """The metrics of ``protocols``: localisation (only for data with evidence masks) first,
+    then the comparable protocol, then the paper's."""
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise ValueError(f"unknown protocols {unknown}; choose from {', '.join(PROTOCOLS)}")
     metrics: list[Metric] = []
+    if "localisation" in protocols:
+        metrics.append(GroundTruthLocalisation())
     if "comparable" in protocols:
         metrics += [
             BudgetedDeletion(settings.budgets, settings.width),
             FractionCompleteness(settings.fractions, settings.draws),
-            NormalisedSensitivity(settings.draws),
         ]
+        if settings.sensitivity:
+            metrics.append(NormalisedSensitivity(settings.draws))
         if settings.randomisation:
             metrics.append(ModelRandomisation())
     if "paper" in protocols:

@@ -43,6 +43,11 @@ def safe_model_name(model: str) -> str:
     return model.removesuffix(".json").replace(":", "_").replace("/", "_").replace("\\", "_")
 
 
+def gallery_path(model: str, method: str) -> str:
+    """``gallery/MODEL/METHOD.npz``, relative to the run directory (an explanation file)."""
+    return f"gallery/{safe_model_name(model)}/{method}.npz"
+
+
 def unit_dir(run_dir: Path, model: str, method: str) -> Path:
     """``results/MODEL/METHOD``."""
     return Path(run_dir) / "results" / safe_model_name(model) / method

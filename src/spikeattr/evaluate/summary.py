@@ -112,16 +112,15 @@ def compare_methods(
     metrics: Sequence[Metric],
     methods: Sequence[str],
     seed: int = 0,
+    protocol: str = "comparable",
 ) -> dict[str, Any]:
     """Paired comparisons and the ranking of one model's ``methods``.
 
-    ``records[(method, metric)]`` are that model's result files. Pairs use the comparable
-    protocol's headline scores; each method is also compared with each of its controls (the
-    control's per-stamp values averaged over its draws).
+    ``records[(method, metric)]`` are that model's result files. Pairs use the headline scores
+    of ``protocol`` (the comparable one unless told otherwise); each method is also compared
+    with each of its controls (the control's per-stamp values averaged over its draws).
     """
-    headline = [
-        (m, s) for m in metrics if m.protocol == "comparable" for s in m.scores if s.headline
-    ]
+    headline = [(m, s) for m in metrics if m.protocol == protocol for s in m.scores if s.headline]
     pairs: list[dict[str, Any]] = []
     values: dict[str, dict[str, float]] = {m: {} for m in methods}
     nan = float("nan")
@@ -189,8 +188,10 @@ def summary_markdown(
     notes: Sequence[str] = (),
     first: str = "comparable",
 ) -> str:
-    """``summary.md``: the protocol ``first`` leads; every name is escaped."""
+    """``summary.md``: the protocol ``first`` leads (ground-truth localisation, when the run has
+    it, comes before both); every name is escaped."""
     sections = ["comparable", "paper"] if first == "comparable" else ["paper", "comparable"]
+    sections.insert(0, "localisation")
     out = ["# Evaluation summary", ""]
     out += [f"- {markdown_text(note)}" for note in notes]
     if notes:
@@ -200,17 +201,20 @@ def summary_markdown(
     return "\n".join(out).rstrip() + "\n"
 
 
+_TITLES = {
+    "localisation": "Ground-truth localisation (cells known to decide the label)",
+    "comparable": "Comparable protocol (scores comparable across methods and models)",
+    "paper": "Paper protocol (the TSA paper's four metrics, as published)",
+}
+
+
 def _protocol_section(
     rows: Sequence[Mapping[str, Any]], comparisons: Mapping[str, Mapping[str, Any]], protocol: str
 ) -> list[str]:
     chosen = [r for r in rows if r["protocol"] == protocol and r["headline"]]
     if not chosen:
         return []
-    title = (
-        "Comparable protocol (scores comparable across methods and models)"
-        if protocol == "comparable"
-        else "Paper protocol (the TSA paper's four metrics, as published)"
-    )
+    title = _TITLES[protocol]
     columns: list[tuple[str, str, str]] = []
     for row in chosen:
         key = (row["metric"], row["score"], heading(row["heading"], row["higher_is_better"]))

@@ -79,7 +79,7 @@ class GradientAttribution:
         backend: the network's differentiable forward, ``model(x, backend=backend)``; default
             ``"auto"`` (the fused compiled layer on the CPU, the torch loop on other devices).
 
-    Example:
+    Examples:
         >>> from spikeattr.snn import load_model
         >>> model = load_model("published:synthetic_1L")
         >>> result = GradientAttribution(model, "saliency").attribute(torch.ones(1, 50, 3))

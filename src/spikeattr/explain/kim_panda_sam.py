@@ -94,7 +94,7 @@ class KimPandaSAM:
         gamma: decay of the inter-spike-interval kernel per step (default 0.5).
         include_current: count the spike at ``t`` in its own score (``t' <= t``).
 
-    Example:
+    Examples:
         >>> from spikeattr.snn import load_model
         >>> model = load_model("published:synthetic_1L")
         >>> result = KimPandaSAM(model).attribute(torch.ones(1, 4, 3))

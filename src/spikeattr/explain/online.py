@@ -135,7 +135,7 @@ class OnlineExplainer:
             from ``tolerance`` (:func:`online_support`), as in series mode.
         tolerance: decay below which older steps are dropped, when ``support`` is not given.
 
-    Example:
+    Examples:
         >>> from spikeattr.snn import load_model
         >>> explainer = OnlineExplainer(load_model("published:synthetic_3L"), variant="ns")
         >>> step = explainer.step(np.array([1, 0, 1]))

@@ -225,8 +225,10 @@ def explain_steps(
         previous_probs: float64 ``[C]`` probabilities of the step before (zeros at first).
         decay: float64 ``[K]``, ``g^(K - k)`` for column ``k``.
         mode: :data:`MAPS_NONE`, :data:`MAPS_PREDICTED` or :data:`MAPS_ALL`.
-        buffer_a, buffer_b: float64 scratch of ``max_l n_l * C``.
-        probs_out: float32 ``[t, C]``; predicted_out: int64 ``[t]``.
+        buffer_a: float64 scratch of ``max_l n_l * C``.
+        buffer_b: float64 scratch of ``max_l n_l * C``.
+        probs_out: float32 ``[t, C]``.
+        predicted_out: int64 ``[t]``.
         maps_out: float32 ``[t, C, n_0, K]`` (:data:`MAPS_ALL`).
         explanation_out: float32 ``[t, n_0, K]``, map of the predicted class
             (:data:`MAPS_PREDICTED`).

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -40,12 +40,17 @@ from spikeattr._io import (
     save_npz_atomic,
     write_json_atomic,
 )
-from spikeattr.data.series import check_binary_spikes
+from spikeattr.data.series import SpikeSeries, check_binary_spikes
 from spikeattr.errors import DataFormatError, ExplanationError
+from spikeattr.explain.display import Displayable
+from spikeattr.explain.files import Explanations, numbered
 from spikeattr.explain.online_kernels import ProductOperands
 from spikeattr.explain.tsa import VARIANTS, decay_exponents, support_length
 from spikeattr.snn.lif import LIFState
 from spikeattr.snn.network import LIFNetwork
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SERIES_FORMAT = "spikeattr-series-explanation"
 DEFAULT_SERIES_TOLERANCE = 1e-7
@@ -384,12 +389,15 @@ def _write_info(out: Path, info: SeriesExplanationInfo) -> None:
     )
 
 
-class SeriesExplanation:
+class SeriesExplanation(Displayable):
     """Read a series explanation directory written by :func:`explain_series`.
 
     Example: ``SeriesExplanation(out_dir).attribution(12345)`` is the ``[C, n_in, K]`` map of the
-    prediction at step 12345.
+    prediction at step 12345; ``.plot(12345, series)`` draws the predictions around that step
+    above its map (after ``import spikeattr.viz``).
     """
+
+    display_kind = "series"
 
     def __init__(self, out_dir: str | os.PathLike[str]) -> None:
         self.path = Path(out_dir)
@@ -435,6 +443,118 @@ class SeriesExplanation:
             raise ExplanationError(f"step {step} outside the series [0, {self.info.n_steps})")
         index, offset = divmod(step, self.info.chunk_size)
         return _read_chunk(_chunk_path(self.path, index), ("attribution",))["attribution"][offset]
+
+    def predictions(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``predicted`` int64 ``[n]`` and ``probs`` ``[n, C]`` of steps ``[start, stop)``,
+        reading only those keys of the chunks that hold them."""
+        stop = self.info.n_steps if stop is None else stop
+        if not 0 <= start < stop <= self.info.n_steps:
+            raise ExplanationError(
+                f"steps [{start}, {stop}) are not a range of the series [0, {self.info.n_steps})"
+            )
+        size = self.info.chunk_size
+        predicted, probs = [], []
+        for index in range(start // size, (stop - 1) // size + 1):
+            chunk = _read_chunk(_chunk_path(self.path, index), ("predicted", "probs"))
+            first, last = max(start - index * size, 0), min(stop - index * size, size)
+            predicted.append(chunk["predicted"][first:last])
+            probs.append(chunk["probs"][first:last])
+        return np.concatenate(predicted), np.concatenate(probs)
+
+    def explanations(
+        self, steps: int | list[int], series: SpikeSeries | np.ndarray | None = None
+    ) -> Explanations:
+        """The maps of the predictions at ``steps`` as an explanation file's content (window
+        ``K``, stamp ``step + 1``), so that they are drawn like any explained stamp.
+
+        Args:
+            steps: the explained steps.
+            series: the explained series (:class:`~spikeattr.data.series.SpikeSeries` or its
+                spikes ``[T, n_in]``): spikes, and for a SpikeSeries names, true classes and
+                time axis. Without it the spikes are not drawn.
+        """
+        rows = [steps] if isinstance(steps, int) else list(steps)
+        support, n_in, n_classes = self.info.support, self.info.n_inputs, self.info.n_classes
+        known = series if isinstance(series, SpikeSeries) else None
+        spikes = series.spikes if isinstance(series, SpikeSeries) else series
+        if spikes is not None and np.shape(spikes) != (self.info.n_steps, n_in):
+            raise ExplanationError(
+                f"series must be the explained series [T, n_in] = [{self.info.n_steps}, {n_in}]; "
+                f"got {np.shape(spikes)}"
+            )
+        stamps = np.array([step + 1 for step in rows], dtype=np.int64)
+        starts = np.maximum(0, stamps - support)
+        maps = np.stack([self.attribution(step) for step in rows])
+        windows = np.zeros((len(rows), support, n_in), dtype=np.int8)
+        probs = np.zeros((len(rows), n_classes), dtype=maps.dtype)
+        predicted = np.zeros(len(rows), dtype=np.int64)
+        for row, (start, stop) in enumerate(zip(starts, stamps, strict=True)):
+            step_predicted, step_probs = self.predictions(stop - 1, stop)
+            predicted[row], probs[row] = step_predicted[0], step_probs[0]
+            if spikes is not None:
+                windows[row, support - (stop - start) :] = spikes[start:stop]
+        meta: dict[str, Any] = {"model": self.info.config.get("model", "")}
+        meta["variant"] = self.info.variant
+        if known is not None:
+            meta.update(split=str(known.meta.get("parent_split", "")), time=known.time_base())
+        return Explanations(
+            stamps=stamps,
+            attribution=maps,
+            probs=probs,
+            predicted=predicted,
+            target=predicted.copy(),
+            label=np.full(len(rows), -1, dtype=np.int64)
+            if known is None
+            else known.labels[stamps - 1].astype(np.int64),
+            window_start=starts,
+            spikes=windows,
+            input_names=known.input_names if known is not None else numbered("input", n_in),
+            class_names=known.class_names if known is not None else numbered("class", n_classes),
+            meta=meta,
+        )
+
+    def describe(self) -> str:
+        """One line: method, length, shapes and directory."""
+        info = self.info
+        return (
+            f"SeriesExplanation ({info.variant}) of {info.n_steps} steps: {info.n_classes} "
+            f"classes x {info.n_inputs} inputs, last {info.support} steps per map, in {self.path}"
+        )
+
+    def plot(
+        self,
+        step: int,
+        series: SpikeSeries | np.ndarray | None = None,
+        *,
+        span: int = 500,
+        class_index: int | str | None = None,
+        steps: int | None = None,
+        normalise: str = "none",
+        width: float = 10.0,
+    ) -> Figure:
+        """The predictions of the steps around ``step`` above the explanation figure of ``step``.
+
+        Args:
+            step: the explained step whose map is shown.
+            series: the explained series (see :meth:`explanations`).
+            span: the timeline shows up to ``span`` steps on each side of ``step``.
+            class_index: class whose map is shown, by index or name (default: the predicted one).
+            steps: show the last ``steps`` steps of the map (default: its visible support).
+            normalise: ``"none"`` or ``"max-abs"``.
+            width: figure width in inches.
+
+        Returns:
+            A :class:`matplotlib.figure.Figure`; needs ``import spikeattr.viz``.
+        """
+        return self._draw(
+            step,
+            series,
+            span=span,
+            class_index=class_index,
+            steps=steps,
+            normalise=normalise,
+            width=width,
+        )
 
 
 def _read_chunk(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -15,21 +15,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from spikeattr.errors import ExplanationError
+from spikeattr.explain.display import Displayable
 from spikeattr.explain.methods import make_explainer
 from spikeattr.explain.tsa import Target
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from spikeattr.data.series import SpikeSeries
 
 DEFAULT_WINDOW = 1000
 
 
-@dataclass
-class StampExplanations:
+@dataclass(repr=False)
+class StampExplanations(Displayable):
     """Explanations of several stamps of one series.
+
+    :meth:`plot` draws one stamp over the series' spikes (after ``import spikeattr.viz``).
 
     Attributes:
         stamps: int64 ``[S]`` the explained stamps.
@@ -51,6 +59,8 @@ class StampExplanations:
     window: int
     variant: str
 
+    display_kind = "stamps"
+
     @property
     def explanation(self) -> np.ndarray:
         """Map of each stamp's target class, ``[S, n_in, window]``."""
@@ -60,6 +70,54 @@ class StampExplanations:
         """Map of stamp ``index``'s target class without the padding, ``[n_in, T_s]``."""
         length = int(self.stamps[index] - self.window_start[index])
         return self.values[index, self.target[index], :, self.window - length :]
+
+    def describe(self) -> str:
+        """One line: method, stamps and shapes."""
+        shown = ", ".join(str(int(t)) for t in self.stamps[:5])
+        more = " ..." if len(self.stamps) > 5 else ""
+        n_classes, n_inputs = self.values.shape[1:3]
+        return (
+            f"StampExplanations ({self.variant}) of {len(self.stamps)} stamps ({shown}{more}): "
+            f"{n_classes} classes x {n_inputs} inputs, window {self.window}"
+        )
+
+    def plot(
+        self,
+        series: SpikeSeries | None = None,
+        index: int | None = None,
+        *,
+        stamp: int | None = None,
+        class_index: int | str | None = None,
+        steps: int | None = None,
+        normalise: str = "none",
+        width: float = 10.0,
+    ) -> Figure:
+        """The explanation figure of one stamp, as ``spikeattr plot explanation`` draws it.
+
+        Args:
+            series: the series the stamps index (the ``spikes`` given to
+                :func:`explain_stamps`, as a :class:`~spikeattr.data.series.SpikeSeries`):
+                spikes, names, true classes and time axis. Without it the spikes are not drawn.
+            index: row of the stamp (default 0); or give ``stamp``.
+            stamp: the stamp to draw, instead of ``index``.
+            class_index: class whose map is shown, by index or name (default: the explained
+                one).
+            steps: show the last ``steps`` steps (default: the visible support of the map).
+            normalise: ``"none"`` or ``"max-abs"``.
+            width: figure width in inches.
+
+        Returns:
+            A :class:`matplotlib.figure.Figure`; needs ``import spikeattr.viz``.
+        """
+        return self._draw(
+            series,
+            index,
+            stamp=stamp,
+            class_index=class_index,
+            steps=steps,
+            normalise=normalise,
+            width=width,
+        )
 
 
 def check_stamps(stamps: Sequence[int] | np.ndarray, n_steps: int) -> np.ndarray:

@@ -60,7 +60,8 @@ class RecordWriter:
     """Format the explained steps of :class:`~spikeattr.explain.online.OnlineChunk` s as text.
 
     Args:
-        input_names, class_names: the model's channel and class names.
+        input_names: the model's channel names.
+        class_names: the model's class names.
         fmt: ``"jsonl"`` or ``"csv"``.
         top: contributions per record.
         on_change: write only the steps where the prediction changed, with what moved it.

@@ -24,22 +24,31 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 
 from spikeattr.errors import ExplanationError
+from spikeattr.explain.display import Displayable
 from spikeattr.explain.recording import MapRecording, RecordableNetwork, SpikeRecording
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from spikeattr.data.series import SpikeSeries
 
 Variant = Literal["s", "ns", "sam"]
 VARIANTS: tuple[str, ...] = ("s", "ns", "sam")
 Target = int | Sequence[int] | torch.Tensor | None
 
 
-@dataclass
-class Attribution:
+@dataclass(repr=False)
+class Attribution(Displayable):
     """The class-wise attribution maps of a batch of explained predictions.
+
+    :meth:`plot` draws one sample's map over its input spikes (after ``import spikeattr.viz``);
+    in Jupyter a result shows a one-line summary and a small preview of sample 0.
 
     Attributes:
         values: ``[B, C, n_in, T]`` attribution of every input and step to every class.
@@ -56,6 +65,8 @@ class Attribution:
     target: torch.Tensor
     variant: str
     support: int
+
+    display_kind = "attribution"
 
     @property
     def explanation(self) -> torch.Tensor:
@@ -79,6 +90,77 @@ class Attribution:
             "predicted": self.predicted.detach().cpu().numpy(),
             "target": self.target.detach().cpu().numpy(),
         }
+
+    def describe(self) -> str:
+        """One line: method, shapes, and sample 0's prediction and explained class."""
+        batch, n_classes = self.values.shape[:2]
+        n_steps = self.values.shape[-1]
+        inputs = self.values.shape[2:-1]
+        n_inputs = " x ".join(str(n) for n in inputs) if len(inputs) > 1 else str(inputs[0])
+        first = ""
+        if batch:
+            predicted = int(self.predicted[0])
+            p = float(self.probs[0, predicted])
+            first = (
+                f"; sample 0: predicted class {predicted} (p = {p:.2f}), "
+                f"explained class {int(self.target[0])}"
+            )
+        return (
+            f"Attribution ({self.variant}) of {batch} window{'s' if batch != 1 else ''}: "
+            f"{n_classes} classes x {n_inputs} inputs x {n_steps} steps, support {self.support}"
+            + first
+        )
+
+    def plot(
+        self,
+        spikes: torch.Tensor | np.ndarray,
+        index: int = 0,
+        *,
+        stamp: int | None = None,
+        series: SpikeSeries | None = None,
+        label: int | None = None,
+        class_names: Sequence[str] | None = None,
+        input_names: Sequence[str] | None = None,
+        class_index: int | str | None = None,
+        steps: int | None = None,
+        normalise: str = "none",
+        width: float = 10.0,
+    ) -> Figure:
+        """The explanation figure of sample ``index``, as ``spikeattr plot explanation`` draws it.
+
+        Args:
+            spikes: the windows given to ``attribute``, ``[B, T, n_in]`` (or ``[T, n_in]``).
+            index: the sample to draw.
+            stamp: where the window ends in ``series`` (window ``[stamp - T, stamp)``, the
+                explained step ``stamp - 1``); default ``T``, steps of the window.
+            series: the series or split the window was cut from: names, time axis and, with
+                ``stamp``, the true class.
+            label: the true class of the explained step, if known.
+            class_names: names of the classes (default: the series', else numbered).
+            input_names: names of the inputs (default: the series', else numbered).
+            class_index: class whose map is shown, by index or name (default: the explained
+                one, ``target``).
+            steps: show the last ``steps`` steps (default: the visible support of the map).
+            normalise: ``"none"`` (real values) or ``"max-abs"`` (scaled to [-1, 1]).
+            width: figure width in inches.
+
+        Returns:
+            A :class:`matplotlib.figure.Figure`; needs ``import spikeattr.viz`` (see
+            :mod:`spikeattr.explain.display`).
+        """
+        return self._draw(
+            spikes,
+            index,
+            stamp=stamp,
+            series=series,
+            label=label,
+            class_names=class_names,
+            input_names=input_names,
+            class_index=class_index,
+            steps=steps,
+            normalise=normalise,
+            width=width,
+        )
 
 
 def check_spikes(
@@ -304,7 +386,7 @@ class TemporalSpikeAttribution:
         tolerance: decay below which past steps are set to 0 (default: the dtype's smallest
             normal number, i.e. exact to the dtype).
 
-    Example:
+    Examples:
         >>> from spikeattr.snn import load_model
         >>> model = load_model("published:synthetic_1L")
         >>> spikes = torch.ones(1, 100, 3)

@@ -31,9 +31,15 @@ from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import RunStateError, SpikeAttrError
 from spikeattr.evaluate.controls import CONTROLS
 from spikeattr.evaluate.forward import one_thread
-from spikeattr.evaluate.registry import MetricSettings, build_metrics
+from spikeattr.evaluate.registry import (
+    DEFAULT_PROTOCOLS,
+    PROTOCOLS,
+    MetricSettings,
+    build_metrics,
+)
 from spikeattr.evaluate.results import (
     comparisons_path,
+    gallery_path,
     read_metric,
     read_stamps,
     safe_model_name,
@@ -80,6 +86,8 @@ class EvaluationConfig:
             ``random-order``, ``uniform``); ``control_draws`` draws each.
         metrics: the metrics' hyper-parameters.
         seed: the seed of every random draw (each keyed by purpose, stamp and draw).
+        protocols: the protocols whose metrics run (``comparable``, ``paper``,
+            ``localisation``; the last needs data with an evidence mask).
     """
 
     models: list[str]
@@ -93,6 +101,7 @@ class EvaluationConfig:
     control_draws: int = 5
     metrics: MetricSettings = field(default_factory=MetricSettings)
     seed: int = 0
+    protocols: list[str] = field(default_factory=lambda: list(DEFAULT_PROTOCOLS))
 
     def validate(self, series: SpikeSeries) -> None:
         """Check models, methods, split, stamps and settings before any work starts."""
@@ -112,8 +121,19 @@ class EvaluationConfig:
             raise SpikeAttrError("window, segment width and perturbations must be >= 1")
         if self.control_draws < 1 or self.metrics.draws < 1:
             raise SpikeAttrError("control draws and metric draws must be >= 1")
+        unknown_protocols = [p for p in self.protocols if p not in PROTOCOLS]
+        if unknown_protocols or not self.protocols:
+            raise SpikeAttrError(
+                f"unknown protocols {unknown_protocols or self.protocols}; choose from "
+                f"{', '.join(PROTOCOLS)}"
+            )
+        if "localisation" in self.protocols and series.evidence is None:
+            raise SpikeAttrError(
+                f"{self.data}: the localisation protocol needs data with an evidence mask "
+                "(a task of 'spikeattr data benchmark'); this file has none"
+            )
         try:
-            build_metrics(self.metrics)
+            build_metrics(self.metrics, self.protocols)
         except ValueError as exc:
             raise SpikeAttrError(f"metric settings: {exc}") from exc
 
@@ -146,7 +166,7 @@ def _write_gallery(
     stamps = gallery_stamps(part, config.stamps)
     result = explain_stamps(model, part.spikes, stamps, variant=method, window=config.window)
     write_stamp_explanations(
-        out / "gallery" / safe_model_name(model_name) / f"{method}.npz",
+        out / gallery_path(model_name, method),
         result,
         part,
         {"model": model_name, "split": config.split, "data": config.data},
@@ -216,7 +236,7 @@ def _run_units(
     progress: Callable[[str, int, int], Any] | None,
 ) -> dict[str, float]:
     part = series.split(config.split)
-    metrics = build_metrics(config.metrics)
+    metrics = build_metrics(config.metrics, config.protocols)
     names = [m.name for m in metrics]
     sha = config.sha256()
     reference = reference_stamps(series, config.split)
@@ -287,7 +307,7 @@ def _summarise(
     protocol: str,
 ) -> dict[str, Any]:
     """Read every result back (the files are the one source of truth), compare and write."""
-    metrics = build_metrics(config.metrics)
+    metrics = build_metrics(config.metrics, config.protocols)
     by_name = {m.name: m for m in metrics}
     sha = config.sha256()
     records = []

@@ -53,7 +53,7 @@ from spikeattr.runs.manifest import write_manifest
 from spikeattr.runs.training import run_training
 from spikeattr.snn.checkpoint import published_model_path, read_checkpoint_metadata
 
-DATASETS = ("synthetic", "adl")
+DATASETS = ("synthetic", "adl", "benchmark")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {"raw_dir": "", "subjects": ["A", "B"], "compat": "reference"},
     "models": {"names": [], "retrain": False, "epochs": 1000, "patience": 20, "restarts": 2},
@@ -143,7 +143,11 @@ def _check_values(dataset: str, config: dict[str, dict[str, Any]]) -> None:
 
 
 def default_models(dataset: str) -> list[str]:
-    """The paper's published 1L, 2L and 3L models of ``dataset``."""
+    """The paper's published 1L, 2L and 3L models of ``dataset`` (the benchmark: all of its)."""
+    if dataset == "benchmark":
+        from spikeattr.pipelines.benchmark_models import BENCHMARK_MODEL_NAMES
+
+        return [f"published:{name}" for name in BENCHMARK_MODEL_NAMES]
     return [f"published:{dataset}_{depth}L" for depth in (1, 2, 3)]
 
 
@@ -260,6 +264,10 @@ def _run_stages(
     log: Callable[[str], Any],
     progress: Callable[[str, int, int], Any] | None,
 ) -> ReproduceResult:
+    if dataset == "benchmark":  # its own pipeline; reads models.retrain and run.seed
+        from spikeattr.pipelines.benchmark import reproduce_benchmark
+
+        return ReproduceResult(**reproduce_benchmark(config, out, resume, log, progress))
     timings: dict[str, float] = {}
     started = time.perf_counter()
     log("building the data")

@@ -68,7 +68,7 @@ def redact_url(url: str) -> str:
 def storage_location(url: str) -> str:
     """Where a storage URL points, for messages: ``host:port/database`` or the SQLite file.
 
-    Example:
+    Examples:
         >>> storage_location("postgresql+psycopg2://me:secret@db.lan:5432/tuning")
         'db.lan:5432/tuning'
         >>> storage_location("sqlite:////runs/t/study.db")

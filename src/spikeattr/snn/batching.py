@@ -100,7 +100,7 @@ def batch_window_indices(n_windows: int, batch_size: int) -> np.ndarray:
     shorter; entry ``[k, i]`` is window ``k`` of stream ``i``, or ``-1`` (a padding window)
     where stream ``i`` has fewer than ``k + 1`` windows.
 
-    Example:
+    Examples:
         >>> batch_window_indices(7, 3).tolist()
         [[0, 3, 5], [1, 4, 6], [2, -1, -1]]
     """

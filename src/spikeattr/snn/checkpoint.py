@@ -23,7 +23,9 @@ checkpoint's own folder (no path, no link leading elsewhere) and ``weights_sha25
 that file before it is parsed. A refused file's hash is never printed.
 
 The six published models of the TSA paper ship with the package and load by name:
-``load_model("published:synthetic_3L")`` (see :data:`PUBLISHED_MODELS`).
+``load_model("published:synthetic_3L")`` (see :data:`PUBLISHED_MODELS`), and so do the twelve
+models of the benchmark with known answers, ``published:bench_<task>_<L>L``, trained by
+:mod:`spikeattr.pipelines.benchmark_models`.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ FORMAT_VERSION = 1
 #: The version of checkpoints of convolutional networks (``input_shape`` and ``layers``).
 CONV_FORMAT_VERSION = 2
 PUBLISHED_PREFIX = "published:"
-PUBLISHED_MODELS: tuple[str, ...] = (
+#: The six models of the TSA paper (its published weights).
+PAPER_MODELS: tuple[str, ...] = (
     "synthetic_1L",
     "synthetic_2L",
     "synthetic_3L",
@@ -57,6 +60,13 @@ PUBLISHED_MODELS: tuple[str, ...] = (
     "adl_2L",
     "adl_3L",
 )
+#: The benchmark's tasks (``spikeattr.data.benchmark``), each with models of 1, 2 and 3 layers.
+BENCHMARK_TASKS: tuple[str, ...] = ("synthetic", "delayed_motif", "rare_channel", "conjunction")
+#: The twelve benchmark models, trained by spikeattr (``spikeattr.pipelines.benchmark_models``).
+BENCHMARK_MODELS: tuple[str, ...] = tuple(
+    f"bench_{task}_{depth}L" for task in BENCHMARK_TASKS for depth in (1, 2, 3)
+)
+PUBLISHED_MODELS: tuple[str, ...] = PAPER_MODELS + BENCHMARK_MODELS
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "layer_sizes": list,
     "dt": (int, float),

@@ -62,7 +62,7 @@ class LIFNetwork(nn.Module):
 
     The output is the membrane of the last layer; class scores per step are its log-softmax.
 
-    Example:
+    Examples:
         >>> net = LIFNetwork([3, 10, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3)
         >>> out = net(torch.ones(2, 50, 3))
         >>> tuple(out.membrane.shape)

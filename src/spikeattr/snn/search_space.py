@@ -141,7 +141,7 @@ def config_from_params(base: TrainConfig, params: Mapping[str, Any], epochs: int
     """The candidate of a trial's ``params`` (``tau_syn``, ``tau_mem``, ``lr``, ``batch_size``,
     ``hidden_0`` ...) on ``base``.
 
-    Example:
+    Examples:
         >>> params = {"tau_syn": 0.02, "tau_mem": 2e-3, "lr": 3e-3, "batch_size": 4, "hidden_0": 7}
         >>> config_from_params(TrainConfig(hidden=(10,)), params, epochs=5).hidden
         (7,)

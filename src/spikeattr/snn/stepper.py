@@ -90,7 +90,7 @@ def _network_steps(
 class NetworkStepper:
     """A :class:`LIFNetwork` advanced chunk by chunk from carried state, in compiled code.
 
-    Example:
+    Examples:
         >>> from spikeattr.snn import load_model
         >>> stepper = NetworkStepper(load_model("published:synthetic_2L"))
         >>> inputs, scores = stepper.advance(np.ones((5, 3), dtype=np.float32))
@@ -143,8 +143,8 @@ class NetworkStepper:
         """Run the rows of ``spikes [t, n_0]`` (0/1) from the carried state.
 
         Args:
-            layer_inputs, scores: optional float32 output buffers ``[t, sum_{l<L} n_l]`` and
-                ``[t, C]`` to reuse.
+            layer_inputs: optional float32 output buffer ``[t, sum_{l<L} n_l]`` to reuse.
+            scores: optional float32 output buffer ``[t, C]`` to reuse.
 
         Returns:
             ``(layer_inputs, scores)``: the spikes entering each weight layer at each step

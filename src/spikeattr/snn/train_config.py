@@ -40,7 +40,7 @@ def check_setting(name: str, value: Any) -> Any:
     """``value`` checked (and normalised: floats, ``hidden`` as a tuple) for the setting ``name``;
     else a :class:`TrainConfigError` naming the key and what it must be.
 
-    Example:
+    Examples:
         >>> check_setting("hidden", [50, 25]), check_setting("lr", 1)
         ((50, 25), 1.0)
     """
@@ -133,7 +133,7 @@ class TrainConfig:
         train_split: name of the training split of the series.
         val_split: name of the validation split, used when the series has it.
 
-    Example:
+    Examples:
         >>> TrainConfig(hidden=(10,), epochs=50).to_dict()["hidden"]
         [10]
     """

@@ -322,7 +322,7 @@ def train(
     directory with a checkpoint, history, manifest and resumable state use
     :func:`spikeattr.runs.training.run_training`.
 
-    Example:
+    Examples:
         >>> from spikeattr.data import generate_synthetic
         >>> series = generate_synthetic(n_steps=1_200, n_train=1_000)
         >>> result = train(TrainConfig(window=100, batch_size=2, epochs=2), series)

@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from spikeattr.explain.files import Explanations
 from spikeattr.viz.figures import FigureError
@@ -79,6 +79,11 @@ def _label_stride(n_labels: int, height_in: float, fontsize: float) -> int:
     return max(1, math.ceil(n_labels / fits))
 
 
+def panel_height(n_inputs: int, compact: bool) -> float:
+    """Height in inches of the attribution panel of ``n_inputs`` rows."""
+    return min(9.0, max(2.8, 1.3 + (0.22 if compact else 0.3) * n_inputs))
+
+
 def explanation_figure(
     explanations: Explanations,
     index: int = 0,
@@ -90,6 +95,7 @@ def explanation_figure(
     probs_over_time: np.ndarray | None = None,
     width: float = 10.0,
     compact: bool = False,
+    into: SubFigure | None = None,
 ) -> Figure:
     """The explanation figure of stamp row ``index`` of ``explanations``.
 
@@ -108,6 +114,8 @@ def explanation_figure(
         width: figure width in inches (height follows from the number of inputs).
         compact: shorter titles and labels, for galleries of several figures side by side;
             always on below 7 inches, where the full texts do not fit.
+        into: draw into this part of a larger figure (sized by its caller, e.g. with
+            :func:`panel_height`) instead of a new one; the larger figure is returned.
 
     Returns:
         The :class:`~matplotlib.figure.Figure` (with an Agg canvas; save it with
@@ -154,10 +162,11 @@ def explanation_figure(
     fontsize = _FONT * (0.9 if compact else 1.0)
 
     row_height = 0.22 if compact else 0.3
-    panel_height = min(9.0, max(2.8, 1.3 + row_height * n_in))
-    height = panel_height + (1.6 if probs_over_time is not None else 0.0)
-    figure = Figure(figsize=(width, height), layout="constrained", dpi=100)
-    FigureCanvasAgg(figure)
+    heat_height = panel_height(n_in, compact)
+    height = heat_height + (1.6 if probs_over_time is not None else 0.0)
+    figure: Figure | SubFigure = into or Figure((width, height), dpi=100, layout="constrained")
+    if isinstance(figure, Figure):
+        FigureCanvasAgg(figure)
     rows = 2 if probs_over_time is not None else 1
     grid = figure.add_gridspec(
         rows,
@@ -181,7 +190,7 @@ def explanation_figure(
         zorder=1,
     )
     _draw_raster(heat_axes, spikes, float(edges[0]), (float(edges[1]) - float(edges[0])) / shown)
-    stride = _label_stride(n_in, panel_height * 0.7, fontsize)
+    stride = _label_stride(n_in, heat_height * 0.7, fontsize)
     ticks = list(range(0, n_in, stride))
     heat_axes.set_yticks(ticks)
     heat_axes.set_yticklabels([explanations.input_names[t] for t in ticks], fontsize=fontsize)
@@ -202,10 +211,12 @@ def explanation_figure(
     colourbar = figure.colorbar(image, cax=colour_axes)
     colourbar.ax.tick_params(labelsize=fontsize * 0.85)
     colourbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=5, symmetric=True))
-    colourbar.set_label(
-        "attribution / max |attribution|" if normalise == "max-abs" else "attribution",
-        fontsize=fontsize * 0.9,
-    )
+    power = math.floor(math.log10(limit)) if math.isfinite(limit) else 0
+    unit = f" (× 1e{power})" if abs(power) > 2 else ""  # not above the bar, over the title
+    if unit:
+        colourbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 10.0**power:g}"))
+    label = "attribution / max |attribution|" if normalise == "max-abs" else "attribution"
+    colourbar.set_label(label + unit, fontsize=fontsize * 0.9)
 
     probs = np.asarray(explanations.probs[index], dtype=np.float64)
     predicted = int(explanations.predicted[index])
@@ -218,7 +229,7 @@ def explanation_figure(
         truth,
         target,
         fontsize,
-        height=panel_height * 0.7,
+        height=heat_height * 0.7,
         compact=compact,
     )
 
@@ -244,8 +255,8 @@ def explanation_figure(
         )
     figure.suptitle(title, fontsize=fontsize * 1.1, x=0.01, ha="left")
     bottom = time_axes if time_axes is not None else heat_axes
-    fit_time_ticks(figure, bottom, time_axis, fontsize * 0.95)
-    return figure
+    fit_time_ticks(figure.figure, bottom, time_axis, fontsize * 0.95)
+    return figure.figure
 
 
 def _draw_raster(axes: Axes, spikes: np.ndarray, left: float, step_width: float) -> None:

@@ -6,9 +6,10 @@ is drawn frame by frame: each frame shows the attribution of a group of steps, s
 the channels, on the grid, as a diverging colour map centred at zero (red positive, blue
 negative; colours saturate at the median of the frames' largest values, marked on the colour
 bar), with the events of those steps drawn on top (``+`` ON, ``x`` OFF, or one marker per
-channel). The strip covers the map's visible support (:func:`~spikeattr.viz.explanation.
-default_steps`) ending at the explained step, and has the class-probability panel of the
-explanation figure beside it. :func:`frames_gif` animates the same frames step by step.
+channel). The strip covers the map's visible support
+(:func:`~spikeattr.viz.explanation.default_steps`) ending at the explained step, and has the
+class-probability panel of the explanation figure beside it. :func:`frames_gif` animates the
+same frames step by step.
 
 Everything is built on a :class:`matplotlib.figure.Figure` with an Agg canvas: no pyplot, no
 change to global matplotlib state.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spikeattr.errors import DataFormatError
-from spikeattr.evaluate.results import safe_model_name
+from spikeattr.evaluate.results import gallery_path
 from spikeattr.explain.files import Explanations
 from spikeattr.viz.explanation import explanation_figure
 from spikeattr.viz.figures import FigureError, figure_data_uri
@@ -45,11 +45,6 @@ class GalleryRow:
     cells: dict[str, GalleryCell] = field(default_factory=dict)
 
 
-def gallery_file(model: str, method: str) -> str:
-    """The path of a gallery file relative to the run directory."""
-    return f"gallery/{safe_model_name(model)}/{method}.npz"
-
-
 def _time_axis(explanations: Explanations, where: str, notes: list[str]) -> TimeAxis:
     recorded = time_axis_from_meta(explanations.meta)
     if recorded is not None:
@@ -74,7 +69,7 @@ def build_gallery(
     """
     loaded: dict[tuple[str, str], tuple[Explanations, TimeAxis]] = {}
     for (model, method), path in run.galleries.items():
-        where = gallery_file(model, method)
+        where = gallery_path(model, method)
         try:
             explanations = Explanations.load(path)
         except (FigureError, DataFormatError) as exc:

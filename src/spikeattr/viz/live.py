@@ -58,7 +58,8 @@ class LiveView:
     """The state and the drawing of the live view.
 
     Args:
-        input_names, class_names: the model's channel and class names.
+        input_names: the model's channel names.
+        class_names: the model's class names.
         title: what is explained (model, variant), shown in the frame's title.
         history: number of steps on the timeline.
         clock: formats a clock offset of the stream (``None``: the stream has no times).

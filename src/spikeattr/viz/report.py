@@ -28,13 +28,12 @@ from typing import Any
 
 from spikeattr._io import atomic_path, check_output_path
 from spikeattr.errors import SpikeAttrError
-from spikeattr.viz.comparable import comparable_bars_figure, deletion_figure, fraction_figure
 from spikeattr.viz.figures import figure_data_uri
 from spikeattr.viz.gallery import build_gallery
-from spikeattr.viz.paper import completeness_figure, flipping_figure, paper_bars_figure
 from spikeattr.viz.report_content import MetricFigure, ReportContent
 from spikeattr.viz.report_html import render_html
 from spikeattr.viz.report_markdown import render_markdown
+from spikeattr.viz.run_figures import RUN_FIGURES
 from spikeattr.viz.rundir import EvaluationRun, Missing, ReportError, check_run_dir, read_run
 
 #: Resolution of the embedded metric figures (dots per inch).
@@ -80,28 +79,14 @@ def report_paths(
 
 
 def metric_figures(run: EvaluationRun) -> dict[str, list[MetricFigure]]:
-    """The metric figures of each protocol as PNG URIs: the comparable protocol's deletion
-    curves, completeness by fraction and continuity/sanity bars; the paper's flipping curves,
-    completeness versus epsilon and continuity/compactness bars."""
-    drawn = {
-        "comparable": [
-            ("deletion", "Deletion curves", deletion_figure),
-            ("fraction", "Output-completeness by fraction kept", fraction_figure),
-            ("comparable-bars", "Normalised continuity and sanity check", comparable_bars_figure),
-        ],
-        "paper": [
-            ("flipping", "Flipping curves", flipping_figure),
-            ("completeness", "Output-completeness versus epsilon", completeness_figure),
-            ("paper-bars", "Continuity and compactness", paper_bars_figure),
-        ],
-    }
-    return {
-        protocol: [
-            MetricFigure(key, title, figure_data_uri(draw(run), METRIC_DPI))
-            for key, title, draw in figures
-        ]
-        for protocol, figures in drawn.items()
-    }
+    """The metric figures of each protocol as PNG URIs (:data:`RUN_FIGURES`, in order): the
+    comparable protocol's deletion curves, completeness by fraction and continuity/sanity bars;
+    the paper's flipping curves, completeness versus epsilon and continuity/compactness bars."""
+    figures: dict[str, list[MetricFigure]] = {"comparable": [], "paper": []}
+    for key, figure in RUN_FIGURES.items():
+        uri = figure_data_uri(figure.draw(run), METRIC_DPI)
+        figures[figure.protocol].append(MetricFigure(key, figure.title, uri))
+    return figures
 
 
 def build_report(

@@ -15,11 +15,13 @@ what it lacks. Only a directory that is no evaluation run at all is an error.
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spikeattr.errors import SpikeAttrError
 from spikeattr.evaluate.metric import Metric, Score
@@ -28,6 +30,7 @@ from spikeattr.evaluate.results import (
     METHOD,
     MetricRecord,
     comparisons_path,
+    gallery_path,
     read_json_object,
     read_metric,
     read_stamps,
@@ -35,6 +38,10 @@ from spikeattr.evaluate.results import (
     unit_dir,
 )
 from spikeattr.evaluate.summary import score_rows
+from spikeattr.explain.files import Explanations
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Files and folders of which at least one marks a directory as an evaluation run.
 RUN_FILES: tuple[str, ...] = ("config.json", "manifest.json", "summary.md")
@@ -62,9 +69,13 @@ class Missing:
         return f"{self.where}: {self.why}"
 
 
-@dataclass
+@dataclass(repr=False)
 class EvaluationRun:
     """What a results directory holds, with notes on what it lacks.
+
+    In a notebook, :meth:`plot` returns the report's figures one by one and
+    :meth:`explanations` a gallery file's explained stamps; Jupyter shows a run as a one-line
+    summary above a small deletion-curve figure.
 
     Attributes:
         path: the run directory.
@@ -138,6 +149,48 @@ class EvaluationRun:
             if (model, method, metric.name) in self.records
         ]
         return score_rows(ordered, by_name)
+
+    def plot(self, kind: str = "deletion") -> Figure:
+        """One of the report's figures: ``deletion``, ``fraction``, ``comparable-bars`` (the
+        comparable protocol), ``flipping``, ``completeness``, ``paper-bars`` (the paper's)."""
+        # the figure modules read runs through this module, so they are imported when used
+        from spikeattr.viz.run_figures import run_figure
+
+        return run_figure(self, kind)
+
+    def explanations(self, model: str, method: str) -> Explanations:
+        """The gallery's explained stamps of ``model`` and ``method`` (one per class), to draw
+        with their ``plot`` method."""
+        path = self.galleries.get((model, method))
+        if path is None:
+            raise ReportError(
+                f"{self.path} has no gallery file of model {model!r} and method {method!r}; "
+                f"it has {', '.join(f'{m} / {k}' for m, k in self.galleries) or 'none'}"
+            )
+        return Explanations.load(path)
+
+    def describe(self) -> str:
+        """One line: models, methods, stamps and missing files."""
+        stamps = self.config.get("stamps")
+        count = f", {len(stamps)} stamps" if isinstance(stamps, list) else ""
+        return (
+            f"EvaluationRun {self.path}: {len(self.models)} model(s) x {len(self.methods)} "
+            f"method(s) ({', '.join(self.methods)}){count}; {len(self.missing)} missing file(s)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary above a small deletion-curve figure."""
+        from spikeattr.viz.notebook import figure_png
+
+        png = base64.b64encode(figure_png(self.plot("deletion"), dpi=60)).decode("ascii")
+        text = html.escape(self.describe())
+        return (
+            f'<div class="spikeattr-result"><p><code>{text}</code></p>'
+            f'<img src="data:image/png;base64,{png}" alt="deletion curves"></div>'
+        )
 
 
 def _reason(exc: Exception, path: Path) -> str:
@@ -252,7 +305,7 @@ def read_run(path: str | os.PathLike[str]) -> EvaluationRun:
     )
     for model in models:
         for method in methods:
-            relative = f"gallery/{safe_model_name(model)}/{method}.npz"
+            relative = gallery_path(model, method)
             if (run / relative).is_file():
                 result.galleries[(model, method)] = run / relative
             else:

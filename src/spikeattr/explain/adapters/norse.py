@@ -102,7 +102,7 @@ class NorseAdapter(DenseSpikingAdapter):
             another neuron type, a neuron layer without an ``nn.Linear`` before it, per-neuron
             time constants), naming the layer.
 
-    Example:
+    Examples:
         >>> import norse.torch as norse
         >>> net = norse.SequentialState(nn.Linear(3, 8), norse.LIFCell(),
         ...                             nn.Linear(8, 4), norse.LICell())

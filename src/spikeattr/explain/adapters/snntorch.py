@@ -100,7 +100,7 @@ class SnnTorchAdapter(DenseSpikingAdapter):
             another neuron type, a neuron layer without an ``nn.Linear`` before it, per-neuron
             ``beta``), naming the layer.
 
-    Example:
+    Examples:
         >>> import snntorch as snn
         >>> net = nn.Sequential(nn.Linear(3, 8), snn.Leaky(beta=0.9, init_hidden=True),
         ...                     nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True))

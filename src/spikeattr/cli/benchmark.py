@@ -1,0 +1,120 @@
+"""`spikeattr benchmark`: every task x model x method scored against the known evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from spikeattr.cli._common import JsonOption, QuietOption, console, out, user_errors
+from spikeattr.evaluate.results import to_json
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def benchmark(
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            "--tasks",
+            help="Comma-separated tasks (default all): synthetic, delayed_motif, "
+            "rare_channel, conjunction.",
+        ),
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option("--models", help="Comma-separated depths (default 1L,2L,3L)."),
+    ] = None,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            "--methods",
+            help="Comma-separated methods (default all): s, ns, sam, kim_panda_sam, saliency, "
+            "ixg, ig.",
+        ),
+    ] = None,
+    stamps: Annotated[
+        int | None, typer.Option("--stamps", help="Stamps per class (default 25).")
+    ] = None,
+    control_draws: Annotated[
+        int | None,
+        typer.Option("--control-draws", help="Draws of the permuted control (default 5)."),
+    ] = None,
+    models_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--models-dir",
+            help="Folder of retrained checkpoints bench_TASK_<L>L.json to use instead of the "
+            "published models.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted benchmark in --out.")
+    ] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Benchmark explanation methods on tasks whose evidence is known; write the leaderboard."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from spikeattr.pipelines.benchmark import BenchmarkConfig, parse_depths, run_benchmark
+
+    with user_errors():
+        config = BenchmarkConfig(seed=seed)
+        if tasks is not None:
+            config.tasks = _names(tasks) or []
+        if models is not None:
+            config.depths = parse_depths(_names(models) or [])
+        if methods is not None:
+            config.methods = _names(methods) or []
+        if stamps is not None:
+            config.stamps = stamps
+        if control_draws is not None:
+            config.control_draws = control_draws
+        if models_dir is not None:
+            config.models_dir = str(models_dir)
+        config.validate()
+        total = len(config.tasks) * len(config.depths) * len(config.methods)
+        if quiet or as_json:
+            result = run_benchmark(config, out_dir, resume=resume)
+        else:
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} units"),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=console, transient=True) as bar:
+                task = bar.add_task("benchmark", total=total)
+
+                def update(label: str, done: int, _total: int) -> None:
+                    bar.update(task, completed=done, description=label)
+
+                result = run_benchmark(config, out_dir, resume=resume, progress=update)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                to_json(
+                    {
+                        "out": str(result.out),
+                        "files": {k: str(v) for k, v in result.files.items()},
+                        "leaderboard": result.leaderboard.to_dict(),
+                        "timings_s": result.timings_s,
+                    }
+                )
+            )
+        )
+        return
+    out.print(result.files["md"].read_text(encoding="utf-8"))
+    out.print(
+        f"leaderboard: {result.files['md']}, {result.files['csv']}, {result.files['html']}; "
+        f"{result.timings_s['total']:.0f} s"
+    )
