@@ -40,7 +40,7 @@ from spikeattr.snn.network import (
     LIFNetwork,
     NetworkOutput,
     SeriesPrediction,
-    check_names,
+    WeightedLIFModule,
     lif_layer,
     lif_mode,
     predict_last,
@@ -77,7 +77,7 @@ def input_names_for(input_shape: Shape) -> tuple[str, ...]:
     )
 
 
-class ConvLIFNetwork(nn.Module):
+class ConvLIFNetwork(WeightedLIFModule):
     """Convolutional LIF network: ``layers`` (see :mod:`~spikeattr.snn.conv_layers`) on inputs of
     shape ``input_shape``; the last layer's neurons are the classes.
 
@@ -150,16 +150,6 @@ class ConvLIFNetwork(nn.Module):
         """Number of weight layers ``L`` (= neuron layers)."""
         return len(self.neuron_shapes)
 
-    @property
-    def alpha(self) -> float:
-        """Synaptic decay per step."""
-        return self.params.alpha
-
-    @property
-    def beta(self) -> float:
-        """Membrane decay per step (TSA's decay)."""
-        return self.params.beta
-
     def layer_records(self) -> list[dict[str, Any]]:
         """The layers as JSON records (what a checkpoint stores)."""
         return [layer_record(spec) for spec in self.layers]
@@ -173,27 +163,6 @@ class ConvLIFNetwork(nn.Module):
                 fan_in = weight.shape[0] if weight.ndim == 2 else math.prod(weight.shape[1:])
                 std = scale / math.sqrt(fan_in)
                 weight.copy_(torch.randn(weight.shape, generator=generator) * std)
-
-    def load_weights(self, weights: Sequence[torch.Tensor | np.ndarray]) -> None:
-        """Copy ``weights`` (one per conv and linear layer, in order) in, checking every shape."""
-        if len(weights) != len(self.weights):
-            raise ValueError(f"expected {len(self.weights)} weight tensors; got {len(weights)}")
-        with torch.no_grad():
-            for index, (target, value) in enumerate(zip(self.weights, weights, strict=True)):
-                tensor = torch.as_tensor(
-                    np.asarray(value) if isinstance(value, np.ndarray) else value
-                )
-                if tuple(tensor.shape) != tuple(target.shape):
-                    raise ValueError(
-                        f"W{index} must have shape {tuple(target.shape)}; got {tuple(tensor.shape)}"
-                    )
-                target.copy_(tensor.to(target.dtype))
-
-    def check_data(
-        self, input_names: Sequence[str], class_names: Sequence[str] | None = None
-    ) -> None:
-        """Raise :class:`ModelDataMismatchError` unless the data's inputs (and classes) match."""
-        check_names(self, input_names, class_names)
 
     # -- simulation --------------------------------------------------------------------------
     def shaped(self, spikes: torch.Tensor) -> torch.Tensor:

@@ -57,7 +57,55 @@ class SeriesPrediction:
     probs: np.ndarray | None
 
 
-class LIFNetwork(nn.Module):
+class WeightedLIFModule(nn.Module):
+    """What a dense and a convolutional LIF network share: the LIF parameters (``params``), the
+    decays, the data check and the checked copy of weights into ``weights``."""
+
+    params: LIFParameters
+    weights: nn.ParameterList
+    input_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+
+    @property
+    def alpha(self) -> float:
+        """Synaptic decay per step."""
+        return self.params.alpha
+
+    @property
+    def beta(self) -> float:
+        """Membrane decay per step (TSA's decay)."""
+        return self.params.beta
+
+    def _weight_note(self, index: int) -> str:
+        """What weight ``index``'s shape means, appended to a shape error (e.g. `` [n_0, n_1]``)."""
+        return ""
+
+    def load_weights(self, weights: Sequence[torch.Tensor | np.ndarray]) -> None:
+        """Copy ``weights`` (one tensor per weight layer, in order) in, checking every shape."""
+        if len(weights) != len(self.weights):
+            raise ValueError(f"expected {len(self.weights)} weight tensors; got {len(weights)}")
+        with torch.no_grad():
+            for index, (target, value) in enumerate(zip(self.weights, weights, strict=True)):
+                tensor = torch.as_tensor(
+                    np.asarray(value) if isinstance(value, np.ndarray) else value
+                )
+                if tuple(tensor.shape) != tuple(target.shape):
+                    raise ValueError(
+                        f"W{index} must have shape {tuple(target.shape)}"
+                        f"{self._weight_note(index)}; got {tuple(tensor.shape)}"
+                    )
+                target.copy_(tensor.to(target.dtype))
+
+    def check_data(
+        self,
+        input_names: Sequence[str],
+        class_names: Sequence[str] | None = None,
+    ) -> None:
+        """Raise :class:`ModelDataMismatchError` unless the data's inputs (and classes) match."""
+        check_names(self, input_names, class_names)
+
+
+class LIFNetwork(WeightedLIFModule):
     """``L`` weight matrices ``W_l [n_l, n_{l+1}]``, each followed by a LIF layer; no bias.
 
     The output is the membrane of the last layer; class scores per step are its log-softmax.
@@ -116,16 +164,6 @@ class LIFNetwork(nn.Module):
         """Number of weight layers ``L``."""
         return len(self.weights)
 
-    @property
-    def alpha(self) -> float:
-        """Synaptic decay per step."""
-        return self.params.alpha
-
-    @property
-    def beta(self) -> float:
-        """Membrane decay per step (TSA's decay)."""
-        return self.params.beta
-
     def reset_parameters(self, seed: int | None = None) -> None:
         """Normal init with std ``7 (1 - beta) / sqrt(n_in)`` (the usual SNN tutorial scale)."""
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -135,29 +173,8 @@ class LIFNetwork(nn.Module):
                 std = scale / math.sqrt(weight.shape[0])
                 weight.copy_(torch.randn(weight.shape, generator=generator) * std)
 
-    def load_weights(self, weights: Sequence[torch.Tensor | np.ndarray]) -> None:
-        """Copy ``weights`` (``W_l [n_l, n_{l+1}]``) into the network, checking every shape."""
-        if len(weights) != self.n_layers:
-            raise ValueError(f"expected {self.n_layers} weight matrices; got {len(weights)}")
-        with torch.no_grad():
-            for index, (target, value) in enumerate(zip(self.weights, weights, strict=True)):
-                tensor = torch.as_tensor(
-                    np.asarray(value) if isinstance(value, np.ndarray) else value
-                )
-                if tuple(tensor.shape) != tuple(target.shape):
-                    raise ValueError(
-                        f"W{index} must have shape {tuple(target.shape)} "
-                        f"[n_{index}, n_{index + 1}]; got {tuple(tensor.shape)}"
-                    )
-                target.copy_(tensor.to(target.dtype))
-
-    def check_data(
-        self,
-        input_names: Sequence[str],
-        class_names: Sequence[str] | None = None,
-    ) -> None:
-        """Raise :class:`ModelDataMismatchError` unless the data's inputs (and classes) match."""
-        check_names(self, input_names, class_names)
+    def _weight_note(self, index: int) -> str:
+        return f" [n_{index}, n_{index + 1}]"
 
     # -- simulation --------------------------------------------------------------------------
     def _check_spikes(self, spikes: torch.Tensor) -> None:
