@@ -384,3 +384,65 @@ def test_time_base_of_a_split_starts_at_its_own_first_step() -> None:
         {"dataset": "synthetic"},
     )
     assert plain.time_base() == {"step_seconds": 1e-3, "start_time": None}
+
+
+# -- inputs with a shape (event frames) ---------------------------------------------------------
+def _shaped(n_steps: int = 6) -> SpikeSeries:
+    rng = np.random.default_rng(1)
+    return SpikeSeries(
+        rng.integers(0, 2, size=(n_steps, 12)),
+        np.zeros(n_steps, dtype=np.int8),
+        tuple(f"u{i}" for i in range(12)),
+        ("c",),
+        {"train": (0, 4), "test": (4, n_steps)},
+        input_shape=(2, 2, 3),
+    )
+
+
+def test_input_shape_round_trips_and_follows_splits(tmp_path: Path) -> None:
+    series = _shaped()
+    loaded = SpikeSeries.load(series.save(tmp_path / "frames.npz"))
+    assert loaded.input_shape == (2, 2, 3)
+    assert loaded.split("test").input_shape == (2, 2, 3)
+    np.testing.assert_array_equal(loaded.spikes, series.spikes)
+    assert "inputs=12 of shape [2, 2, 3]" in repr(loaded)
+    with np.load(tmp_path / "frames.npz", allow_pickle=False) as archive:
+        assert archive["input_shape"].tolist() == [2, 2, 3]
+    flat = SpikeSeries.load(_series().save(tmp_path / "flat.npz"))
+    assert flat.input_shape is None  # the key is optional: older files read as before
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ((2, 2, 2), r"input_shape \[2, 2, 2\] holds 8 inputs but spikes has 12 columns"),
+        ((3, 0, 4), "positive integers"),
+        ((), "positive integers"),
+    ],
+)
+def test_input_shape_must_hold_the_inputs(shape: tuple[int, ...], message: str) -> None:
+    with pytest.raises(DataFormatError, match=message):
+        SpikeSeries(
+            np.zeros((3, 12)), np.zeros(3), [f"u{i}" for i in range(12)], ["c"], input_shape=shape
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.array([2.0, 2.0, 3.0]), "field 'input_shape' must be a 1-D array of integers"),
+        (np.array([[2, 6]]), "field 'input_shape' must be a 1-D array of integers"),
+        (np.array([-2, -6]), "field 'input_shape' must hold positive sizes"),
+        (np.array([5, 2]), r"input_shape \[5, 2\] holds 10 inputs but spikes has 12"),
+    ],
+)
+def test_a_bad_input_shape_in_a_file_names_the_field(
+    tmp_path: Path, value: np.ndarray, message: str
+) -> None:
+    path = _shaped().save(tmp_path / "ok.npz")
+    with np.load(path) as archive:
+        fields = {k: archive[k] for k in archive.files}
+    np.savez(tmp_path / "bad.npz", **dict(fields, input_shape=value))
+    with pytest.raises(DataFormatError, match=message) as info:
+        SpikeSeries.load(tmp_path / "bad.npz")
+    assert str(tmp_path / "bad.npz") in str(info.value)

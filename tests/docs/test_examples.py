@@ -34,24 +34,19 @@ def test_getting_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert isinstance(namespace["figure"], Figure) and (tmp_path / "stamp8170.png").is_file()
 
 
-def test_explain_your_own_snn(capsys: pytest.CaptureFixture[str]) -> None:
-    namespace = _run("own-snn.md")
-    assert tuple(namespace["result"].values.shape) == (1, 4, 3, 100)
-    assert tuple(namespace["maps"].shape) == (1, 4, 3, 100)
-    assert isinstance(namespace["figure"], Figure)
-    assert "beta per layer: [0.9, 0.9]" in capsys.readouterr().out
-
-
 def test_live_explanation() -> None:
     namespace = _run("live.md")
     step, chunk = namespace["step"], namespace["chunk"]
-    assert step.attribution.shape == (11, 14, 53)
-    assert chunk.attribution.shape == (599, 11, 14, 53)
-    assert namespace["explainer"].steps_seen == 0
+    assert step.attribution.shape == (11, 14, 53) and step.probs.shape == (11,)
+    assert chunk.attribution.shape == (599, 11, 14, 53) and chunk.start == 1
+    assert chunk.moved.shape[1:] == (14, 53) and len(chunk.changes) == chunk.moved.shape[0]
+    assert namespace["explainer"].steps_seen == 0  # reset at the end
 
 
 def test_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     namespace = _run("training.md")
-    assert namespace["result"].epochs_run == 3
-    assert namespace["saved"].checkpoint == Path("runs/api-2L/model.json")
+    result, saved = namespace["result"], namespace["saved"]
+    assert result.checkpoint is None and result.epochs_run == 3
+    assert [h["train_loss"] for h in saved.history] == [h["train_loss"] for h in result.history]
+    assert saved.checkpoint == Path("runs/api-2L/model.json") and saved.checkpoint.is_file()

@@ -405,20 +405,21 @@ def _norse_parameters(**values: torch.Tensor) -> object:
             r"layer 1 \('1', snntorch\.RLeaky\) is recurrent",
         ),
         (
-            lambda: nn.Sequential(nn.Conv1d(3, 4, 1), snn.Leaky(beta=0.9)),
+            lambda: nn.Sequential(nn.ConvTranspose1d(3, 4, 1), snn.Leaky(beta=0.9)),
             SnnTorchAdapter,
-            r"layer 0 \('0', torch\.nn\.Conv1d\) is a convolution",
+            r"layer 0 \('0', torch\.nn\.ConvTranspose1d\) is a convolution .* do not support",
         ),
         (
             lambda: nn.Sequential(
-                nn.Linear(3, 10),
+                nn.Conv2d(2, 4, 3),
                 snn.Leaky(beta=0.9),
-                nn.MaxPool1d(2),
-                nn.Linear(5, 4),
+                nn.AdaptiveMaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(16, 4),
                 snn.Leaky(beta=0.9),
             ),
             SnnTorchAdapter,
-            r"layer 2 .*MaxPool1d\) is a pooling layer",
+            r"layer 2 .*AdaptiveMaxPool2d\) is a pooling layer .* do not support",
         ),
         (
             lambda: nn.Sequential(nn.Linear(3, 10), snn.Lapicque(beta=0.9)),
@@ -482,9 +483,9 @@ def _norse_parameters(**values: torch.Tensor) -> object:
             r"layer 2 .* follows the non-spiking read-out layer 1",
         ),
         (
-            lambda: norse.SequentialState(nn.Conv2d(1, 2, 3), norse.LIFCell()),
+            lambda: norse.SequentialState(nn.Conv3d(1, 2, 3), norse.LIFCell()),
             NorseAdapter,
-            r"layer 0 .*Conv2d\) is a convolution",
+            r"layer 0 .*Conv3d\) is a convolution",
         ),
         (
             lambda: norse.SequentialState(

@@ -1,4 +1,5 @@
-"""The README's "Explain your own SNN" examples run as pasted and do what the text says."""
+"""The "Explain your own SNN" and "Convolutional networks" pages' examples run as pasted and do
+what the text says."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import pytest
 import torch
+from matplotlib.figure import Figure
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = "## Explain your own SNN"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def python_blocks(text: str) -> list[str]:
@@ -18,15 +19,16 @@ def python_blocks(text: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
 
 
+def _blocks(page: str, count: int) -> list[str]:
+    blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"))
+    assert len(blocks) == count, f"expected the snnTorch and Norse examples of {page}"
+    return blocks
+
+
 def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(SECTION)
-    end = text.index("\n## ", start + len(SECTION))
-    blocks = python_blocks(text[start:end])
-    assert len(blocks) == 2, "expected the snnTorch and the Norse example"
     namespace: dict[str, Any] = {"__name__": "__docs__"}
-    for block in blocks:  # one session, as a reader pasting them in turn
-        exec(compile(block, str(README), "exec"), namespace)
+    for block in _blocks("own-snn.md", 3):  # one session, as a reader pasting them in turn
+        exec(compile(block, str(DOCS / "own-snn.md"), "exec"), namespace)
     result = namespace["result"]
     assert tuple(result.values.shape) == (1, 4, 3, 100)
     assert float(result.explanation.abs().max()) > 0
@@ -35,3 +37,18 @@ def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert "predicted:" in out and "x0_bias" in out
     assert "beta per layer: [0.9, 0.9]" in out
+    assert isinstance(namespace["figure"], Figure)  # "Draw it"
+
+
+def test_the_convolutional_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    for block in _blocks("conv.md", 2):  # a session of their own
+        exec(compile(block, str(DOCS / "conv.md"), "exec"), namespace)
+    result = namespace["result"]
+    assert tuple(result.values.shape) == (1, 10, 2, 16, 16, 100)
+    assert tuple(result.explanation.shape) == (1, 2, 16, 16, 100)
+    assert float(result.explanation.abs().max()) > 0
+    assert tuple(namespace["maps"].shape) == (1, 10, 2, 16, 16, 100)
+    out = capsys.readouterr().out
+    assert "maps of all classes: (1, 10, 2, 16, 16, 100)" in out
+    assert "maps: (1, 10, 2, 16, 16, 100)" in out and "pixel with the largest attribution" in out

@@ -212,11 +212,20 @@ def test_a_storage_that_refuses_the_worker_leaves_no_out_folder(
 
 
 # -- the README's recipe -----------------------------------------------------------------------
+def _recipe_block(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M) if "createuser" in b]
+    assert len(blocks) == 1, f"{path.name} has one PostgreSQL recipe"
+    return blocks[0]
+
+
+def test_the_site_shows_the_readme_recipe_word_for_word() -> None:
+    assert _recipe_block(ROOT / "docs" / "training.md") == _recipe_block(ROOT / "README.md")
+
+
 def _recipe() -> list[str]:
     """The commands of the README's PostgreSQL block, continuation lines joined, no comments."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M) if "createuser" in b]
-    assert len(blocks) == 1, "the README has one PostgreSQL recipe"
+    blocks = [_recipe_block(ROOT / "README.md")]
     joined = re.sub(r"\\\n\s*", "", blocks[0])
     return [
         line.strip() for line in joined.splitlines() if line.strip() and not line.startswith("#")

@@ -237,7 +237,9 @@ def _edit(json_path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     [
         (lambda m: m.update(format="other"), ("'format'", "spikeattr-checkpoint")),
         (lambda m: m.pop("format"), ("'format'",)),
-        (lambda m: m.update(format_version=2), ("'format_version'", "2")),
+        (lambda m: m.update(format_version=3), ("'format_version'", "3")),
+        (lambda m: m.update(format_version=2), ("'input_shape'", "positive integers")),
+        (lambda m: m.update(layers=[]), ("'layers'", "format_version 2")),
         (lambda m: m.pop("dt"), ("'dt'", "missing")),
         (lambda m: m.pop("input_names"), ("'input_names'", "missing")),
         (lambda m: m.pop("weights_file"), ("'weights_file'", "missing")),

@@ -55,7 +55,7 @@ def test_rejects_name_count_mismatch() -> None:
 
 def test_load_weights_checks_count_and_shapes() -> None:
     net = LIFNetwork([3, 5, 2])
-    with pytest.raises(ValueError, match="expected 2 weight matrices; got 1"):
+    with pytest.raises(ValueError, match="expected 2 weight tensors; got 1"):
         net.load_weights([np.zeros((3, 5))])
     with pytest.raises(ValueError, match=r"W1 must have shape \(5, 2\)") as info:
         net.load_weights([np.zeros((3, 5)), np.zeros((2, 5))])

@@ -18,7 +18,7 @@ from spikeattr.cli._common import (
 
 data_app = typer.Typer(
     help="Build data sets: the synthetic benchmark, the UCI ADL data, the tasks with known "
-    "answers.",
+    "answers, the event-camera task.",
     no_args_is_help=True,
 )
 
@@ -35,6 +35,24 @@ def data_synthetic(
 
     with user_errors():
         series = generate_synthetic()
+        series.save(out_path)
+    _print_series_summary(series, out_path, as_json)
+
+
+@data_app.command("events")
+def data_events(
+    out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")] = Path("events.npz"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generator.")] = 2024,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate the synthetic event-camera task: shapes crossing a 2 x 34 x 34 sensor, 10
+    classes (shape x direction), 24 000 train and 6 000 test steps, exactly from the seed."""
+    from spikeattr.data.events import generate_events
+
+    with user_errors():
+        if seed < 0:
+            raise fail(f"--seed must be >= 0; got {seed}")
+        series = generate_events(seed=seed).series
         series.save(out_path)
     _print_series_summary(series, out_path, as_json)
 
@@ -133,6 +151,7 @@ def _print_series_summary(
         "n_steps": series.n_steps,
         "inputs": list(series.input_names),
         "classes": list(series.class_names),
+        "input_shape": None if series.input_shape is None else list(series.input_shape),
         "splits": {k: list(v) for k, v in series.splits.items()},
         **series.checksums(),
     }

@@ -49,12 +49,12 @@ def explain(
     from spikeattr.data.series import SpikeSeries
     from spikeattr.pipelines.cluster import Scheduler, open_cluster
     from spikeattr.pipelines.explain import run_explain
-    from spikeattr.snn.checkpoint import load_model
+    from spikeattr.snn.checkpoint import load_network
 
     with user_errors():
         where = None if scheduler is None else Scheduler.parse(scheduler)
         series = SpikeSeries.load(data)
-        network = load_model(model)
+        network = load_network(model)
         with (
             open_cluster(where) as cluster,
             progress_bar("explaining", len(stamp), quiet or as_json) as update,

@@ -44,11 +44,11 @@ def model_evaluate(
     """Balanced accuracy over a whole split, run as one sequence from zero state."""
     from spikeattr.data.series import SpikeSeries
     from spikeattr.pipelines.model_eval import evaluate_on_split
-    from spikeattr.snn.checkpoint import load_model
+    from spikeattr.snn.checkpoint import load_network
 
     with user_errors():
         series = SpikeSeries.load(data)
-        network = load_model(model)
+        network = load_network(model)
         start, stop = series.splits.get(split, (0, 0))
         with progress_bar(f"running {network.name}", stop - start, quiet or as_json) as update:
             report = evaluate_on_split(network, series, split, progress=update)

@@ -67,7 +67,8 @@ def explanation(
     ] = None,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of a PNG (dots per inch).")] = 150,
 ) -> None:
-    """Draw one explained stamp: attribution over the spike raster, and class confidences."""
+    """Draw one explained stamp: attribution over the spike raster, and class confidences
+    (for inputs with a shape, e.g. event frames: a strip of frames over the input grid)."""
     from spikeattr.explain.files import Explanations
     from spikeattr.viz.explanation import confidence_over_window, explanation_figure
     from spikeattr.viz.figures import FigureError, check_dpi, check_figure_path, save_figure
@@ -113,14 +114,19 @@ def explanation(
             if not model_name:
                 raise fail(f"{path}: its metadata names no model; --confidence needs one")
             probs = confidence_over_window(load_model(str(model_name)), explanations, row)
-        figure = explanation_figure(
-            explanations,
-            row,
-            class_index=target,
-            steps=steps,
-            normalise="max-abs" if normalise == "max-abs" else "none",
-            time_axis=time_axis,
-            probs_over_time=probs,
-        )
+        if explanations.input_shape is not None:  # inputs on a grid: the frame strip
+            from spikeattr.viz.frames import explanation_frames_figure
+
+            figure = explanation_frames_figure(explanations, row, target, steps=steps)
+        else:
+            figure = explanation_figure(
+                explanations,
+                row,
+                class_index=target,
+                steps=steps,
+                normalise="max-abs" if normalise == "max-abs" else "none",
+                time_axis=time_axis,
+                probs_over_time=probs,
+            )
         save_figure(figure, target_path, dpi=dpi)
     out.print(f"wrote {target_path}")

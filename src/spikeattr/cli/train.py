@@ -25,6 +25,16 @@ HiddenOption = Annotated[
         "Default: the config's (1L).",
     ),
 ]
+ConvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--conv",
+        help="Convolutional layers before the dense ones, separated by ';', for data whose "
+        "inputs have a shape (spikeattr data events): e.g. 'conv 8 5 stride=2; lif; conv 16 3 "
+        "stride=2; lif'. Layers: conv C K [stride= padding= dilation= groups=], maxpool K, "
+        "avgpool K, flatten, linear N, lif.",
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="TOML file of training settings (key = value)."),
@@ -34,20 +44,27 @@ SetOption = Annotated[
     typer.Option(
         "--set",
         help="Override one setting, key=value (repeatable), e.g. --set lr=0.005 --set "
-        "'hidden=[50, 25]'. Keys: hidden, dt, tau_syn, tau_mem, lr, batch_size, window, "
+        "'hidden=[50, 25]'. Keys: hidden, conv, dt, tau_syn, tau_mem, lr, batch_size, window, "
         "epochs, patience, min_delta, monitor, val_fraction, seed, train_split, val_split.",
     ),
 ]
 
 
 def config_from_options(
-    config_file: Path | None, sets: list[str] | None, hidden: str | None, **options: Any
+    config_file: Path | None,
+    sets: list[str] | None,
+    hidden: str | None,
+    conv: str | None = None,
+    **options: Any,
 ) -> Any:
-    """The training config of ``--config``, ``--set``, ``--hidden`` and other options."""
+    """The training config of ``--config``, ``--set``, ``--hidden``, ``--conv`` and other
+    options."""
     from spikeattr.snn.train_config import build_config, parse_hidden
 
     if hidden is not None:
         options["hidden"] = parse_hidden(hidden)
+    if conv is not None:
+        options["conv"] = [layer.strip() for layer in conv.split(";") if layer.strip()]
     return build_config(config_file, sets or (), **options)
 
 
@@ -58,6 +75,7 @@ def train(
         typer.Option("--out", help="Run directory: checkpoint model.json, history, state."),
     ],
     hidden: HiddenOption = None,
+    conv: ConvOption = None,
     epochs: Annotated[
         int | None, typer.Option("--epochs", help="Maximum number of epochs.")
     ] = None,
@@ -82,13 +100,16 @@ def train(
     quiet: QuietOption = False,
 ) -> None:
     """Train a LIF network with the paper's protocol (900-step windows, state carried
-    between batches, Adam, early stopping) and write a checkpoint to OUT/model.json."""
+    between batches, Adam, early stopping) and write a checkpoint to OUT/model.json; with
+    --conv, a convolutional one (data whose inputs have a shape)."""
     from spikeattr.data.series import SpikeSeries
     from spikeattr.runs.training import run_training
     from spikeattr.snn.training import EpochReport
 
     with user_errors():
-        config = config_from_options(config_file, sets, hidden, epochs=epochs, monitor=monitor)
+        config = config_from_options(
+            config_file, sets, hidden, conv, epochs=epochs, monitor=monitor
+        )
         series = SpikeSeries.load(data)
         with progress_bar("training", config.epochs, quiet or as_json) as update:
 

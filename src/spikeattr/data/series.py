@@ -16,6 +16,9 @@ key                dtype / shape   meaning
 ``split_names``    str [k]         e.g. ``train``, ``val``, ``test``
 ``split_bounds``   int64 [k, 2]    ``[start, stop)`` of each split, in steps
 ``meta``           str []          JSON object: data set name, encoding, provenance, checksums
+``input_shape``    int64 [d]       optional: the shape of one step's inputs, e.g. ``[2, 34, 34]``
+                                   (event frames); ``X`` stays ``[T, n]`` with ``n`` their
+                                   product, column ``j`` = C-order index ``j`` of the shape
 ``evidence_ptr``   int64 [T + 1]   optional: the cells deciding step ``t``'s label are rows
                                    ``evidence_ptr[t]:evidence_ptr[t + 1]`` of ...
 ``evidence_cells`` int32 [N, 2]    ... optional: ``(absolute step, channel)`` of each cell
@@ -75,6 +78,8 @@ class SpikeSeries:
         splits: ``{name: (start, stop)}`` half-open step ranges, e.g. ``train``/``val``/``test``.
         meta: free-form JSON-serialisable provenance (data set, encoding, defects found...).
         evidence: the cells deciding each step's label (tasks with known answers), or ``None``.
+        input_shape: the shape of one step's inputs (``None``: a flat vector of ``n_inputs``);
+            its product is ``n_inputs`` and ``spikes[t].reshape(input_shape)`` is step ``t``.
     """
 
     spikes: np.ndarray
@@ -84,6 +89,7 @@ class SpikeSeries:
     splits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
     evidence: EvidenceMask | None = None
+    input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         spikes = np.asarray(self.spikes)
@@ -115,6 +121,19 @@ class SpikeSeries:
                 raise DataFormatError(
                     f"split {name!r} = [{start}, {stop}) does not lie in [0, {n_steps}]"
                 )
+        if self.input_shape is not None:
+            shape = tuple(self.input_shape)
+            if not shape or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+                for n in shape
+            ):
+                raise DataFormatError(f"input_shape must list positive integers; got {shape}")
+            if int(np.prod(shape)) != spikes.shape[1]:
+                raise DataFormatError(
+                    f"input_shape {list(shape)} holds {int(np.prod(shape))} inputs but spikes "
+                    f"has {spikes.shape[1]} columns"
+                )
+            object.__setattr__(self, "input_shape", tuple(int(n) for n in shape))
         if self.evidence is not None:
             self.evidence.check(n_steps, spikes.shape[1], labels)
         object.__setattr__(self, "spikes", np.ascontiguousarray(spikes, dtype=np.int8))
@@ -147,8 +166,13 @@ class SpikeSeries:
 
     def __repr__(self) -> str:
         splits = ", ".join(f"{k}=[{a}, {b})" for k, (a, b) in self.splits.items())
+        inputs = (
+            list(self.input_names)
+            if self.input_shape is None
+            else f"{self.n_inputs} of shape {list(self.input_shape)}"
+        )
         return (
-            f"SpikeSeries(T={self.n_steps}, inputs={list(self.input_names)}, "
+            f"SpikeSeries(T={self.n_steps}, inputs={inputs}, "
             f"classes={self.n_classes}, splits: {splits or 'none'})"
         )
 
@@ -167,6 +191,7 @@ class SpikeSeries:
             class_names=self.class_names,
             splits={name: (0, stop - start)},
             meta={**self.meta, "parent_split": name, "parent_offset": start},
+            input_shape=self.input_shape,
             evidence=None if self.evidence is None else self.evidence.restrict(start, stop),
         )
 
@@ -272,6 +297,8 @@ class SpikeSeries:
             "split_bounds": bounds,
             "meta": np.array(json.dumps(meta)),
         }
+        if self.input_shape is not None:
+            arrays["input_shape"] = np.array(self.input_shape, dtype=np.int64)
         if self.evidence is not None:
             arrays["evidence_ptr"] = self.evidence.ptr
             arrays["evidence_cells"] = self.evidence.cells
@@ -311,6 +338,7 @@ class SpikeSeries:
         meta, splits = _header(source, arrays)
         input_names = _names(source, arrays, "input_names")
         class_names = _names(source, arrays, "class_names")
+        input_shape = _input_shape(source, arrays)
         try:
             return cls(
                 spikes=spikes,
@@ -319,6 +347,7 @@ class SpikeSeries:
                 class_names=class_names,
                 splits=splits,
                 meta=meta,
+                input_shape=input_shape,
                 evidence=_evidence(arrays),
             )
         except DataFormatError as exc:
@@ -348,6 +377,23 @@ def _names(source: Path, arrays: Mapping[str, np.ndarray], key: str) -> tuple[st
             f"and shape {value.shape}"
         )
     return tuple(str(n) for n in value.tolist())
+
+
+def _input_shape(source: Path, arrays: Mapping[str, np.ndarray]) -> tuple[int, ...] | None:
+    """The optional ``input_shape`` field: a 1-D array of positive integers, or ``None``."""
+    if "input_shape" not in arrays:
+        return None
+    value = arrays["input_shape"]
+    if value.ndim != 1 or value.size == 0 or not np.issubdtype(value.dtype, np.integer):
+        raise DataFormatError(
+            f"{source}: field 'input_shape' must be a 1-D array of integers (e.g. [2, 34, 34]); "
+            f"got dtype {value.dtype} and shape {value.shape}"
+        )
+    if (value < 1).any():
+        raise DataFormatError(
+            f"{source}: field 'input_shape' must hold positive sizes; got {value.tolist()}"
+        )
+    return tuple(int(n) for n in value)
 
 
 def _header(

@@ -43,7 +43,7 @@ FILE_KEYS = {
     "input_names": "str [n_in]",
     "class_names": "str [C]",
     "meta": "str [] JSON: model, data file, split, variant, window, time (step_seconds and "
-    "start_time of split step 0, when known)",
+    "start_time of split step 0, when known), input_shape (inputs with a shape)",
 }
 
 
@@ -67,11 +67,7 @@ def stamp_arrays(
         "spikes": spikes,
         "input_names": np.array(part.input_names, dtype=str),
         "class_names": np.array(part.class_names, dtype=str),
-        "meta": np.array(
-            json.dumps(
-                {**meta, "variant": result.variant, "window": window, "time": part.time_base()}
-            )
-        ),
+        "meta": np.array(json.dumps({**meta, **_written_meta(result, part)})),
     }
 
 
@@ -85,6 +81,19 @@ def write_stamp_explanations(
     target = Path(path)
     save_npz_atomic(target, stamp_arrays(result, part, meta))
     return target
+
+
+def _written_meta(result: StampExplanations, part: SpikeSeries) -> dict[str, Any]:
+    """What every explanation file records: variant, window, time axis and, for inputs with a
+    shape, ``input_shape`` (the maps stay ``[n_in, window]``, ``n_in`` its product)."""
+    written: dict[str, Any] = {
+        "variant": result.variant,
+        "window": result.window,
+        "time": part.time_base(),
+    }
+    if part.input_shape is not None:
+        written["input_shape"] = list(part.input_shape)
+    return written
 
 
 @dataclass(frozen=True, repr=False)
@@ -125,6 +134,17 @@ class Explanations(Displayable):
     def window(self) -> int:
         """Columns per map."""
         return int(self.attribution.shape[-1])
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The shape of one input step (``meta["input_shape"]``, e.g. ``(2, 34, 34)``) when the
+        inputs have one and it holds ``n_in`` inputs, else ``None``."""
+        shape = self.meta.get("input_shape")
+        if not isinstance(shape, list) or not shape:
+            return None
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+            return None
+        return tuple(shape) if int(np.prod(shape)) == len(self.input_names) else None
 
     def __len__(self) -> int:
         return int(self.stamps.shape[0])
@@ -278,8 +298,11 @@ class Explanations(Displayable):
         """The explanations of an in-memory result, as if read from an explanation file.
 
         Args:
-            result: what ``attribute(spikes)`` returned, ``values [B, C, n_in, T]``.
-            spikes: the explained windows, ``[B, T, n_in]`` (or ``[T, n_in]`` when ``B = 1``).
+            result: what ``attribute(spikes)`` returned, ``values [B, C, n_in, T]`` (or
+                ``[B, C, *shape, T]`` for shaped inputs: kept flattened, ``input_shape`` in
+                ``meta``).
+            spikes: the explained windows, ``[B, T, n_in]`` (or ``[T, n_in]`` when ``B = 1``;
+                ``[B, T, *shape]`` for shaped inputs).
             stamps: where each window ends in ``series`` (the stamp convention: the window is
                 steps ``[stamp - T, stamp)``, the explained step ``stamp - 1``); default ``T``,
                 steps counted from the window's first step.
@@ -300,8 +323,13 @@ class Explanations(Displayable):
                 series where ``stamps`` place it.
         """
         values = result.values.detach().cpu().numpy()
+        input_shape = tuple(int(n) for n in values.shape[2:-1])
+        if len(input_shape) > 1:  # shaped inputs: a file keeps maps [S, C, n_in, window]
+            values = values.reshape(*values.shape[:2], -1, values.shape[-1])
         batch, n_classes, n_inputs, window = values.shape
         windows = _as_array(spikes)
+        if len(input_shape) > 1 and windows.shape[-len(input_shape) :] == input_shape:
+            windows = windows.reshape(*windows.shape[: windows.ndim - len(input_shape)], -1)
         if windows.ndim == 2:
             windows = windows[None]
         if windows.shape != (batch, window, n_inputs):
@@ -327,6 +355,8 @@ class Explanations(Displayable):
             recorded.setdefault("split", str(series.meta.get("parent_split", "")))
             recorded.setdefault("time", series.time_base())
         recorded.update(variant=result.variant, window=window)
+        if len(input_shape) > 1:
+            recorded["input_shape"] = list(input_shape)
         return cls(
             stamps=ends,
             attribution=values,

@@ -118,13 +118,14 @@ class KimPandaSAM:
             :class:`Attribution` with ``values [B, C, n_in, T]``, the same map for every class.
         """
         recording = record_network(self.model, spikes)
-        dtype = dtype or recording.weights[0].dtype
+        dtype = dtype or recording.scores.dtype
         probs = torch.softmax(recording.scores.to(dtype), dim=-1)
         predicted = probs.argmax(dim=-1)
         chosen = resolve_target(target, predicted, recording.n_classes)
-        inputs = recording.layer_inputs[0].to(dtype)
+        inputs = recording.layer_inputs[0].to(dtype).flatten(2)  # shaped inputs: one per unit
         heat = spike_activation_map(inputs, self.gamma, self.include_current)  # [B, n_in, T]
-        values = heat.unsqueeze(1).expand(-1, recording.n_classes, -1, -1).contiguous()
+        values = heat.unsqueeze(1).expand(-1, recording.n_classes, -1, -1)
+        values = values.reshape(*values.shape[:2], *spikes.shape[2:], -1).contiguous()
         return Attribution(
             values=values,
             probs=probs,
@@ -135,10 +136,11 @@ class KimPandaSAM:
         )
 
     def layer_maps(self, spikes: torch.Tensor) -> list[torch.Tensor]:
-        """The map of the input and of every hidden layer, ``[B, n_l, T]`` each (``l < L``)."""
+        """The map of the input and of every hidden layer, ``[B, n_l, T]`` each (``l < L``;
+        shaped layers flattened)."""
         check_spikes(spikes)
         recording = record_network(self.model, spikes)
         return [
-            spike_activation_map(layer, self.gamma, self.include_current)
+            spike_activation_map(layer.flatten(2), self.gamma, self.include_current)
             for layer in recording.layer_inputs
         ]

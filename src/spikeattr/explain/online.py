@@ -41,6 +41,7 @@ from spikeattr.explain.online_kernels import (
     explain_steps,
 )
 from spikeattr.explain.tsa import VARIANTS, decay_exponents, support_length
+from spikeattr.snn.conv_network import ConvLIFNetwork
 from spikeattr.snn.network import LIFNetwork
 from spikeattr.snn.stepper import NetworkStepper
 
@@ -115,6 +116,13 @@ def online_support(betas: Sequence[float], tolerance: float = DEFAULT_ONLINE_TOL
     return max(1, math.floor(-math.log(tolerance) / decay_exponents(betas)))
 
 
+#: Why convolutional networks are refused: the online product keeps dense matrices.
+CONVOLUTIONAL = (
+    "the live explainer keeps dense weight matrices W_l [n_l, n_{l+1}] and explains networks of "
+    "dense layers only (no convolution or pooling)"
+)
+
+
 class OnlineExplainer:
     """Explain the newest step of a live spike stream as each input step arrives.
 
@@ -147,6 +155,13 @@ class OnlineExplainer:
     ) -> None:
         if variant not in VARIANTS:
             raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+        if isinstance(model, ConvLIFNetwork):
+            raise ExplanationError(
+                f"{CONVOLUTIONAL}: {model.name!r} is a ConvLIFNetwork. Explain its windows with "
+                "TemporalSpikeAttribution(model).attribute(spikes)"
+            )
+        if isinstance(model, DenseSpikingAdapter):
+            model.require_dense(CONVOLUTIONAL)
         if isinstance(model, LIFNetwork):
             self._stepper: NetworkStepper | None = NetworkStepper(model)
             self._adapter: DenseSpikingAdapter | None = None

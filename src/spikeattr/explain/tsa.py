@@ -31,7 +31,7 @@ import torch
 
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.display import Displayable
-from spikeattr.explain.recording import RecordableNetwork, SpikeRecording
+from spikeattr.explain.recording import MapRecording, RecordableNetwork, SpikeRecording
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -70,12 +70,13 @@ class Attribution(Displayable):
 
     @property
     def explanation(self) -> torch.Tensor:
-        """The map of each sample's target class, ``[B, n_in, T]``."""
-        index = self.target.view(-1, 1, 1, 1).expand(-1, 1, *self.values.shape[2:])
+        """The map of each sample's target class, ``[B, n_in, T]`` (``[B, *shape, T]``)."""
+        lead = self.target.view(-1, *([1] * (self.values.ndim - 1)))
+        index = lead.expand(-1, 1, *self.values.shape[2:])
         return self.values.gather(1, index).squeeze(1)
 
     def for_class(self, cls: int) -> torch.Tensor:
-        """The map of class ``cls`` for every sample, ``[B, n_in, T]``."""
+        """The map of class ``cls`` for every sample, ``[B, n_in, T]`` (``[B, *shape, T]``)."""
         n_classes = self.values.shape[1]
         if not 0 <= cls < n_classes:
             raise ExplanationError(f"class index {cls} out of range [0, {n_classes})")
@@ -92,7 +93,10 @@ class Attribution(Displayable):
 
     def describe(self) -> str:
         """One line: method, shapes, and sample 0's prediction and explained class."""
-        batch, n_classes, n_inputs, n_steps = self.values.shape
+        batch, n_classes = self.values.shape[:2]
+        n_steps = self.values.shape[-1]
+        inputs = self.values.shape[2:-1]
+        n_inputs = " x ".join(str(n) for n in inputs) if len(inputs) > 1 else str(inputs[0])
         first = ""
         if batch:
             predicted = int(self.predicted[0])
@@ -159,16 +163,29 @@ class Attribution(Displayable):
         )
 
 
-def check_spikes(spikes: torch.Tensor, n_inputs: int | None = None) -> None:
-    """Raise :class:`ExplanationError` unless ``spikes`` is a binary ``[B, T, n_in]`` tensor."""
+def check_spikes(
+    spikes: torch.Tensor, n_inputs: int | None = None, input_shape: Sequence[int] | None = None
+) -> None:
+    """Raise :class:`ExplanationError` unless ``spikes`` is a binary ``[B, T, n_in]`` tensor.
+
+    With ``input_shape`` (a network with shaped inputs), ``[B, T, *input_shape]`` and the
+    flattened ``[B, T, n_in]`` are accepted; with neither ``n_inputs`` nor ``input_shape``, any
+    ``[B, T, ...]``.
+    """
     if not isinstance(spikes, torch.Tensor):
         raise ExplanationError(
             f"spikes must be a torch.Tensor [B, T, n_in]; got {type(spikes).__name__}"
         )
-    if spikes.ndim != 3:
+    shaped = input_shape is not None and tuple(spikes.shape[2:]) == tuple(input_shape)
+    if spikes.ndim != 3 and not shaped and (spikes.ndim < 3 or n_inputs is not None):
         raise ExplanationError(
             f"spikes must have shape [B, T, n_in] (batch first); got {tuple(spikes.shape)}"
             + (" — add a batch dimension with spikes.unsqueeze(0)" if spikes.ndim == 2 else "")
+        )
+    if input_shape is not None and not shaped and spikes.shape[2:] != (math.prod(input_shape),):
+        raise ExplanationError(
+            f"spikes must have shape [B, T, {', '.join(map(str, input_shape))}] or flattened "
+            f"[B, T, {math.prod(input_shape)}] (the model's input); got {tuple(spikes.shape)}"
         )
     if n_inputs is not None and spikes.shape[2] != n_inputs:
         raise ExplanationError(
@@ -191,10 +208,17 @@ def check_spikes(spikes: torch.Tensor, n_inputs: int | None = None) -> None:
         )
 
 
-def record_network(model: Any, spikes: torch.Tensor) -> SpikeRecording:
-    """Run ``model`` on ``spikes [B, T, n_in]`` from zero state and record what TSA needs."""
+def record_network(model: Any, spikes: torch.Tensor) -> SpikeRecording | MapRecording:
+    """Run ``model`` on ``spikes [B, T, n_in]`` (or ``[B, T, *shape]``) from zero state and
+    record what TSA needs."""
+    from spikeattr.snn.conv_network import ConvLIFNetwork
     from spikeattr.snn.network import LIFNetwork
 
+    if isinstance(model, ConvLIFNetwork):
+        from spikeattr.explain.tsa_maps import record_conv_network
+
+        check_spikes(spikes, input_shape=model.input_shape)
+        return record_conv_network(model, spikes)
     if isinstance(model, LIFNetwork):
         check_spikes(spikes, model.layer_sizes[0])
         with torch.no_grad():
@@ -293,13 +317,21 @@ def resolve_target(target: Target, predicted: torch.Tensor, n_classes: int) -> t
 
 
 def attribute_recording(
-    recording: SpikeRecording,
+    recording: SpikeRecording | MapRecording,
     variant: str = "s",
     target: Target = None,
     dtype: torch.dtype | None = None,
     tolerance: float | None = None,
 ) -> Attribution:
-    """TSA of the last step of a recorded window; see the module docstring for the formula."""
+    """TSA of the last step of a recorded window; see the module docstring for the formula.
+
+    A :class:`MapRecording` (convolutions, pooling, shaped layers) is explained by
+    :func:`spikeattr.explain.tsa_maps.attribute_maps`.
+    """
+    if isinstance(recording, MapRecording):
+        from spikeattr.explain.tsa_maps import attribute_maps
+
+        return attribute_maps(recording, variant, target, dtype, tolerance)
     if variant not in VARIANTS:
         raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
     dtype = dtype or recording.weights[0].dtype
@@ -373,17 +405,25 @@ class TemporalSpikeAttribution:
     def attribute(
         self, spikes: torch.Tensor, target: Target = None, dtype: torch.dtype | None = None
     ) -> Attribution:
-        """Explain the prediction at the last step of each window of ``spikes [B, T, n_in]``.
+        """Explain the prediction at the last step of each window of ``spikes [B, T, n_in]``
+        (``[B, T, *shape]`` for a network with shaped inputs, e.g. ``[B, T, 2, 34, 34]``).
 
         Each window is run from zero state. ``target=None`` explains the predicted class; an int
         or one index per sample picks other classes. ``dtype`` sets the precision of the
         attribution algebra (the forward pass stays in the model's dtype).
 
         Returns:
-            :class:`Attribution` with ``values [B, C, n_in, T]``.
+            :class:`Attribution` with ``values [B, C, n_in, T]`` (``[B, C, *shape, T]``: the
+            maps are laid out like the spikes).
         """
         recording = record_network(self.model, spikes)
-        return attribute_recording(recording, self.variant, target, dtype, self.tolerance)
+        result = attribute_recording(recording, self.variant, target, dtype, self.tolerance)
+        if tuple(result.values.shape[2:-1]) != tuple(spikes.shape[2:]):
+            # a shaped network given flattened spikes: maps laid out like the spikes
+            result.values = result.values.reshape(
+                *spikes.shape[:1], -1, *spikes.shape[2:], spikes.shape[1]
+            )
+        return result
 
 
 TSA = TemporalSpikeAttribution

@@ -70,7 +70,7 @@ from spikeattr.explain.stamps import check_stamps, explain_stamps
 from spikeattr.pipelines.evaluation_unit import evaluate_unit, reference_stamps
 from spikeattr.runs.manifest import write_manifest
 from spikeattr.snn.accuracy import accuracy_report
-from spikeattr.snn.checkpoint import load_model
+from spikeattr.snn.checkpoint import load_network
 
 if TYPE_CHECKING:
     from spikeattr.pipelines.cluster import Cluster
@@ -233,7 +233,7 @@ def run_evaluation(
     if protocol not in PROTOCOL_CHOICES:
         raise SpikeAttrError(f"protocol must be one of {', '.join(PROTOCOL_CHOICES)}")
     out = Path(out_dir)
-    models = {name: load_model(name) for name in config.models}  # fail early on a bad model
+    models = {name: load_network(name) for name in config.models}  # fail early on a bad model
     for network in models.values():
         network.check_data(series.input_names, series.class_names)
     with RunLock(out, "spikeattr evaluate"), one_thread():

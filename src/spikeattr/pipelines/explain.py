@@ -24,6 +24,7 @@ from spikeattr.explain.stamps import (
     explain_stamps,
     stamp_batches,
 )
+from spikeattr.snn.conv_network import SpikingNetwork
 from spikeattr.snn.network import LIFNetwork
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ TASKS_PER_WORKER = 4
 
 
 def run_explain(
-    model: LIFNetwork,
+    model: SpikingNetwork,
     series: SpikeSeries,
     split: str,
     stamps: Sequence[int],
@@ -101,7 +102,7 @@ def run_explain_series(
 
 
 def _explain_batches(
-    model: LIFNetwork,
+    model: SpikingNetwork,
     spikes: np.ndarray,
     batches: list[np.ndarray],
     variant: str,
@@ -116,7 +117,7 @@ def _explain_batches(
 
 def _explain_on_cluster(
     cluster: Cluster,
-    model: LIFNetwork,
+    model: SpikingNetwork,
     part: SpikeSeries,
     stamps: np.ndarray,
     variant: str,

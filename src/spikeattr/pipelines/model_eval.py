@@ -7,11 +7,11 @@ from typing import Any
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.snn.accuracy import AccuracyReport, accuracy_report
-from spikeattr.snn.network import LIFNetwork
+from spikeattr.snn.conv_network import SpikingNetwork
 
 
 def evaluate_on_split(
-    model: LIFNetwork,
+    model: SpikingNetwork,
     series: SpikeSeries,
     split: str = "test",
     progress: Callable[[int], Any] | None = None,

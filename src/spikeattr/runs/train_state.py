@@ -123,7 +123,10 @@ def _restore(
     model, optimizer, config = setup.model, setup.optimizer, setup.config
     saved_config = dict(state["config"])
     current = config.to_dict()
-    differing = sorted(k for k in current if k != "epochs" and saved_config.get(k) != current[k])
+    defaults = type(config)().to_dict()  # a key newer than the state has its default there
+    differing = sorted(
+        k for k in current if k != "epochs" and saved_config.get(k, defaults[k]) != current[k]
+    )
     if differing:
         details = ", ".join(f"{k}: {saved_config.get(k)!r} -> {current[k]!r}" for k in differing)
         raise RunStateError(f"{out} holds a run with another configuration ({details}); {_FRESH}")
@@ -137,12 +140,12 @@ def _restore(
             f"{tensors_path} is missing or changed since {path} was written; {_FRESH}"
         )
     tensors = load_file(str(tensors_path))
-    n_layers = model.n_layers
-    model.load_weights([tensors[f"weight.{i}"] for i in range(n_layers)])
+    n_weights = len(model.weights)  # a convolutional layer may hold several weight tensors
+    model.load_weights([tensors[f"weight.{i}"] for i in range(n_weights)])
     device = model.weights[0].device
     best_weights = [
         tensors[f"best_weight.{i}"].to(device=device, dtype=model.weights[0].dtype)
-        for i in range(n_layers)
+        for i in range(n_weights)
     ]
     optimizer_state = optimizer.state_dict()
     optimizer_state["state"] = {
@@ -151,7 +154,7 @@ def _restore(
             for key in _ADAM_KEYS
             if f"adam.{index}.{key}" in tensors
         }
-        for index in range(n_layers)
+        for index in range(n_weights)
         if f"adam.{index}.step" in tensors
     }
     optimizer.load_state_dict(optimizer_state)
@@ -161,7 +164,7 @@ def _restore(
             LIFState(
                 tensors[f"carry.{layer}.syn"].to(device), tensors[f"carry.{layer}.mem"].to(device)
             )
-            for layer in range(n_layers)
+            for layer in range(model.n_layers)
         ]
     torch.set_rng_state(tensors["rng.torch"])
     best_loss = state.get("best_loss")

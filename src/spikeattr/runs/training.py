@@ -39,7 +39,7 @@ from spikeattr.runs.train_state import (
 )
 from spikeattr.snn.batching import TrainingData
 from spikeattr.snn.checkpoint import save_checkpoint
-from spikeattr.snn.network import LIFNetwork
+from spikeattr.snn.conv_network import SpikingNetwork
 from spikeattr.snn.train_config import TrainConfig
 from spikeattr.snn.training import (
     ProgressCallback,
@@ -103,7 +103,7 @@ class TrainingRunStore:
         write_json_atomic(self.out / HISTORY_NAME, state.history)
 
     def save_checkpoint(
-        self, model: LIFNetwork, config: TrainConfig, best_epoch: int, best_loss: float
+        self, model: SpikingNetwork, config: TrainConfig, best_epoch: int, best_loss: float
     ) -> None:
         """``model.json`` + weights, with the training record (config, epoch, loss, data)."""
         save_checkpoint(
@@ -127,7 +127,7 @@ class TrainingRunStore:
 
 
 def run_training(
-    model_or_config: LIFNetwork | TrainConfig | None,
+    model_or_config: SpikingNetwork | TrainConfig | None,
     series: SpikeSeries,
     config: TrainConfig | None,
     out_dir: str | os.PathLike[str],

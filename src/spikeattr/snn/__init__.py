@@ -8,7 +8,8 @@ in a directory, with a checkpoint, history, manifest and resumable state, is
 from __future__ import annotations
 
 from spikeattr.snn.accuracy import AccuracyReport, accuracy_report, balanced_accuracy
-from spikeattr.snn.checkpoint import PUBLISHED_MODELS, load_model, save_checkpoint
+from spikeattr.snn.checkpoint import PUBLISHED_MODELS, load_model, load_network, save_checkpoint
+from spikeattr.snn.conv_network import ConvLIFNetwork, SpikingNetwork
 from spikeattr.snn.lif import LIFParameters, LIFState, lif_step
 from spikeattr.snn.network import LIFNetwork, NetworkOutput, SeriesPrediction
 from spikeattr.snn.training import TrainConfig, TrainResult, train
@@ -16,17 +17,20 @@ from spikeattr.snn.training import TrainConfig, TrainResult, train
 __all__ = [
     "PUBLISHED_MODELS",
     "AccuracyReport",
+    "ConvLIFNetwork",
     "LIFNetwork",
     "LIFParameters",
     "LIFState",
     "NetworkOutput",
     "SeriesPrediction",
+    "SpikingNetwork",
     "TrainConfig",
     "TrainResult",
     "accuracy_report",
     "balanced_accuracy",
     "lif_step",
     "load_model",
+    "load_network",
     "save_checkpoint",
     "train",
 ]

@@ -10,6 +10,13 @@ A checkpoint is two files side by side:
 ``NAME.safetensors`` (or ``.npz``)
     tensors ``W0 .. W{L-1}``, ``W_l`` of shape ``[n_l, n_{l+1}]``.
 
+A convolutional network (:class:`~spikeattr.snn.conv_network.ConvLIFNetwork`) is written with
+``"format_version": 2`` and two more fields: ``"input_shape"`` (e.g. ``[2, 34, 34]``) and
+``"layers"``, its layer records (:mod:`spikeattr.snn.conv_layers`); ``layer_sizes`` then counts
+the inputs and the units of every neuron layer, and the weights ``W0 ..`` are those of its conv
+and linear layers in order (``[out, in / groups, *kernel]`` and ``[n_in, n_out]``). Version 1
+files (dense networks) read as before; a spikeattr that only knows version 1 refuses version 2.
+
 Loading trusts nothing in the JSON: every field is type-checked (``threshold`` a positive finite
 number, used by every simulation backend), ``weights_file`` must be a plain file name in the
 checkpoint's own folder (no path, no link leading elsewhere) and ``weights_sha256`` must match
@@ -35,10 +42,14 @@ import torch
 
 from spikeattr._io import atomic_path, file_sha256, load_json, load_npz, write_json_atomic
 from spikeattr.errors import CheckpointError
+from spikeattr.snn.conv_layers import LayerSpecError, layer_record, resolve_layers, weight_shapes
+from spikeattr.snn.conv_network import ConvLIFNetwork
 from spikeattr.snn.network import LIFNetwork
 
 FORMAT = "spikeattr-checkpoint"
 FORMAT_VERSION = 1
+#: The version of checkpoints of convolutional networks (``input_shape`` and ``layers``).
+CONV_FORMAT_VERSION = 2
 PUBLISHED_PREFIX = "published:"
 #: The six models of the TSA paper (its published weights).
 PAPER_MODELS: tuple[str, ...] = (
@@ -83,7 +94,7 @@ def published_model_path(name: str) -> Path:
 
 
 def save_checkpoint(
-    model: LIFNetwork,
+    model: LIFNetwork | ConvLIFNetwork,
     path: str | os.PathLike[str],
     provenance: dict[str, Any] | None = None,
     training: dict[str, Any] | None = None,
@@ -108,10 +119,16 @@ def save_checkpoint(
         else:
             with open(tmp, "wb") as handle:
                 np.savez(handle, **{k: v.numpy() for k, v in tensors.items()})
+    conv = isinstance(model, ConvLIFNetwork)
     metadata = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": CONV_FORMAT_VERSION if conv else FORMAT_VERSION,
         "name": model.name if model.name != "unnamed" else json_path.stem,
+        **(
+            {"input_shape": list(model.input_shape), "layers": model.layer_records()}
+            if isinstance(model, ConvLIFNetwork)
+            else {}
+        ),
         "layer_sizes": list(model.layer_sizes),
         "dt": model.params.dt,
         "tau_syn": model.params.tau_syn,
@@ -138,10 +155,12 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(
             f"{json_path} is not a spikeattr checkpoint (field 'format' must be {FORMAT!r})"
         )
-    if metadata.get("format_version") != FORMAT_VERSION:
+    version = metadata.get("format_version")
+    if version not in (FORMAT_VERSION, CONV_FORMAT_VERSION) or isinstance(version, bool):
         raise CheckpointError(
-            f"{json_path}: field 'format_version' is {metadata.get('format_version')!r}; this "
-            f"version of spikeattr reads format_version {FORMAT_VERSION}"
+            f"{json_path}: field 'format_version' is {version!r}; this version of spikeattr "
+            f"reads format_version {FORMAT_VERSION} (dense) and {CONV_FORMAT_VERSION} "
+            "(convolutional)"
         )
     for field, kind in _REQUIRED.items():
         if field not in metadata:
@@ -173,6 +192,13 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
                 f"{json_path}: field {field!r} must be a positive finite number; "
                 f"got {metadata[field]}"
             )
+    if version == CONV_FORMAT_VERSION:
+        _check_layers(json_path, metadata)
+    elif "layers" in metadata or "input_shape" in metadata:
+        raise CheckpointError(
+            f"{json_path}: fields 'layers' and 'input_shape' belong to format_version "
+            f"{CONV_FORMAT_VERSION} (convolutional networks); this file says {version}"
+        )
     _check_weights_name(json_path, metadata["weights_file"])
     digest = metadata["weights_sha256"]
     if len(digest) != 64 or not set(digest) <= _HEX:
@@ -180,6 +206,42 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{json_path}: field 'weights_sha256' must be 64 lower-case hex digits"
         )
     return metadata
+
+
+def _check_layers(json_path: Path, metadata: dict[str, Any]) -> None:
+    """``input_shape`` and ``layers`` of a convolutional checkpoint, against ``layer_sizes``."""
+    shape = metadata.get("input_shape")
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+    ):
+        raise CheckpointError(
+            f"{json_path}: field 'input_shape' must list positive integers (e.g. [2, 34, 34]); "
+            f"got {shape!r}"
+        )
+    layers = metadata.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(r, dict) for r in layers):
+        raise CheckpointError(f"{json_path}: field 'layers' must be a list of layer records")
+    try:
+        specs, shapes = resolve_layers(layers, tuple(shape))
+    except LayerSpecError as exc:
+        raise CheckpointError(f"{json_path}: field 'layers': {exc}") from None
+    if [layer_record(spec) for spec in specs] != layers:
+        raise CheckpointError(
+            f"{json_path}: field 'layers' must list every field of each layer (as spikeattr "
+            "writes them)"
+        )
+    sizes = [math.prod(shape)] + [
+        math.prod(out)
+        for spec, out in zip(specs, shapes, strict=True)
+        if type(spec).__name__ == "LIF"
+    ]
+    if metadata["layer_sizes"] != sizes:
+        raise CheckpointError(
+            f"{json_path}: field 'layer_sizes' is {metadata['layer_sizes']} but input_shape and "
+            f"layers give {sizes}"
+        )
 
 
 def _check_weights_name(json_path: Path, name: str) -> None:
@@ -227,13 +289,14 @@ def _read_weights(weights_path: Path) -> dict[str, np.ndarray]:
     return load_npz(weights_path, "weights file", error=CheckpointError)
 
 
-def load_model(
+def load_network(
     name_or_path: str | os.PathLike[str], device: Any = None, dtype: torch.dtype = torch.float32
-) -> LIFNetwork:
-    """Load a checkpoint: ``published:NAME``, a checkpoint ``.json``, or its weights file.
+) -> LIFNetwork | ConvLIFNetwork:
+    """Load a checkpoint of a dense or convolutional network: ``published:NAME``, a checkpoint
+    ``.json``, or its weights file.
 
-    Every weight shape is checked against ``layer_sizes``; the weights file (a plain name in
-    the checkpoint's folder) against ``weights_sha256`` before it is parsed.
+    Every weight shape is checked against ``layer_sizes`` (and ``layers``); the weights file (a
+    plain name in the checkpoint's folder) against ``weights_sha256`` before it is parsed.
     """
     text = str(name_or_path)
     if text.startswith(PUBLISHED_PREFIX):
@@ -251,35 +314,63 @@ def load_model(
         )
     arrays = _read_weights(weights_path)
     sizes = metadata["layer_sizes"]
+    conv = metadata["format_version"] == CONV_FORMAT_VERSION
+    if conv:
+        input_shape = tuple(metadata["input_shape"])
+        specs, _ = resolve_layers(metadata["layers"], input_shape)
+        shapes = weight_shapes(specs, input_shape)
+        what = f"layers in {json_path.name}"
+    else:
+        shapes = list(itertools.pairwise(sizes))
+        what = f"layer_sizes {sizes} in {json_path.name}"
     weights = []
-    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+    for index, shape in enumerate(shapes):
         key = f"W{index}"
         if key not in arrays:
             raise CheckpointError(
                 f"{weights_path}: tensor {key!r} is missing (has {sorted(arrays)})"
             )
         array = arrays[key]
-        if array.shape != (n_in, n_out):
+        if array.shape != tuple(shape):
             raise CheckpointError(
-                f"{weights_path}: tensor {key!r} has shape {tuple(array.shape)}; layer_sizes "
-                f"{sizes} in {json_path.name} needs [{n_in}, {n_out}]"
+                f"{weights_path}: tensor {key!r} has shape {tuple(array.shape)}; {what} needs "
+                f"[{', '.join(map(str, shape))}]"
             )
         if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
             raise CheckpointError(f"{weights_path}: tensor {key!r} must be finite floats")
         weights.append(array)
-    extra = sorted(set(arrays) - {f"W{i}" for i in range(len(sizes) - 1)})
+    extra = sorted(set(arrays) - {f"W{i}" for i in range(len(shapes))})
     if extra:
-        raise CheckpointError(f"{weights_path}: unexpected tensors {extra} for layer_sizes {sizes}")
-    model = LIFNetwork(
-        sizes,
-        dt=float(metadata["dt"]),
-        tau_syn=float(metadata["tau_syn"]),
-        tau_mem=float(metadata["tau_mem"]),
-        input_names=metadata["input_names"],
-        class_names=metadata["class_names"],
-        weights=weights,
-        name=str(metadata.get("name", json_path.stem)),
-        threshold=float(metadata["threshold"]),
-    )
+        raise CheckpointError(f"{weights_path}: unexpected tensors {extra} for {what}")
+    common: dict[str, Any] = {
+        "dt": float(metadata["dt"]),
+        "tau_syn": float(metadata["tau_syn"]),
+        "tau_mem": float(metadata["tau_mem"]),
+        "input_names": metadata["input_names"],
+        "class_names": metadata["class_names"],
+        "weights": weights,
+        "name": str(metadata.get("name", json_path.stem)),
+        "threshold": float(metadata["threshold"]),
+    }
+    model: LIFNetwork | ConvLIFNetwork
+    if conv:
+        model = ConvLIFNetwork(tuple(metadata["input_shape"]), metadata["layers"], **common)
+    else:
+        model = LIFNetwork(sizes, **common)
     model.provenance = dict(metadata.get("provenance", {}))
     return model.to(device=device, dtype=dtype).eval()
+
+
+def load_model(
+    name_or_path: str | os.PathLike[str], device: Any = None, dtype: torch.dtype = torch.float32
+) -> LIFNetwork:
+    """Load a checkpoint of a dense :class:`LIFNetwork` (see :func:`load_network`); a
+    convolutional checkpoint is refused, for the code that needs dense weight matrices."""
+    model = load_network(name_or_path, device, dtype)
+    if isinstance(model, ConvLIFNetwork):
+        raise CheckpointError(
+            f"{name_or_path} holds a convolutional network ({model.name!r}, input shape "
+            f"{list(model.input_shape)}); this needs a dense LIF network (no convolution or "
+            "pooling)"
+        )
+    return model

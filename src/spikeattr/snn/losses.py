@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from spikeattr.data.windows import IGNORE_LABEL
+from spikeattr.snn.conv_network import ConvLIFNetwork, SpikingNetwork
 from spikeattr.snn.fused import fused_nll_loss, fused_supported
 from spikeattr.snn.lif import LIFState
-from spikeattr.snn.network import LIFNetwork
 
 
 def sequence_nll(membrane: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -27,12 +27,19 @@ def sequence_nll(membrane: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def series_nll(
-    model: LIFNetwork, spikes: np.ndarray, labels: np.ndarray, chunk_size: int = 65_536
+    model: SpikingNetwork,
+    spikes: np.ndarray,
+    labels: np.ndarray,
+    chunk_size: int | None = None,
 ) -> float:
     """Mean NLL over the labelled steps of one series ``[T, n_inputs]`` run from zero state.
 
-    Steps with a negative label are ignored; ``nan`` if no step is labelled.
+    Steps with a negative label are ignored; ``nan`` if no step is labelled. The series runs in
+    chunks of ``chunk_size`` steps (default 65 536, 8 192 for a convolutional network, whose
+    layers hold far more units), carrying the state.
     """
+    if chunk_size is None:
+        chunk_size = 8_192 if isinstance(model, ConvLIFNetwork) else 65_536
     dtype = model.weights[0].dtype
     device = model.weights[0].device
     state: list[LIFState] | None = None

@@ -57,7 +57,55 @@ class SeriesPrediction:
     probs: np.ndarray | None
 
 
-class LIFNetwork(nn.Module):
+class WeightedLIFModule(nn.Module):
+    """What a dense and a convolutional LIF network share: the LIF parameters (``params``), the
+    decays, the data check and the checked copy of weights into ``weights``."""
+
+    params: LIFParameters
+    weights: nn.ParameterList
+    input_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+
+    @property
+    def alpha(self) -> float:
+        """Synaptic decay per step."""
+        return self.params.alpha
+
+    @property
+    def beta(self) -> float:
+        """Membrane decay per step (TSA's decay)."""
+        return self.params.beta
+
+    def _weight_note(self, index: int) -> str:
+        """What weight ``index``'s shape means, appended to a shape error (e.g. `` [n_0, n_1]``)."""
+        return ""
+
+    def load_weights(self, weights: Sequence[torch.Tensor | np.ndarray]) -> None:
+        """Copy ``weights`` (one tensor per weight layer, in order) in, checking every shape."""
+        if len(weights) != len(self.weights):
+            raise ValueError(f"expected {len(self.weights)} weight tensors; got {len(weights)}")
+        with torch.no_grad():
+            for index, (target, value) in enumerate(zip(self.weights, weights, strict=True)):
+                tensor = torch.as_tensor(
+                    np.asarray(value) if isinstance(value, np.ndarray) else value
+                )
+                if tuple(tensor.shape) != tuple(target.shape):
+                    raise ValueError(
+                        f"W{index} must have shape {tuple(target.shape)}"
+                        f"{self._weight_note(index)}; got {tuple(tensor.shape)}"
+                    )
+                target.copy_(tensor.to(target.dtype))
+
+    def check_data(
+        self,
+        input_names: Sequence[str],
+        class_names: Sequence[str] | None = None,
+    ) -> None:
+        """Raise :class:`ModelDataMismatchError` unless the data's inputs (and classes) match."""
+        check_names(self, input_names, class_names)
+
+
+class LIFNetwork(WeightedLIFModule):
     """``L`` weight matrices ``W_l [n_l, n_{l+1}]``, each followed by a LIF layer; no bias.
 
     The output is the membrane of the last layer; class scores per step are its log-softmax.
@@ -116,16 +164,6 @@ class LIFNetwork(nn.Module):
         """Number of weight layers ``L``."""
         return len(self.weights)
 
-    @property
-    def alpha(self) -> float:
-        """Synaptic decay per step."""
-        return self.params.alpha
-
-    @property
-    def beta(self) -> float:
-        """Membrane decay per step (TSA's decay)."""
-        return self.params.beta
-
     def reset_parameters(self, seed: int | None = None) -> None:
         """Normal init with std ``7 (1 - beta) / sqrt(n_in)`` (the usual SNN tutorial scale)."""
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -135,39 +173,8 @@ class LIFNetwork(nn.Module):
                 std = scale / math.sqrt(weight.shape[0])
                 weight.copy_(torch.randn(weight.shape, generator=generator) * std)
 
-    def load_weights(self, weights: Sequence[torch.Tensor | np.ndarray]) -> None:
-        """Copy ``weights`` (``W_l [n_l, n_{l+1}]``) into the network, checking every shape."""
-        if len(weights) != self.n_layers:
-            raise ValueError(f"expected {self.n_layers} weight matrices; got {len(weights)}")
-        with torch.no_grad():
-            for index, (target, value) in enumerate(zip(self.weights, weights, strict=True)):
-                tensor = torch.as_tensor(
-                    np.asarray(value) if isinstance(value, np.ndarray) else value
-                )
-                if tuple(tensor.shape) != tuple(target.shape):
-                    raise ValueError(
-                        f"W{index} must have shape {tuple(target.shape)} "
-                        f"[n_{index}, n_{index + 1}]; got {tuple(tensor.shape)}"
-                    )
-                target.copy_(tensor.to(target.dtype))
-
-    def check_data(
-        self,
-        input_names: Sequence[str],
-        class_names: Sequence[str] | None = None,
-    ) -> None:
-        """Raise :class:`ModelDataMismatchError` unless the data's inputs (and classes) match."""
-        if tuple(input_names) != self.input_names:
-            raise ModelDataMismatchError(
-                "the data's input channels differ from the model's (name or order):\n"
-                f"  model: {list(self.input_names)}\n  data:  {list(input_names)}\n"
-                "Re-encode the data in the model's order or use a model trained on this data."
-            )
-        if class_names is not None and tuple(class_names) != self.class_names:
-            raise ModelDataMismatchError(
-                "the data's classes differ from the model's:\n"
-                f"  model: {list(self.class_names)}\n  data:  {list(class_names)}"
-            )
+    def _weight_note(self, index: int) -> str:
+        return f" [n_{index}, n_{index + 1}]"
 
     # -- simulation --------------------------------------------------------------------------
     def _check_spikes(self, spikes: torch.Tensor) -> None:
@@ -198,9 +205,7 @@ class LIFNetwork(nn.Module):
             or any(w.requires_grad for w in self.weights)
             or any(s.syn.requires_grad or s.mem.requires_grad for s in state or ())
         )
-        on_cpu = x.device.type == "cpu" and dtype in FUSED_DTYPES
-        use_numba = backend == "numba" or (backend == "auto" and on_cpu and not needs_grad)
-        use_fused = backend == "fused" or (backend == "auto" and on_cpu and needs_grad)
+        mode = lif_mode(backend, x, needs_grad)
         layer_spikes: list[torch.Tensor] = []
         new_state: list[LIFState] = []
         membrane = x
@@ -211,22 +216,12 @@ class LIFNetwork(nn.Module):
                 if state is not None
                 else zero_state(x.shape[0], weight.shape[1], currents)
             )
-            if use_numba:
-                x, membrane, layer_state = _numba_layer(currents, layer_state, self.params)
-            elif use_fused:
-                x, membrane, layer_state = lif_layer_fused(
-                    currents, layer_state, self.alpha, self.beta, self.params.threshold
-                )
-            else:
-                x, membrane, layer_state = lif_layer_torch(
-                    currents, layer_state, self.alpha, self.beta, self.params.threshold
-                )
+            x, membrane, layer_state = lif_layer(currents, layer_state, self.params, mode)
             new_state.append(layer_state)
             if index < self.n_layers - 1:
                 layer_spikes.append(x)
         return NetworkOutput(membrane=membrane, layer_spikes=layer_spikes, state=new_state)
 
-    @torch.no_grad()
     def predict_last(self, spikes: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Class probabilities at the last step of each window, ``[B, T, n_in] -> [B, C]``.
 
@@ -234,15 +229,8 @@ class LIFNetwork(nn.Module):
         memory stays bounded however many perturbed windows are scored.
         """
         self._check_spikes(spikes)
-        outputs = [
-            torch.softmax(self.forward(spikes[i : i + batch_size]).membrane[:, -1], dim=-1)
-            for i in range(0, spikes.shape[0], batch_size)
-        ]
-        if not outputs:
-            return spikes.new_zeros(0, self.layer_sizes[-1], dtype=self.weights[0].dtype)
-        return torch.cat(outputs)
+        return predict_last(self, spikes, batch_size)
 
-    @torch.no_grad()
     def predict_series(
         self,
         spikes: np.ndarray | torch.Tensor,
@@ -256,29 +244,7 @@ class LIFNetwork(nn.Module):
         ``keep_probs``, ``[T, C]`` float32 probabilities), not with the simulation.
         ``progress`` is called with the number of steps done after every chunk.
         """
-        series = torch.as_tensor(spikes)
-        if series.ndim != 2:
-            raise DataFormatError(
-                f"spikes must have shape [T, n_inputs]; got {tuple(series.shape)}"
-            )
-        n_steps = series.shape[0]
-        predicted = np.empty(n_steps, dtype=np.int64)
-        probs = np.empty((n_steps, self.layer_sizes[-1]), dtype=np.float32) if keep_probs else None
-        state: list[LIFState] | None = None
-        device = self.weights[0].device
-        for start in range(0, n_steps, chunk_size):
-            chunk = series[start : start + chunk_size].to(device).unsqueeze(0)
-            out = self.forward(chunk, state)
-            state = out.state
-            membrane = out.membrane[0]
-            predicted[start : start + chunk.shape[1]] = membrane.argmax(-1).cpu().numpy()
-            if probs is not None:
-                probs[start : start + chunk.shape[1]] = (
-                    torch.softmax(membrane, -1).float().cpu().numpy()
-                )
-            if progress is not None:
-                progress(min(start + chunk_size, n_steps))
-        return SeriesPrediction(predicted=predicted, probs=probs)
+        return predict_series(self, spikes, chunk_size, keep_probs, progress)
 
     def extra_repr(self) -> str:
         return (
@@ -286,6 +252,70 @@ class LIFNetwork(nn.Module):
             f"tau_syn={self.params.tau_syn}, tau_mem={self.params.tau_mem}, "
             f"threshold={self.params.threshold}"
         )
+
+
+def check_names(
+    model: Any, input_names: Sequence[str], class_names: Sequence[str] | None = None
+) -> None:
+    """Raise :class:`ModelDataMismatchError` unless the data's inputs (and classes) match the
+    ``input_names`` and ``class_names`` of ``model``."""
+    if tuple(input_names) != model.input_names:
+        raise ModelDataMismatchError(
+            "the data's input channels differ from the model's (name or order):\n"
+            f"  model: {list(model.input_names)}\n  data:  {list(input_names)}\n"
+            "Re-encode the data in the model's order or use a model trained on this data."
+        )
+    if class_names is not None and tuple(class_names) != model.class_names:
+        raise ModelDataMismatchError(
+            "the data's classes differ from the model's:\n"
+            f"  model: {list(model.class_names)}\n  data:  {list(class_names)}"
+        )
+
+
+@torch.no_grad()
+def predict_last(model: Any, spikes: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Probabilities at the last step of each window of ``spikes [B, T, ...]``, ``[B, C]``, for
+    any network whose ``forward`` returns a :class:`NetworkOutput`, ``batch_size`` at a time."""
+    outputs = [
+        torch.softmax(model.forward(spikes[i : i + batch_size]).membrane[:, -1], dim=-1)
+        for i in range(0, spikes.shape[0], batch_size)
+    ]
+    if not outputs:
+        return spikes.new_zeros(0, model.layer_sizes[-1], dtype=model.weights[0].dtype)
+    return torch.cat(outputs)
+
+
+@torch.no_grad()
+def predict_series(
+    model: Any,
+    spikes: np.ndarray | torch.Tensor,
+    chunk_size: int = 65_536,
+    keep_probs: bool = True,
+    progress: Callable[[int], Any] | None = None,
+) -> SeriesPrediction:
+    """:meth:`LIFNetwork.predict_series` for any network whose ``forward`` takes flattened
+    spikes ``[B, T, n_inputs]`` and a carried state."""
+    series = torch.as_tensor(spikes)
+    if series.ndim != 2:
+        raise DataFormatError(f"spikes must have shape [T, n_inputs]; got {tuple(series.shape)}")
+    n_steps = series.shape[0]
+    predicted = np.empty(n_steps, dtype=np.int64)
+    probs = np.empty((n_steps, model.layer_sizes[-1]), dtype=np.float32) if keep_probs else None
+    state: list[LIFState] | None = None
+    device = model.weights[0].device
+    for start in range(0, n_steps, chunk_size):
+        chunk = series[start : start + chunk_size].to(device).unsqueeze(0)
+        out = model.forward(chunk, state)
+        state = out.state
+        membrane = out.membrane[0]
+        predicted[start : start + chunk.shape[1]] = membrane.argmax(-1).cpu().numpy()
+        if probs is not None:
+            probs[start : start + chunk.shape[1]] = (
+                torch.softmax(membrane, -1).float().cpu().numpy()
+            )
+        if progress is not None:
+            progress(min(start + chunk_size, n_steps))
+    return SeriesPrediction(predicted=predicted, probs=probs)
 
 
 def input_currents(spikes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -310,6 +340,31 @@ def input_currents(spikes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     if weight.dtype == torch.float32:
         return torch.matmul(spikes.double(), weight.double()).float()
     return torch.matmul(spikes, weight)
+
+
+def lif_mode(backend: Backend, x: torch.Tensor, needs_grad: bool) -> str:
+    """The LIF implementation ``backend`` means for input ``x``: ``"numba"`` on the CPU without
+    gradients, ``"fused"`` on the CPU with them, ``"torch"`` elsewhere (``"auto"``)."""
+    if backend != "auto":
+        return backend
+    if x.device.type == "cpu" and x.dtype in FUSED_DTYPES:
+        return "fused" if needs_grad else "numba"
+    return "torch"
+
+
+def lif_layer(
+    currents: torch.Tensor, state: LIFState, params: LIFParameters, mode: str
+) -> tuple[torch.Tensor, torch.Tensor, LIFState]:
+    """One LIF layer over ``currents [B, T, n]`` from ``state``: ``(spikes, membrane, state)``.
+
+    ``mode``: ``"numba"`` (compiled, CPU, no gradient), ``"fused"`` (compiled forward and
+    backward, CPU) or ``"torch"`` (the per-step loop, any device); the same numbers.
+    """
+    if mode == "numba":
+        return _numba_layer(currents, state, params)
+    if mode == "fused":
+        return lif_layer_fused(currents, state, params.alpha, params.beta, params.threshold)
+    return lif_layer_torch(currents, state, params.alpha, params.beta, params.threshold)
 
 
 def _numba_layer(

@@ -20,6 +20,7 @@ import numpy as np
 
 from spikeattr.config import apply_layers, parse_override, read_toml
 from spikeattr.errors import SpikeAttrError
+from spikeattr.snn.conv_layers import LayerSpecError, parse_layer
 from spikeattr.snn.lif import LIFParameters
 
 
@@ -44,6 +45,20 @@ def check_setting(name: str, value: Any) -> Any:
         ((50, 25), 1.0)
     """
     key = f"config key {name!r}"
+    if name == "conv":
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise TrainConfigError(
+                f'{key} must be a list of layers, e.g. ["conv 8 5 stride=2", "lif"] ([] for '
+                f"a dense network); got {value!r}"
+            )
+        for layer in value:
+            if not isinstance(layer, str):
+                raise TrainConfigError(f"{key} must list layers as text; got {layer!r}")
+            try:
+                parse_layer(layer)
+            except LayerSpecError as exc:
+                raise TrainConfigError(f"{key}: {exc}") from None
+        return tuple(value)
     if name == "hidden":
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
             raise TrainConfigError(
@@ -98,6 +113,10 @@ class TrainConfig:
 
     Attributes:
         hidden: hidden layer sizes (``()`` = 1L, ``(10,)`` = 2L, ``(10, 10)`` = 3L).
+        conv: the convolutional layers before them (:mod:`~spikeattr.snn.conv_layers` texts,
+            e.g. ``("conv 8 5 stride=2", "lif")``), for data whose inputs have a shape; the
+            network is then ``conv + flatten + [linear h, lif] per hidden size + linear C, lif``
+            (a :class:`~spikeattr.snn.conv_network.ConvLIFNetwork`). ``()``: a dense network.
         dt: simulation step in seconds; ``alpha = exp(-dt/tau_syn)``, ``beta = exp(-dt/tau_mem)``.
         tau_syn: synaptic time constant (s).
         tau_mem: membrane time constant (s).
@@ -120,6 +139,7 @@ class TrainConfig:
     """
 
     hidden: tuple[int, ...] = ()
+    conv: tuple[str, ...] = ()
     dt: float = 1e-3
     tau_syn: float = 1e-2
     tau_mem: float = 1e-3
@@ -179,9 +199,10 @@ class TrainConfig:
         return cls(**_layered(layers))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON/TOML-ready dictionary (``hidden`` as a list)."""
+        """JSON/TOML-ready dictionary (``hidden`` and ``conv`` as lists)."""
         out = dataclasses.asdict(self)
         out["hidden"] = list(self.hidden)
+        out["conv"] = list(self.conv)
         return out
 
     def to_toml(self) -> str:

@@ -47,6 +47,8 @@ from spikeattr.snn.batching import (
     arrange_batches,
     split_for_training,
 )
+from spikeattr.snn.conv_layers import LayerSpecError, default_layers
+from spikeattr.snn.conv_network import ConvLIFNetwork, SpikingNetwork, input_names_for
 from spikeattr.snn.lif import LIFState
 from spikeattr.snn.losses import sequence_nll, series_nll
 from spikeattr.snn.network import LIFNetwork
@@ -91,7 +93,7 @@ class TrainResult:
         out_dir: the run directory, for a run in one.
     """
 
-    model: LIFNetwork
+    model: SpikingNetwork
     history: list[dict[str, Any]]
     best_epoch: int
     best_loss: float
@@ -149,7 +151,7 @@ class TrainState:
 class TrainingSetup:
     """A validated run, ready for :func:`fit`: the model, its optimizer, config and data."""
 
-    model: LIFNetwork
+    model: SpikingNetwork
     optimizer: torch.optim.Optimizer
     config: TrainConfig
     series: SpikeSeries
@@ -171,8 +173,8 @@ class TrainingStore(Protocol):
 
 
 def _resolve_model(
-    model_or_config: LIFNetwork | TrainConfig | None, config: TrainConfig | None
-) -> tuple[LIFNetwork | None, TrainConfig]:
+    model_or_config: SpikingNetwork | TrainConfig | None, config: TrainConfig | None
+) -> tuple[SpikingNetwork | None, TrainConfig]:
     if isinstance(model_or_config, TrainConfig):
         if config is not None and config != model_or_config:
             raise TrainConfigError(
@@ -184,18 +186,19 @@ def _resolve_model(
         if config is None:
             raise TrainConfigError("pass a TrainConfig (or a model) to train")
         return None, config
-    if not isinstance(model_or_config, LIFNetwork):
+    if not isinstance(model_or_config, (LIFNetwork, ConvLIFNetwork)):
         raise TypeError(
-            f"model_or_config must be a LIFNetwork or a TrainConfig; got "
+            f"model_or_config must be a LIFNetwork, a ConvLIFNetwork or a TrainConfig; got "
             f"{type(model_or_config).__name__}"
         )
     model = model_or_config
     model_values: dict[str, Any] = {
-        "hidden": tuple(model.layer_sizes[1:-1]),
         "dt": model.params.dt,
         "tau_syn": model.params.tau_syn,
         "tau_mem": model.params.tau_mem,
     }
+    if isinstance(model, LIFNetwork):  # a convolutional model's layers are its own
+        model_values["hidden"] = tuple(model.layer_sizes[1:-1])
     if config is None:
         return model, TrainConfig(**model_values)
     differing = {
@@ -210,13 +213,20 @@ def _resolve_model(
     return model, config
 
 
-def _check_model_matches_data(model: LIFNetwork, series: SpikeSeries) -> None:
+def _check_model_matches_data(model: SpikingNetwork, series: SpikeSeries) -> None:
     if model.layer_sizes[0] != series.n_inputs or model.layer_sizes[-1] != series.n_classes:
         raise TrainingError(
             f"the model has {model.layer_sizes[0]} inputs and {model.layer_sizes[-1]} classes; "
             f"the data has {series.n_inputs} inputs and {series.n_classes} classes"
         )
     default_inputs = tuple(f"in{i}" for i in range(model.layer_sizes[0]))
+    if isinstance(model, ConvLIFNetwork):
+        if series.input_shape != model.input_shape:
+            raise TrainingError(
+                f"the model takes inputs of shape {list(model.input_shape)}; the data's are "
+                f"{series.input_shape and list(series.input_shape)}"
+            )
+        default_inputs = input_names_for(model.input_shape)
     default_classes = tuple(f"class{c}" for c in range(model.layer_sizes[-1]))
     if model.input_names == default_inputs and model.class_names == default_classes:
         # an unnamed model takes the data's names, so its checkpoint records them
@@ -226,15 +236,43 @@ def _check_model_matches_data(model: LIFNetwork, series: SpikeSeries) -> None:
     model.check_data(series.input_names, series.class_names)
 
 
+def build_network(config: TrainConfig, series: SpikeSeries) -> SpikingNetwork:
+    """A fresh network for ``series``: dense (``config.conv`` empty) or convolutional."""
+    common: dict[str, Any] = {
+        "dt": config.dt,
+        "tau_syn": config.tau_syn,
+        "tau_mem": config.tau_mem,
+        "input_names": series.input_names,
+        "class_names": series.class_names,
+        "seed": config.seed,
+    }
+    if not config.conv:
+        return LIFNetwork(config.layer_sizes(series.n_inputs, series.n_classes), **common)
+    if series.input_shape is None:
+        raise TrainingError(
+            "config key 'conv' needs data whose inputs have a shape (the data file's "
+            "'input_shape', e.g. from 'spikeattr data events'); these inputs are a flat "
+            f"vector of {series.n_inputs}"
+        )
+    layers = default_layers(config.conv, config.hidden, series.n_classes)
+    try:
+        return ConvLIFNetwork(series.input_shape, layers, **common)
+    except LayerSpecError as exc:
+        raise TrainConfigError(
+            f"config key 'conv' does not fit inputs of shape {list(series.input_shape)}: {exc}"
+        ) from None
+
+
 def prepare_training(
-    model_or_config: LIFNetwork | TrainConfig | None,
+    model_or_config: SpikingNetwork | TrainConfig | None,
     series: SpikeSeries,
     config: TrainConfig | None = None,
 ) -> TrainingSetup:
     """Check the config, model and data against each other and build what :func:`fit` runs.
 
-    ``model_or_config`` is a :class:`LIFNetwork` to train (its weights are the starting point;
-    its names must match the data's, or be the defaults and are then replaced), or a
+    ``model_or_config`` is a :class:`LIFNetwork` or
+    :class:`~spikeattr.snn.conv_network.ConvLIFNetwork` to train (its weights are the starting
+    point; its names must match the data's, or be the defaults and are then replaced), or a
     :class:`TrainConfig` to build a fresh network from, or ``None`` when ``config`` is given.
     ``config=None`` with a model takes the model's sizes and time constants and the defaults for
     the rest. Nothing is written anywhere.
@@ -257,19 +295,12 @@ def prepare_training(
         raise TrainingError(
             f"the {config.train_split!r} split has no labelled step (all labels are negative)"
         )
+    model: SpikingNetwork
     if given_model is not None:
         _check_model_matches_data(given_model, series)
         model = given_model
     else:
-        model = LIFNetwork(
-            config.layer_sizes(series.n_inputs, series.n_classes),
-            dt=config.dt,
-            tau_syn=config.tau_syn,
-            tau_mem=config.tau_mem,
-            input_names=series.input_names,
-            class_names=series.class_names,
-            seed=config.seed,
-        )
+        model = build_network(config, series)
     batches = arrange_batches(
         data.train_spikes, data.train_labels, config.window, config.batch_size
     )
@@ -278,7 +309,7 @@ def prepare_training(
 
 
 def train(
-    model_or_config: LIFNetwork | TrainConfig | None,
+    model_or_config: SpikingNetwork | TrainConfig | None,
     series: SpikeSeries,
     config: TrainConfig | None = None,
     *,

@@ -6,7 +6,7 @@
   draws' mean curves.
 * :func:`fraction_figure`: mean output-completeness against the share of cells kept (0 % and
   each fraction of the run), the permuted control dashed in its method's colour.
-* :func:`comparable_bars_figure`: normalised continuity (``sens_mean``) and the sanity check
+* :func:`comparable_bars_figure`: normalised continuity (``sens_median``) and the sanity check
   (``rho_all``) per model and method with 95 % CIs.
 """
 
@@ -175,9 +175,9 @@ def fraction_figure(run: EvaluationRun, columns: int = 3) -> Figure:
 COMPARABLE_BARS: tuple[BarPanel, ...] = (
     BarPanel(
         "sensitivity",
-        "sens_mean",
+        "sens_median",
         "normalised continuity: relative sensitivity",
-        "mean over stamps and draws (lower is better)",
+        "median over stamps (lower is better)",
     ),
     BarPanel(
         "randomisation",

@@ -17,6 +17,7 @@ from spikeattr.evaluate.results import gallery_path
 from spikeattr.explain.files import Explanations
 from spikeattr.viz.explanation import explanation_figure
 from spikeattr.viz.figures import FigureError, figure_data_uri
+from spikeattr.viz.frames import explanation_frames, frames_gif, gif_data_uri
 from spikeattr.viz.rundir import EvaluationRun, Missing
 from spikeattr.viz.style import method_label
 from spikeattr.viz.timeaxis import TimeAxis, time_axis_from_meta
@@ -89,15 +90,19 @@ def build_gallery(
                 label = int(explanations.label[index])
                 name = classes[label] if 0 <= label < len(classes) else "unlabelled"
                 row = rows.setdefault(stamp, GalleryRow(label, stamp, f"{name} (stamp {stamp})"))
-                figure = explanation_figure(
-                    explanations, index, time_axis=time_axis, compact=True, width=GALLERY_WIDTH
-                )
+                if explanations.input_shape is not None:  # inputs on a grid: an animated GIF
+                    uri = gif_data_uri(frames_gif(*explanation_frames(explanations, index)[:2]))
+                else:
+                    figure = explanation_figure(
+                        explanations, index, time_axis=time_axis, compact=True, width=GALLERY_WIDTH
+                    )
+                    uri = figure_data_uri(figure, GALLERY_DPI)
                 alt = (
                     f"{method_label(method)} explanation of stamp {stamp} (explained at "
                     f"{time_axis.describe(stamp - 1)}) for {model}: true {name}, predicted "
                     f"{classes[int(explanations.predicted[index])]}"
                 )
-                row.cells[method] = GalleryCell(figure_data_uri(figure, GALLERY_DPI), alt)
+                row.cells[method] = GalleryCell(uri, alt)
                 done += 1
                 if progress is not None:
                     progress(done, total)

@@ -72,6 +72,10 @@ def plot_explanations(
         raise FigureError("pass either index or stamp, not both")
     row = explanations.index_of(stamp) if stamp is not None else (index or 0)
     shown = None if class_index is None else explanations.class_index(class_index)
+    if explanations.input_shape is not None:  # inputs on a grid: the frame strip, as the CLI
+        from spikeattr.viz.frames import explanation_frames_figure
+
+        return explanation_frames_figure(explanations, row, shown, steps=steps)
     return explanation_figure(
         explanations,
         row,
@@ -115,7 +119,8 @@ def plot_attribution(
     batch = result.values.shape[0]
     if not 0 <= index < batch:
         raise FigureError(f"index {index} out of range; the result holds {batch} samples")
-    windows = spikes if spikes.ndim == 3 else spikes[None]
+    sample_dims = result.values.ndim - 2  # the inputs' dims and time: 2, or more when shaped
+    windows = spikes if spikes.ndim == sample_dims + 1 else spikes[None]
     if windows.shape[0] != batch:
         raise FigureError(
             f"spikes hold {windows.shape[0]} windows; the result explains {batch} (pass the "

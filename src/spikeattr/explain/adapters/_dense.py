@@ -1,12 +1,20 @@
-"""What the snnTorch and Norse adapters share: walking a model into ``Linear -> neuron`` stages.
+"""What the snnTorch and Norse adapters share: walking a model into ``linear -> neuron`` stages.
 
-A model TSA can explain is a feed-forward stack of weight layers, each an ``nn.Linear`` followed
-by one layer of leaky spiking neurons (the last may be the read-out). The adapters flatten the
-model's children in registration order (descending into ``nn.Sequential`` and ``nn.ModuleList``),
-drop modules that are the identity on ``[B, n]`` activity at inference (``nn.Identity``,
-``nn.Flatten``, ``nn.Dropout``), and pair each ``nn.Linear`` with the neuron layer after it.
-Everything else is refused with an :class:`~spikeattr.errors.UnsupportedLayerError` that names
-the layer (position, name, type) and says what is supported.
+A model TSA can explain is a feed-forward stack of weight layers, each a linear map followed by
+one layer of leaky spiking neurons (the last may be the read-out). The linear map of a stage is
+one ``nn.Linear`` or ``nn.Conv1d/2d``, with any ``nn.AvgPool1d/2d``, ``nn.MaxPool1d/2d`` and
+``nn.Flatten`` around it (:mod:`spikeattr.explain.adapters._maps`; max pooling is linearised by
+routing, :mod:`spikeattr.explain.linear_maps`). The adapters flatten the model's children in
+registration order (descending into ``nn.Sequential`` and ``nn.ModuleList``), drop modules that
+are the identity at inference (``nn.Identity``, ``nn.Dropout``), and group the linear layers
+before each neuron layer into its stage. Everything else is refused with an
+:class:`~spikeattr.errors.UnsupportedLayerError` that names the layer (position, name, type) and
+says what is supported.
+
+A model of ``nn.Linear`` stages explained on ``[B, T, n]`` spikes gives a
+:class:`~spikeattr.explain.recording.SpikeRecording` (dense matrices, as always); with
+convolutions, pooling or shaped inputs ``[B, T, *shape]`` a
+:class:`~spikeattr.explain.recording.MapRecording`.
 """
 
 from __future__ import annotations
@@ -22,12 +30,20 @@ import torch
 from torch import nn
 
 from spikeattr.errors import ExplanationError, UnsupportedLayerError
-from spikeattr.explain.recording import SpikeRecording
+from spikeattr.explain.adapters._maps import (
+    AVERAGE_POOLS,
+    LINEAR_LAYERS,
+    MAX_POOLS,
+    WEIGHTED,
+    linear_op,
+)
+from spikeattr.explain.linear_maps import LayerMap
+from spikeattr.explain.recording import MapRecording, SpikeRecording
 
 LayerKind = Literal["linear", "neuron", "readout", "skip"]
 """``neuron``: a spiking layer; ``readout``: a non-spiking leaky layer, allowed only last."""
 
-PASS_THROUGH: tuple[type[nn.Module], ...] = (nn.Identity, nn.Flatten, nn.Dropout)
+PASS_THROUGH: tuple[type[nn.Module], ...] = (nn.Identity, nn.Dropout)
 CONTAINERS: tuple[type[nn.Module], ...] = (nn.Sequential, nn.ModuleList)
 
 
@@ -59,31 +75,84 @@ def public_name(cls: type) -> str:
 
 @dataclass(frozen=True)
 class Stage:
-    """One weight layer ``l``: the ``nn.Linear`` computing its input current and its neurons.
+    """One weight layer ``l``: the linear layers computing its input current and its neurons.
 
     Attributes:
         index: ``l``.
-        linear: the ``nn.Linear`` as found in the model (position and name, for messages).
-        fc: the same module, typed.
-        neuron: the neuron layer after it.
+        ops: the linear layers in forward order (exactly one ``nn.Linear`` or convolution, and
+            any pooling and ``nn.Flatten``), as found in the model.
+        neuron: the neuron layer after them.
         kind: ``"neuron"`` (spiking) or ``"readout"`` (non-spiking, last layer only).
     """
 
     index: int
-    linear: NamedLayer
-    fc: nn.Linear
+    ops: tuple[NamedLayer, ...]
     neuron: NamedLayer
     kind: LayerKind
 
     @property
+    def linear(self) -> NamedLayer:
+        """The stage's ``nn.Linear`` or convolution (position and name, for messages)."""
+        return next(op for op in self.ops if isinstance(op.module, WEIGHTED))
+
+    @property
+    def is_dense(self) -> bool:
+        """Whether the stage is an ``nn.Linear`` (with at most ``nn.Flatten`` around it)."""
+        return all(isinstance(op.module, (nn.Linear, nn.Flatten)) for op in self.ops)
+
+    @property
+    def fc(self) -> nn.Linear:
+        """The ``nn.Linear`` of a dense stage."""
+        module = self.linear.module
+        if not isinstance(module, nn.Linear):
+            raise ExplanationError(f"{self.linear.describe()} is not an nn.Linear")
+        return module
+
+    @property
     def weight(self) -> torch.Tensor:
-        """``W_l [n_l, n_{l+1}]``: the ``nn.Linear`` weight ``[out, in]`` transposed, detached."""
+        """``W_l [n_l, n_{l+1}]`` of a dense stage: the ``nn.Linear`` weight ``[out, in]``
+        transposed, detached."""
         return self.fc.weight.detach().t()
 
     @property
     def has_bias(self) -> bool:
-        """Whether the ``nn.Linear`` adds a bias current (TSA does not attribute it)."""
-        return self.fc.bias is not None
+        """Whether the linear layer adds a bias current (TSA does not attribute it)."""
+        return getattr(self.linear.module, "bias", None) is not None
+
+    def currents(
+        self, activity: torch.Tensor, pooled: dict[int, list[torch.Tensor]] | None = None
+    ) -> torch.Tensor:
+        """The stage's linear layers on ``activity [N, *shape]``; every max pooling's input is
+        appended to ``pooled[position]`` when given."""
+        for position, op in enumerate(self.ops):
+            if isinstance(op.module, (*AVERAGE_POOLS, *MAX_POOLS)) and activity.ndim < 3:
+                raise UnsupportedLayerError(
+                    f"{op.describe()} pools a flat activity of {activity.shape[-1]} units; "
+                    "pooling needs [channels, length] or [channels, height, width] per sample"
+                )
+            if pooled is not None and isinstance(op.module, MAX_POOLS):
+                pooled.setdefault(position, []).append(activity)
+            try:
+                activity = op.module(activity)
+            except RuntimeError as exc:
+                raise ExplanationError(
+                    f"{op.describe()} cannot take activity of shape {list(activity.shape[1:])}: "
+                    f"{exc}"
+                ) from exc
+        return activity
+
+    def layer_map(
+        self, in_shape: tuple[int, ...], pooled: dict[int, torch.Tensor], scale: float
+    ) -> LayerMap:
+        """The stage as a linear map on samples of ``in_shape`` (``pooled``: ``[B, T, *shape]``
+        per max pooling position)."""
+        ops = []
+        shape = tuple(in_shape)
+        for position, op in enumerate(self.ops):
+            linear = linear_op(op.module, shape, pooled.get(position), op.describe())
+            ops.append(linear)
+            shape = linear.out_shape
+        return LayerMap(ops, scale)
 
 
 @dataclass
@@ -97,11 +166,14 @@ class AdapterTrace:
         scores: output-layer membrane at the last step ``[B, C]``.
         state: the neurons' state after the last step, one entry per neuron layer; pass it
             back as ``run(spikes, state=...)`` to continue the simulation (live streams).
+        pooled: per stage, the input of each max pooling (by its position in the stage) at
+            every step ``[B, T, *shape]``, when the run recorded them.
     """
 
     layer_spikes: list[torch.Tensor]
     scores: torch.Tensor
     state: list[Any] | None = None
+    pooled: list[dict[int, torch.Tensor]] | None = None
 
 
 def flatten_modules(
@@ -141,7 +213,10 @@ def pair_stages(
     classify: Callable[[NamedLayer], LayerKind],
     supported: str,
 ) -> list[Stage]:
-    """Pair every ``nn.Linear`` with the neuron layer that follows it; refuse anything else.
+    """Group the linear layers before every neuron layer into a stage; refuse anything else.
+
+    A stage holds exactly one ``nn.Linear`` or convolution, and any pooling and ``nn.Flatten``
+    before or after it.
 
     Args:
         flat: the flattened model (:func:`flatten_modules`).
@@ -150,7 +225,7 @@ def pair_stages(
         supported: a sentence naming what is supported, appended to every error.
     """
     stages: list[Stage] = []
-    pending: NamedLayer | None = None
+    pending: list[NamedLayer] = []
     for layer in flat:
         kind = classify(layer)
         if kind == "skip":
@@ -160,33 +235,38 @@ def pair_stages(
                 f"{layer.describe()} follows the non-spiking read-out "
                 f"{stages[-1].neuron.describe()}; a read-out layer must be the last. {supported}"
             )
+        weighted = [op for op in pending if isinstance(op.module, WEIGHTED)]
         if kind == "linear":
-            if pending is not None:
+            if not isinstance(layer.module, LINEAR_LAYERS):  # classify() said "linear"
                 raise UnsupportedLayerError(
-                    f"{layer.describe()} follows {pending.describe()} without a neuron layer in "
-                    f"between; every nn.Linear must be followed by a neuron layer. If the model's "
-                    f"forward uses its modules in another order than they are registered, pass "
-                    f"layers=[...] in forward order. {supported}"
+                    f"{layer.describe()} is not a linear layer. {supported}"
                 )
-            pending = layer
+            if weighted and isinstance(layer.module, WEIGHTED):
+                raise UnsupportedLayerError(
+                    f"{layer.describe()} follows {weighted[0].describe()} without a neuron layer "
+                    f"in between; every nn.Linear or convolution must be followed by a neuron "
+                    f"layer. If the model's forward uses its modules in another order than they "
+                    f"are registered, pass layers=[...] in forward order. {supported}"
+                )
+            pending.append(layer)
             continue
-        if pending is None:
+        if not weighted:
             raise UnsupportedLayerError(
-                f"{layer.describe()} is a neuron layer not preceded by an nn.Linear: TSA needs "
-                f"the weight matrix feeding every neuron layer. {supported}"
+                f"{layer.describe()} is a neuron layer not preceded by an nn.Linear or a "
+                f"convolution: TSA needs the weights feeding every neuron layer. {supported}"
             )
-        if not isinstance(pending.module, nn.Linear):  # classify() said "linear"
-            raise UnsupportedLayerError(f"{pending.describe()} is not an nn.Linear. {supported}")
-        stages.append(Stage(len(stages), pending, pending.module, layer, kind))
-        pending = None
-    if pending is not None:
+        stages.append(Stage(len(stages), tuple(pending), layer, kind))
+        pending = []
+    if pending:
         raise UnsupportedLayerError(
-            f"{pending.describe()} is the last layer: TSA explains the membrane of a final layer "
-            f"of neurons, so the last nn.Linear must be followed by one. {supported}"
+            f"{pending[-1].describe()} is the last layer: TSA explains the membrane of a final "
+            f"layer of neurons, so the last nn.Linear must be followed by one. {supported}"
         )
     if not stages:
         raise UnsupportedLayerError(f"the model has no nn.Linear -> neuron layer pair. {supported}")
     for previous, stage in itertools.pairwise(stages):
+        if not (previous.is_dense and stage.is_dense):
+            continue  # shapes of convolutional stages are checked on the first input
         if stage.fc.in_features != previous.fc.out_features:
             raise UnsupportedLayerError(
                 f"{stage.linear.describe()} takes {stage.fc.in_features} inputs but "
@@ -196,14 +276,22 @@ def pair_stages(
 
 
 RECURRENT = "is recurrent: TSA explains feed-forward networks (no weights from a layer to itself)"
-CONVOLUTION = "is a convolution: TSA needs dense weight matrices W_l [n_l, n_{l+1}] (nn.Linear)"
-POOLING = "is a pooling layer: TSA needs dense weight matrices between spiking layers (nn.Linear)"
+CONVOLUTION = (
+    "is a convolution TSA's adapters do not support (nn.Conv1d and nn.Conv2d are; transposed "
+    "and 3-D convolutions are not)"
+)
+POOLING = (
+    "is a pooling layer TSA's adapters do not support (nn.AvgPool1d/2d and nn.MaxPool1d/2d are; "
+    "adaptive, fractional, LP and 3-D pooling are not)"
+)
 
 
 def torch_layer_problem(module: nn.Module) -> str | None:
     """Why a plain torch layer cannot be explained (recurrent, convolution, pooling), or None."""
     if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
         return RECURRENT
+    if isinstance(module, LINEAR_LAYERS):
+        return None
     if isinstance(module, nn.modules.conv._ConvNd):
         return CONVOLUTION
     if type(module).__module__ == "torch.nn.modules.pooling":
@@ -245,21 +333,39 @@ class DenseSpikingAdapter(abc.ABC):
     """Base of the framework adapters: a :class:`~spikeattr.explain.recording.RecordableNetwork`.
 
     Subclasses parse the model into :class:`Stage` s and implement :meth:`betas`,
-    :meth:`weights` and :meth:`run`. Weights and decays are read from the model at every call,
-    so an adapter follows a model that keeps training.
+    :meth:`weights`, :meth:`scales` and :meth:`run`. Weights and decays are read from the model
+    at every call, so an adapter follows a model that keeps training. (The name is historical:
+    stages may be convolutional; :attr:`is_dense` says whether all are ``nn.Linear``.)
     """
 
     model: nn.Module
     stages: list[Stage]
 
     @property
+    def is_dense(self) -> bool:
+        """Whether every stage is an ``nn.Linear`` (dense matrices ``W_l``)."""
+        return all(stage.is_dense for stage in self.stages)
+
+    def require_dense(self, what: str) -> None:
+        """Raise :class:`ExplanationError` naming the first convolutional stage."""
+        if not self.is_dense:
+            stage = next(s for s in self.stages if not s.is_dense)
+            raise ExplanationError(
+                f"{what} needs dense layers (nn.Linear); the model's stage {stage.index} has "
+                f"{', '.join(op.describe() for op in stage.ops)}"
+            )
+
+    @property
     def layer_sizes(self) -> tuple[int, ...]:
-        """``(n_0, n_1, ..., n_L)``: inputs, each neuron layer, classes."""
+        """``(n_0, n_1, ..., n_L)``: inputs, each neuron layer, classes (dense models only: a
+        convolutional model's sizes follow from its input's shape)."""
+        self.require_dense("layer_sizes")
         return (*(stage.fc.in_features for stage in self.stages), self.stages[-1].fc.out_features)
 
     @property
     def ignored_biases(self) -> list[str]:
-        """Names of the ``nn.Linear`` layers whose bias TSA does not attribute."""
+        """Names of the ``nn.Linear`` layers and convolutions whose bias TSA does not
+        attribute."""
         return [stage.linear.name for stage in self.stages if stage.has_bias]
 
     @abc.abstractmethod
@@ -271,38 +377,70 @@ class DenseSpikingAdapter(abc.ABC):
         """Effective ``W_l [n_l, n_{l+1}]``: the weight by which a spike enters the membrane."""
 
     @abc.abstractmethod
-    def run(self, spikes: torch.Tensor, state: list[Any] | None = None) -> AdapterTrace:
-        """Run the model on ``spikes [B, T, n_0]`` and record it.
+    def scales(self) -> list[float]:
+        """Per weight layer, the positive factor by which its layers' output enters the
+        membrane (the effective weight is ``scale * W``)."""
+
+    @abc.abstractmethod
+    def run(
+        self, spikes: torch.Tensor, state: list[Any] | None = None, pooled: bool = False
+    ) -> AdapterTrace:
+        """Run the model on ``spikes [B, T, n_0]`` (``[B, T, *shape]``) and record it.
 
         From the resting state, or from ``state`` (the :attr:`AdapterTrace.state` of an earlier
-        run) to continue where that run stopped.
+        run) to continue where that run stopped. ``pooled`` records every max pooling's input.
         """
 
     def check_input(self, spikes: torch.Tensor) -> None:
-        """Raise :class:`ExplanationError` unless ``spikes`` is ``[B, T, n_0]`` with ``T > 0``."""
-        n_inputs = self.layer_sizes[0]
-        if not isinstance(spikes, torch.Tensor) or spikes.ndim != 3:
+        """Raise :class:`ExplanationError` unless ``spikes`` is ``[B, T, n_0]`` (a dense model)
+        or ``[B, T, *shape]`` (a convolutional one) with ``T > 0``."""
+        if not isinstance(spikes, torch.Tensor) or spikes.ndim < 3:
             shape = tuple(spikes.shape) if isinstance(spikes, torch.Tensor) else type(spikes)
-            raise ExplanationError(f"spikes must be a tensor [B, T, {n_inputs}]; got {shape}")
-        if spikes.shape[2] != n_inputs:
             raise ExplanationError(
-                f"spikes has {spikes.shape[2]} inputs in its last dimension; the model's first "
-                f"nn.Linear ({self.stages[0].linear.name!r}) takes {n_inputs}"
+                f"spikes must be a tensor [B, T, ...] (batch first); got {shape}"
             )
+        if self.stages[0].is_dense and isinstance(self.stages[0].ops[0].module, nn.Linear):
+            n_inputs = self.stages[0].fc.in_features
+            if spikes.ndim != 3:
+                raise ExplanationError(
+                    f"spikes must be a tensor [B, T, {n_inputs}]; got {tuple(spikes.shape)}"
+                )
+            if spikes.shape[2] != n_inputs:
+                raise ExplanationError(
+                    f"spikes has {spikes.shape[2]} inputs in its last dimension; the model's "
+                    f"first nn.Linear ({self.stages[0].linear.name!r}) takes {n_inputs}"
+                )
         if spikes.shape[1] == 0:
             raise ExplanationError("spikes has no time steps (T = 0); nothing to explain")
 
-    def record_spikes(self, spikes: torch.Tensor) -> SpikeRecording:
-        """What TSA needs from one run on ``spikes [B, T, n_0]`` (see :class:`SpikeRecording`)."""
-        trace = self.run(spikes)
-        weights = self.weights()
-        dtype = weights[0].dtype
-        layer_inputs = [spikes.to(dtype), *(s.to(dtype) for s in trace.layer_spikes[:-1])]
-        return SpikeRecording(layer_inputs, weights, self.betas(), trace.scores.to(dtype))
+    def record_spikes(self, spikes: torch.Tensor) -> SpikeRecording | MapRecording:
+        """What TSA needs from one run on ``spikes [B, T, n_0]`` (see :class:`SpikeRecording`),
+        or on ``[B, T, *shape]`` through convolutions (see :class:`MapRecording`)."""
+        if self.is_dense and spikes.ndim == 3:
+            trace = self.run(spikes)
+            weights = self.weights()
+            dtype = weights[0].dtype
+            layer_inputs = [spikes.to(dtype), *(s.to(dtype) for s in trace.layer_spikes[:-1])]
+            return SpikeRecording(layer_inputs, weights, self.betas(), trace.scores.to(dtype))
+        trace = self.run(spikes, pooled=True)
+        dtype = trace.scores.dtype
+        layer_inputs = [
+            spikes.to(dtype=dtype, device=trace.scores.device),
+            *(s.to(dtype) for s in trace.layer_spikes[:-1]),
+        ]
+        pooled = trace.pooled or [{} for _ in self.stages]
+        layers = [
+            stage.layer_map(tuple(inputs.shape[2:]), pools, scale)
+            for stage, inputs, pools, scale in zip(
+                self.stages, layer_inputs, pooled, self.scales(), strict=True
+            )
+        ]
+        return MapRecording(layer_inputs, layers, self.betas(), trace.scores.to(dtype))
 
     def __repr__(self) -> str:
         stages = ", ".join(
-            f"{stage.linear.name}->{stage.neuron.name}({type(stage.neuron.module).__name__})"
+            f"{'+'.join(op.name for op in stage.ops)}->{stage.neuron.name}"
+            f"({type(stage.neuron.module).__name__})"
             for stage in self.stages
         )
         return f"{type(self).__name__}({stages})"

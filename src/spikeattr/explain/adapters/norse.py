@@ -1,6 +1,7 @@
 """Explain Norse models with TSA: :class:`NorseAdapter`.
 
-Supported: a feed-forward stack of ``torch.nn.Linear`` layers, each followed by
+Supported: a feed-forward stack of ``torch.nn.Linear`` layers or convolutions (``nn.Conv1d/2d``,
+with ``nn.AvgPool1d/2d``, ``nn.MaxPool1d/2d`` and ``nn.Flatten`` around them), each followed by
 ``norse.torch.LIFCell``, ``LIFBoxCell`` or ``LIF`` (the whole-sequence module), optionally ending
 with a non-spiking leaky-integrator read-out ``LICell`` / ``LI``, in a
 ``norse.torch.SequentialState``, an ``nn.Sequential`` or registered in forward order on an
@@ -58,12 +59,14 @@ from spikeattr.explain.adapters._dense import (
     scalar_parameter,
     torch_layer_problem,
 )
+from spikeattr.explain.adapters._maps import LINEAR_LAYERS
 
 SUPPORTED = (
-    "Supported: feed-forward stacks of torch.nn.Linear, each followed by norse.torch.LIFCell, "
-    "LIFBoxCell or LIF, optionally ending with a LICell or LI read-out (nn.Identity, nn.Flatten "
-    "and nn.Dropout are skipped), in a SequentialState, an nn.Sequential or registered in "
-    "forward order on an nn.Module"
+    "Supported: feed-forward stacks of torch.nn.Linear or nn.Conv1d/2d (with nn.AvgPool1d/2d, "
+    "nn.MaxPool1d/2d and nn.Flatten around them), each followed by norse.torch.LIFCell, "
+    "LIFBoxCell or LIF, optionally ending with a LICell or LI read-out (nn.Identity and "
+    "nn.Dropout are skipped), in a SequentialState, an nn.Sequential or registered in forward "
+    "order on an nn.Module"
 )
 
 
@@ -117,7 +120,7 @@ class NorseAdapter(DenseSpikingAdapter):
     def _classify(self, layer: NamedLayer) -> LayerKind:
         norse = self._norse
         module = layer.module
-        if isinstance(module, nn.Linear):
+        if isinstance(module, LINEAR_LAYERS):
             return "linear"
         if isinstance(module, PASS_THROUGH):
             return "skip"
@@ -168,37 +171,58 @@ class NorseAdapter(DenseSpikingAdapter):
             betas.append(check_decay(1.0 - gain, stage, derivation))
         return betas
 
+    def scales(self) -> list[float]:
+        """``dt * tau_mem_inv`` of every neuron layer: the gain of its input current."""
+        return [self._gain(stage)[0] for stage in self.stages]
+
     def weights(self) -> list[torch.Tensor]:
         """``W_l = dt * tau_mem_inv * W^T [n_l, n_{l+1}]``: how a spike enters the membrane."""
+        self.require_dense("weights()")
         return [stage.weight * self._gain(stage)[0] for stage in self.stages]
 
-    def run(self, spikes: torch.Tensor, state: list[Any] | None = None) -> AdapterTrace:
-        """Run the layers over ``spikes [B, T, n_0]``, recording every layer.
+    def run(
+        self, spikes: torch.Tensor, state: list[Any] | None = None, pooled: bool = False
+    ) -> AdapterTrace:
+        """Run the layers over ``spikes [B, T, n_0]`` (``[B, T, *shape]``), recording every
+        layer.
 
         From rest, or from ``state`` (per neuron layer the Norse state after an earlier run,
-        as returned in :attr:`AdapterTrace.state`).
+        as returned in :attr:`AdapterTrace.state`). ``pooled`` records the input of every max
+        pooling at every step.
         """
         self.check_input(spikes)
-        first = self.stages[0].fc.weight
+        first: torch.Tensor = self.stages[0].linear.module.weight  # type: ignore[assignment]
         batch, steps = spikes.shape[:2]
         activity = spikes.to(dtype=first.dtype, device=first.device).transpose(0, 1).contiguous()
         layer_spikes = []
         final: list[Any] = []
+        recorded: list[dict[int, torch.Tensor]] = []
         membrane = activity
         with torch.no_grad():
             for index, stage in enumerate(self.stages):
                 neuron: Any = stage.neuron.module
                 layer_state: Any = state[index] if state is not None else None
+                pools: dict[int, list[torch.Tensor]] = {}
                 if isinstance(neuron, self._base.SNN):  # whole sequence, time first
-                    out, layer_state = neuron(stage.fc(activity), layer_state)
+                    frames = activity.reshape(steps * batch, *activity.shape[2:])
+                    currents = stage.currents(frames, pools if pooled else None)
+                    currents = currents.reshape(steps, batch, *currents.shape[1:])
+                    out, layer_state = neuron(currents, layer_state)
                     if getattr(neuron, "record_states", False):  # states of every step
                         layer_state = type(layer_state)(*(field[-1] for field in layer_state))
+                    pooled_inputs = {
+                        k: v[0].reshape(steps, batch, *v[0].shape[1:]).transpose(0, 1)
+                        for k, v in pools.items()
+                    }
                 else:
                     outputs = []
                     for step in range(steps):
-                        output, layer_state = neuron(stage.fc(activity[step]), layer_state)
+                        currents = stage.currents(activity[step], pools if pooled else None)
+                        output, layer_state = neuron(currents, layer_state)
                         outputs.append(output)
                     out = torch.stack(outputs)
+                    pooled_inputs = {k: torch.stack(v, 1) for k, v in pools.items()}
+                recorded.append(pooled_inputs)
                 final.append(layer_state)
                 membrane = layer_state.v
                 fired = (
@@ -208,6 +232,6 @@ class NorseAdapter(DenseSpikingAdapter):
                 )
                 layer_spikes.append(fired.to(first.dtype).transpose(0, 1))
                 activity = out
-        width = self.stages[-1].fc.out_features
+        width = int(membrane.shape[-1])
         scores = torch.broadcast_to(membrane.detach(), (batch, width)).clone()
-        return AdapterTrace(layer_spikes=layer_spikes, scores=scores, state=final)
+        return AdapterTrace(layer_spikes, scores, final, recorded if pooled else None)

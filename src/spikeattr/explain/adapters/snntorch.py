@@ -1,19 +1,23 @@
 """Explain snnTorch models with TSA: :class:`SnnTorchAdapter`.
 
-Supported: a feed-forward stack of ``nn.Linear`` layers, each followed by ``snntorch.Leaky`` or
-``snntorch.Synaptic``, either as an ``nn.Sequential`` (typically with ``init_hidden=True``) or as
-the children of your own ``nn.Module`` whose ``forward`` loops over time passing ``mem``/``syn``
-explicitly. The adapter does not call your ``forward``: it steps the layers itself, in the order
-they are registered (or the order you pass as ``layers=``), one time step at a time, exactly as a
-``Linear -> neuron -> Linear -> neuron`` loop does, starting every window from zero state. The
-neurons' own state (``mem``, ``syn``) is restored afterwards, so explaining does not disturb a
-simulation in progress.
+Supported: a feed-forward stack of ``nn.Linear`` layers or convolutions (``nn.Conv1d/2d``, with
+``nn.AvgPool1d/2d``, ``nn.MaxPool1d/2d`` and ``nn.Flatten`` around them), each followed by
+``snntorch.Leaky`` or ``snntorch.Synaptic``, either as an ``nn.Sequential`` (typically with
+``init_hidden=True``) or as the children of your own ``nn.Module`` whose ``forward`` loops over
+time passing ``mem``/``syn`` explicitly. The adapter does not call your ``forward``: it steps
+the layers itself, in the order they are registered (or the order you pass as ``layers=``), one
+time step at a time, exactly as a ``Linear -> neuron -> Linear -> neuron`` loop does, starting
+every window from zero state. The neurons' own state (``mem``, ``syn``) is restored afterwards,
+so explaining does not disturb a simulation in progress.
 
 What TSA gets from each weight layer ``l``:
 
-* ``W_l``: the ``nn.Linear`` weight ``[out, in]`` transposed to ``[n_l, n_{l+1}]``. With graded
-  spikes (``graded_spikes_factor = g`` on the layer emitting them), a spike enters the next layer
-  as ``g * W``, so ``g`` is folded into the rows of ``W_l``.
+* ``W_l``: the ``nn.Linear`` weight ``[out, in]`` transposed to ``[n_l, n_{l+1}]``; for a
+  convolutional stage, the stage's layers as a linear map
+  (:class:`~spikeattr.explain.linear_maps.LayerMap`). With graded spikes
+  (``graded_spikes_factor = g`` on the layer emitting them), a spike enters the next layer as
+  ``g * W``, so ``g`` is folded into the rows of ``W_l`` (a convolutional stage takes one ``g``
+  per layer).
 * ``beta_l``: the layer's ``beta`` (a float or a tensor, learnable or not), clamped to ``[0, 1]``
   as snnTorch does in its forward; snnTorch's membrane update is ``mem = beta * mem + input``
   (``Leaky``) or ``mem = beta * mem + syn`` (``Synaptic``), so ``beta`` is the decay per step.
@@ -33,6 +37,7 @@ them. Leak, threshold and reset are not attributed either.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -55,11 +60,13 @@ from spikeattr.explain.adapters._dense import (
     scalar_parameter,
     torch_layer_problem,
 )
+from spikeattr.explain.adapters._maps import LINEAR_LAYERS
 
 SUPPORTED = (
-    "Supported: feed-forward stacks of torch.nn.Linear, each followed by snntorch.Leaky or "
-    "snntorch.Synaptic (nn.Identity, nn.Flatten and nn.Dropout are skipped), in an "
-    "nn.Sequential or registered in forward order on an nn.Module"
+    "Supported: feed-forward stacks of torch.nn.Linear or nn.Conv1d/2d (with nn.AvgPool1d/2d, "
+    "nn.MaxPool1d/2d and nn.Flatten around them), each followed by snntorch.Leaky or "
+    "snntorch.Synaptic (nn.Identity and nn.Dropout are skipped), in an nn.Sequential or "
+    "registered in forward order on an nn.Module"
 )
 _STATE_ATTRIBUTES = ("mem", "syn", "reset")
 _CARRIED = ("mem", "syn")  # what a step reads of the previous one (``reset`` derives from mem)
@@ -111,7 +118,7 @@ class SnnTorchAdapter(DenseSpikingAdapter):
     def _classify(self, layer: NamedLayer) -> LayerKind:
         snn = self._snn
         module = layer.module
-        if isinstance(module, nn.Linear):
+        if isinstance(module, LINEAR_LAYERS):
             return "linear"
         if isinstance(module, PASS_THROUGH):
             return "skip"
@@ -147,8 +154,24 @@ class SnnTorchAdapter(DenseSpikingAdapter):
             betas.append(check_decay(value, stage, "snnTorch's beta clamped to [0, 1]"))
         return betas
 
+    def scales(self) -> list[float]:
+        """Per weight layer, the graded-spike factor of the layer emitting its input (1 for the
+        input); one value per layer."""
+        scales = [1.0]
+        for stage, emitter in itertools.pairwise(self.stages):
+            factor = torch.as_tensor(getattr(emitter.neuron.module, "graded_spikes_factor", 1.0))
+            factor = factor.detach().double().flatten()
+            if factor.numel() != 1 or not float(factor[0]) > 0:
+                raise UnsupportedLayerError(
+                    f"{emitter.neuron.describe()} has graded_spikes_factor {factor.tolist()}; "
+                    f"through {stage.linear.describe()} TSA takes one positive factor per layer"
+                )
+            scales.append(float(factor[0]))
+        return scales
+
     def weights(self) -> list[torch.Tensor]:
         """``W_l [n_l, n_{l+1}]``, with the graded-spike factor of layer ``l``'s input folded in."""
+        self.require_dense("weights()")
         weights = []
         for index, stage in enumerate(self.stages):
             weight = stage.weight
@@ -168,17 +191,22 @@ class SnnTorchAdapter(DenseSpikingAdapter):
             weights.append(weight)
         return weights
 
-    def run(self, spikes: torch.Tensor, state: list[Any] | None = None) -> AdapterTrace:
-        """Step the layers over ``spikes [B, T, n_0]``, recording every layer.
+    def run(
+        self, spikes: torch.Tensor, state: list[Any] | None = None, pooled: bool = False
+    ) -> AdapterTrace:
+        """Step the layers over ``spikes [B, T, n_0]`` (``[B, T, *shape]``), recording every
+        layer.
 
         From zero state, or from ``state`` (per neuron layer its ``mem``/``syn`` tensors, as
         returned in :attr:`AdapterTrace.state`). The neurons' own state is restored afterwards.
+        ``pooled`` records the input of every max pooling at every step.
         """
         self.check_input(spikes)
-        first = self.stages[0].fc.weight
+        first: torch.Tensor = self.stages[0].linear.module.weight  # type: ignore[assignment]
         inputs = spikes.to(dtype=first.dtype, device=first.device)
         neurons: list[Any] = [stage.neuron.module for stage in self.stages]
         emitted: list[list[torch.Tensor]] = [[] for _ in self.stages]
+        pools: list[dict[int, list[torch.Tensor]]] = [{} for _ in self.stages]
         with torch.no_grad(), _restored_state(neurons):
             for index, neuron in enumerate(neurons):
                 neuron.reset_mem()
@@ -186,8 +214,8 @@ class SnnTorchAdapter(DenseSpikingAdapter):
                     setattr(neuron, name, value.clone())
             for step in range(inputs.shape[1]):
                 activity = inputs[:, step]
-                for stage, record in zip(self.stages, emitted, strict=True):
-                    out = stage.neuron.module(stage.fc(activity))
+                for stage, record, pool in zip(self.stages, emitted, pools, strict=True):
+                    out = stage.neuron.module(stage.currents(activity, pool if pooled else None))
                     activity = out if isinstance(out, torch.Tensor) else out[0]
                     record.append(activity)
             scores = torch.as_tensor(neurons[-1].mem).detach().clone()
@@ -200,7 +228,8 @@ class SnnTorchAdapter(DenseSpikingAdapter):
                 for neuron in neurons
             ]
         layer_spikes = [(torch.stack(record, 1) != 0).to(first.dtype) for record in emitted]
-        return AdapterTrace(layer_spikes=layer_spikes, scores=scores, state=final)
+        recorded = [{k: torch.stack(v, 1) for k, v in pool.items()} for pool in pools]
+        return AdapterTrace(layer_spikes, scores, final, recorded if pooled else None)
 
 
 @contextlib.contextmanager
