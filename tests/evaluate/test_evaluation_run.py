@@ -177,8 +177,14 @@ def test_resume_skips_finished_units_and_refuses_another_config(
     run_evaluation(_config(synthetic_series), synthetic_series, out, resume=True)
     assert calls == []
     (out / UNIT / "s" / "sensitivity.json").unlink()
+    before = json.loads((out / "manifest.json").read_text())["timings_s"]
     run_evaluation(_config(synthetic_series), synthetic_series, out, resume=True)
     assert calls == ["s"]
+    after = json.loads((out / "manifest.json").read_text())["timings_s"]
+    assert set(after) == set(before)  # the units of the first run keep their times
+    rerun = [label for label in after if label.endswith(" / s")]
+    assert rerun and all(after[k] != before[k] for k in rerun)
+    assert all(after[k] == before[k] for k in after if k not in rerun)
     assert _file(out, "s", "sensitivity") == _file(full_run, "s", "sensitivity") | {
         "seconds": _file(out, "s", "sensitivity")["seconds"]
     }  # the same numbers again

@@ -68,7 +68,7 @@ from spikeattr.explain.files import write_stamp_explanations
 from spikeattr.explain.methods import METHODS
 from spikeattr.explain.stamps import check_stamps, explain_stamps
 from spikeattr.pipelines.evaluation_unit import evaluate_unit, reference_stamps
-from spikeattr.runs.manifest import write_manifest
+from spikeattr.runs.manifest import recorded_timings, write_manifest
 from spikeattr.snn.accuracy import accuracy_report
 from spikeattr.snn.checkpoint import load_network
 
@@ -440,6 +440,7 @@ def _summarise(
         comparisons[model_name] = compare_methods(mine, metrics, config.methods, config.seed)
         write_json_atomic(comparisons_path(out, model_name), to_json(comparisons[model_name]))
     rows = score_rows(records, by_name)
+    timings = {**recorded_timings(out), **timings}  # a resumed run keeps the earlier units' times
     with atomic_path(out / "summary.md") as tmp:
         tmp.write_text(summary_markdown(rows, comparisons, notes, protocol), encoding="utf-8")
     with atomic_path(out / "summary.csv") as tmp:

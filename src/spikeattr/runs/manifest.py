@@ -6,6 +6,7 @@ One module writes it for every command (train, tune, evaluate, quickstart, repro
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
 import sys
@@ -53,3 +54,21 @@ def write_manifest(
         },
     )
     return path
+
+
+def recorded_timings(run_dir: str | os.PathLike[str]) -> dict[str, float]:
+    """The ``timings_s`` of ``run_dir``'s manifest, to carry over when a resumed run rewrites it
+    (its stages that ran before keep their times). A missing or unreadable manifest gives ``{}``:
+    the manifest is rewritten whole, and nothing else is read from it."""
+    path = Path(run_dir) / "manifest.json"
+    try:
+        timings = json.loads(path.read_text(encoding="utf-8")).get("timings_s", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(timings, dict):
+        return {}
+    return {
+        str(name): float(seconds)
+        for name, seconds in timings.items()
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+    }
