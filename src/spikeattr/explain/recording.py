@@ -23,8 +23,30 @@ from spikeattr.errors import ExplanationError
 from spikeattr.explain.linear_maps import LayerMap
 
 
+class _Recorded:
+    """What both recordings share: their spikes' batch and step counts, and the decay check."""
+
+    layer_inputs: list[torch.Tensor]
+    betas: list[float]
+
+    @property
+    def batch_size(self) -> int:
+        """``B``."""
+        return int(self.layer_inputs[0].shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        """``T``."""
+        return int(self.layer_inputs[0].shape[1])
+
+    def _check_betas(self) -> None:
+        for index, beta in enumerate(self.betas):
+            if not 0.0 < beta < 1.0:
+                raise ExplanationError(f"betas[{index}] must lie in (0, 1); got {beta}")
+
+
 @dataclass
-class SpikeRecording:
+class SpikeRecording(_Recorded):
     """Spikes, weights, decays and output scores of one forward pass over ``[B, T, n_0]``.
 
     Attributes:
@@ -68,24 +90,12 @@ class SpikeRecording:
                     f"weights[{index}] {tuple(weight.shape)} does not chain into weights"
                     f"[{index + 1}] {tuple(self.weights[index + 1].shape)}"
                 )
-        for index, beta in enumerate(self.betas):
-            if not 0.0 < beta < 1.0:
-                raise ExplanationError(f"betas[{index}] must lie in (0, 1); got {beta}")
+        self._check_betas()
         if self.scores.shape != (batch, self.weights[-1].shape[1]):
             raise ExplanationError(
                 f"scores must have shape [B={batch}, C={self.weights[-1].shape[1]}]; got "
                 f"{tuple(self.scores.shape)}"
             )
-
-    @property
-    def batch_size(self) -> int:
-        """``B``."""
-        return int(self.layer_inputs[0].shape[0])
-
-    @property
-    def n_steps(self) -> int:
-        """``T``."""
-        return int(self.layer_inputs[0].shape[1])
 
     @property
     def n_classes(self) -> int:
@@ -94,7 +104,7 @@ class SpikeRecording:
 
 
 @dataclass
-class MapRecording:
+class MapRecording(_Recorded):
     """Spikes of any shape, linear maps, decays and output scores of one forward pass.
 
     Attributes:
@@ -139,24 +149,12 @@ class MapRecording:
                 f"the last layer must give one score per class; it gives "
                 f"{list(self.layers[-1].out_shape)}"
             )
-        for index, beta in enumerate(self.betas):
-            if not 0.0 < beta < 1.0:
-                raise ExplanationError(f"betas[{index}] must lie in (0, 1); got {beta}")
+        self._check_betas()
         if tuple(self.scores.shape) != (batch, self.n_classes):
             raise ExplanationError(
                 f"scores must have shape [B={batch}, C={self.n_classes}]; got "
                 f"{tuple(self.scores.shape)}"
             )
-
-    @property
-    def batch_size(self) -> int:
-        """``B``."""
-        return int(self.layer_inputs[0].shape[0])
-
-    @property
-    def n_steps(self) -> int:
-        """``T``."""
-        return int(self.layer_inputs[0].shape[1])
 
     @property
     def n_classes(self) -> int:
