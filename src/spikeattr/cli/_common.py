@@ -56,6 +56,30 @@ def progress_bar(description: str, total: int, quiet: bool) -> Iterator[Callable
         yield lambda done: bar.update(task, completed=done)
 
 
+@contextmanager
+def units_progress(
+    description: str, total: int, quiet: bool
+) -> Iterator[Callable[[str, int, int], Any] | None]:
+    """A rich progress bar over a run's units; yields the ``progress(label, done, total)`` that
+    the pipelines call, or None with ``quiet`` (nothing drawn)."""
+    if quiet:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} units"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def update(label: str, done: int, _total: int) -> None:
+            bar.update(task, completed=done, description=label)
+
+        yield update
+
+
 ModelOption = Annotated[str, typer.Option("--model", help="published:NAME or a checkpoint .json.")]
 DataOption = Annotated[
     Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")

@@ -13,8 +13,8 @@ from spikeattr.cli._common import (
     JsonOption,
     QuietOption,
     SchedulerOption,
-    console,
     out,
+    units_progress,
     user_errors,
 )
 from spikeattr.evaluate.results import to_json
@@ -72,7 +72,6 @@ def benchmark(
     quiet: QuietOption = False,
 ) -> None:
     """Benchmark explanation methods on tasks whose evidence is known; write the leaderboard."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from spikeattr.pipelines.benchmark import BenchmarkConfig, parse_depths, run_benchmark
     from spikeattr.pipelines.cluster import Scheduler, open_cluster
@@ -95,24 +94,8 @@ def benchmark(
         config.validate()
         total = len(config.tasks) * len(config.depths) * len(config.methods)
         cluster = stack.enter_context(open_cluster(where))
-        if quiet or as_json:
-            result = run_benchmark(config, out_dir, resume=resume, cluster=cluster)
-        else:
-            columns = (
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total} units"),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=console, transient=True) as bar:
-                task = bar.add_task("benchmark", total=total)
-
-                def update(label: str, done: int, _total: int) -> None:
-                    bar.update(task, completed=done, description=label)
-
-                result = run_benchmark(
-                    config, out_dir, resume=resume, progress=update, cluster=cluster
-                )
+        update = stack.enter_context(units_progress("benchmark", total, quiet or as_json))
+        result = run_benchmark(config, out_dir, resume=resume, progress=update, cluster=cluster)
     if as_json:
         out.print_json(
             json.dumps(

@@ -14,9 +14,9 @@ from spikeattr.cli._common import (
     QuietOption,
     SchedulerOption,
     SplitOption,
-    console,
     fail,
     out,
+    units_progress,
     user_errors,
 )
 from spikeattr.evaluate.results import to_json
@@ -126,7 +126,6 @@ def evaluate(
     quiet: QuietOption = False,
 ) -> None:
     """Evaluate explanations with the comparable protocol and the paper's four metrics."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from spikeattr.data.series import SpikeSeries
     from spikeattr.evaluate.registry import MetricSettings
@@ -164,33 +163,19 @@ def evaluate(
         units = len(config.models) * len(config.methods)
         if where is not None:
             config.validate(series)  # refuse a bad configuration before a cluster starts
-        with open_cluster(where) as cluster:
-            if quiet or as_json:
-                result = run_evaluation(
-                    config, series, out_dir, resume=resume, protocol=protocol, cluster=cluster
-                )
-            else:
-                columns = (
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    TextColumn("{task.completed}/{task.total} units"),
-                    TimeElapsedColumn(),
-                )
-                with Progress(*columns, console=console, transient=True) as bar:
-                    task = bar.add_task("evaluating", total=units)
-
-                    def update(label: str, done: int, total: int) -> None:
-                        bar.update(task, completed=done, description=label)
-
-                    result = run_evaluation(
-                        config,
-                        series,
-                        out_dir,
-                        resume=resume,
-                        progress=update,
-                        protocol=protocol,
-                        cluster=cluster,
-                    )
+        with (
+            open_cluster(where) as cluster,
+            units_progress("evaluating", units, quiet or as_json) as update,
+        ):
+            result = run_evaluation(
+                config,
+                series,
+                out_dir,
+                resume=resume,
+                progress=update,
+                protocol=protocol,
+                cluster=cluster,
+            )
     if as_json:
         out.print_json(
             json.dumps(
