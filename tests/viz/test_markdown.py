@@ -4,59 +4,20 @@ viewer would, they hold no tag, link, code span or extra table cell that the nam
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
-
-from markdown_it import MarkdownIt
 
 from spikeattr._markdown import markdown_table, markdown_text
 from spikeattr.evaluate.summary import summary_markdown
+
+from .checks import TABLE_TAGS, render_markdown
 
 #: A checkpoint name and a data path as someone else might choose them.
 HOSTILE_MODEL = "runs/<img src=x onerror=alert(1)>|[x](javascript:alert(1))`code`.json"
 HOSTILE_METHOD = "s<script>alert(1)</script>\n# heading & &lt;b&gt;"
 
 
-class _Rendered(HTMLParser):
-    """The tags and the text of each table cell of rendered Markdown."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.rows: list[list[str]] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None:
-            self.rows[-1].append("".join(self._cell))
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def render(markdown: str) -> _Rendered:
-    """``markdown`` rendered by CommonMark with GitHub tables and raw HTML enabled, parsed."""
-    page = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
-    parsed = _Rendered()
-    parsed.feed(page)
-    parsed.close()
-    return parsed
-
-
-TABLE_TAGS = {"table", "thead", "tbody", "tr", "th", "td"}
-
-
 def test_a_hostile_name_renders_as_its_own_text() -> None:
     for name in (HOSTILE_MODEL, HOSTILE_METHOD, "a\\|b", "&amp;", "<https://example.org>"):
-        parsed = render(markdown_table(("name", "n"), [(name, "1")]))
+        parsed = render_markdown(markdown_table(("name", "n"), [(name, "1")]))
         assert set(parsed.tags) == TABLE_TAGS, parsed.tags  # no img, script, a, code, h1
         expected = name.replace("\n", " ")
         assert parsed.rows == [["name", "n"], [expected, "1"]]
@@ -111,7 +72,7 @@ def test_summary_md_escapes_model_and_method_names() -> None:
     markdown = summary_markdown(rows, comparisons, [f"{HOSTILE_MODEL}: 3 stamps"])
     assert "<img" not in markdown and "<script" not in markdown
     assert "&lt;img src=x onerror=alert(1)&gt;" in markdown
-    parsed = render(markdown)
+    parsed = render_markdown(markdown)
     assert set(parsed.tags) <= TABLE_TAGS | {"p", "h1", "h2", "h3", "ul", "li"}, parsed.tags
     method = HOSTILE_METHOD.replace("\n", " ")
     cells = [row for row in parsed.rows if row and row[0] == HOSTILE_MODEL]
