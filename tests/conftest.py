@@ -69,3 +69,12 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def tiny_training_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 000 training steps (30 windows of 100) and 500 test steps of the synthetic series, as a
+    data file (the train and tune command-line tests)."""
+    path = tmp_path_factory.mktemp("training_cli") / "tiny.npz"
+    generate_synthetic(n_steps=3_500, n_train=3_000).save(path)
+    return path

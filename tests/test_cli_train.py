@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from spikeattr.cli import app
-from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.snn.checkpoint import load_model
 
 runner = CliRunner()
@@ -25,14 +24,6 @@ SPIKEATTR = (sys.executable, "-c", "from spikeattr.cli import main; main()")
 
 # Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3 000 training steps (30 windows of 100) and 500 test steps of the synthetic series."""
-    path = tmp_path_factory.mktemp("train_cli") / "tiny.npz"
-    generate_synthetic(n_steps=3_500, n_train=3_000).save(path)
-    return path
 
 
 def _flat(text: str) -> str:
@@ -50,12 +41,12 @@ def _json(*args: str) -> dict[str, Any]:
     return parsed
 
 
-def test_train_writes_a_loadable_checkpoint(data_file: Path, tmp_path: Path) -> None:
+def test_train_writes_a_loadable_checkpoint(tiny_training_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     summary = _json(
         "train",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--hidden",
         "5",
         "--epochs",
@@ -73,7 +64,7 @@ def test_train_writes_a_loadable_checkpoint(data_file: Path, tmp_path: Path) -> 
     summary = _json(
         "train",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--hidden",
         "5",
         "--epochs",
@@ -86,7 +77,7 @@ def test_train_writes_a_loadable_checkpoint(data_file: Path, tmp_path: Path) -> 
     summary = _json(
         "train",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--hidden",
         "5",
         "--epochs",
@@ -99,13 +90,13 @@ def test_train_writes_a_loadable_checkpoint(data_file: Path, tmp_path: Path) -> 
     assert summary["resumed_from"] == 0 and summary["epochs_run"] == 1
 
 
-def test_train_plain_text_and_precedence(data_file: Path, tmp_path: Path) -> None:
+def test_train_plain_text_and_precedence(tiny_training_file: Path, tmp_path: Path) -> None:
     config = tmp_path / "train.toml"
     config.write_text("lr = 0.1\nepochs = 5\nwindow = 100\nbatch_size = 4\nhidden = [3]\n")
     result = _invoke(
         "train",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--out",
         str(tmp_path / "run"),
         "--config",
@@ -144,12 +135,12 @@ def test_train_plain_text_and_precedence(data_file: Path, tmp_path: Path) -> Non
     ],
 )
 def test_train_refuses_bad_settings(
-    data_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
+    tiny_training_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
     result = _invoke(
         "train",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--out",
         str(tmp_path / "run"),
         "--set",
@@ -161,18 +152,22 @@ def test_train_refuses_bad_settings(
     assert not (tmp_path / "run").exists()  # a refused run leaves no folder behind
 
 
-def test_train_refuses_missing_data_and_unwritable_out(data_file: Path, tmp_path: Path) -> None:
+def test_train_refuses_missing_data_and_unwritable_out(
+    tiny_training_file: Path, tmp_path: Path
+) -> None:
     result = _invoke("train", "--data", str(tmp_path / "none.npz"), "--out", str(tmp_path / "r"))
     assert result.exit_code == 2 and "does not exist" in _flat(result.output)
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = _invoke("train", "--data", str(data_file), "--out", str(blocker / "run"), *TINY)
+    result = _invoke(
+        "train", "--data", str(tiny_training_file), "--out", str(blocker / "run"), *TINY
+    )
     assert result.exit_code == 2
     assert "cannot write to the run directory" in _flat(result.output)
     result = _invoke(
         "train",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--out",
         str(tmp_path / "r"),
         "--config",
@@ -181,7 +176,7 @@ def test_train_refuses_missing_data_and_unwritable_out(data_file: Path, tmp_path
     assert result.exit_code == 2 and "missing.toml does not exist" in _flat(result.output)
 
 
-def test_config_that_is_no_toml_file_is_one_line(data_file: Path, tmp_path: Path) -> None:
+def test_config_that_is_no_toml_file_is_one_line(tiny_training_file: Path, tmp_path: Path) -> None:
     binary = tmp_path / "model.safetensors"
     binary.write_bytes(b"\x93NUMPY\x01\x00\xff\xfe\x00")
     for config, message in (
@@ -190,20 +185,31 @@ def test_config_that_is_no_toml_file_is_one_line(data_file: Path, tmp_path: Path
     ):
         out = tmp_path / "run"
         result = _invoke(
-            "train", "--data", str(data_file), "--out", str(out), "--config", str(config)
+            "train", "--data", str(tiny_training_file), "--out", str(out), "--config", str(config)
         )
         assert result.exit_code == 2, result.output
         assert result.output.strip().splitlines() == [f"error: {message}"]
         assert not out.exists()
 
 
-def test_a_second_trainer_on_one_directory_is_refused(data_file: Path, tmp_path: Path) -> None:
+def test_a_second_trainer_on_one_directory_is_refused(
+    tiny_training_file: Path, tmp_path: Path
+) -> None:
     """Two `spikeattr train --out D` at once: the second is refused, naming the first (pid,
     command), and the first goes on undisturbed."""
     out = tmp_path / "run"
     forever = ("--epochs", "99999", "--quiet")
     first = subprocess.Popen(
-        [*SPIKEATTR, "train", "--data", str(data_file), "--out", str(out), *forever, *TINY],
+        [
+            *SPIKEATTR,
+            "train",
+            "--data",
+            str(tiny_training_file),
+            "--out",
+            str(out),
+            *forever,
+            *TINY,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -215,7 +221,7 @@ def test_a_second_trainer_on_one_directory_is_refused(data_file: Path, tmp_path:
             assert first.poll() is None, first.communicate()[0]
             assert time.monotonic() < deadline, "the first trainer never started"
             time.sleep(0.1)
-        result = _invoke("train", "--data", str(data_file), "--out", str(out), *TINY)
+        result = _invoke("train", "--data", str(tiny_training_file), "--out", str(out), *TINY)
         assert result.exit_code == 2, result.output
         lines = result.output.strip().splitlines()
         assert (
@@ -228,11 +234,15 @@ def test_a_second_trainer_on_one_directory_is_refused(data_file: Path, tmp_path:
         first.wait(timeout=60)
 
 
-def test_stale_temporary_files_are_swept_by_the_next_run(data_file: Path, tmp_path: Path) -> None:
+def test_stale_temporary_files_are_swept_by_the_next_run(
+    tiny_training_file: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
     out.mkdir()
     stale = out / ".train_state.json.ab12cd.tmp"
     stale.write_text('{"half": ')
-    result = _invoke("train", "--data", str(data_file), "--out", str(out), "--epochs", "1", *TINY)
+    result = _invoke(
+        "train", "--data", str(tiny_training_file), "--out", str(out), "--epochs", "1", *TINY
+    )
     assert result.exit_code == 0, result.output
     assert not stale.exists() and (out / "model.json").is_file()

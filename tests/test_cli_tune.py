@@ -8,49 +8,24 @@ from typing import Any
 
 import optuna  # required: CI installs it; a missing Optuna fails, never skips
 import pytest
-from typer.testing import CliRunner
 
-from spikeattr.cli import app
-from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.snn import TrainConfig
 
-runner = CliRunner()
-TINY = ("--set", "window=100", "--set", "batch_size=4")
-
+# The CLI helpers and the test-sized options of the train tests (the data: tiny_training_file).
+from test_cli_train import TINY, _flat, _invoke, _json
 
 # Tiny tensors: intra-op threads only add overhead (and contention on a shared machine).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3 000 training steps (30 windows of 100) and 500 test steps of the synthetic series."""
-    path = tmp_path_factory.mktemp("tune_cli") / "tiny.npz"
-    generate_synthetic(n_steps=3_500, n_train=3_000).save(path)
-    return path
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _invoke(*args: str) -> Any:
-    return runner.invoke(app, list(args))
-
-
-def _json(*args: str) -> dict[str, Any]:
-    result = _invoke(*args, "--json")
-    assert result.exit_code == 0, result.output
-    parsed: dict[str, Any] = json.loads(result.stdout)
-    return parsed
-
-
-def test_tune_optuna_then_train_with_the_best_config(data_file: Path, tmp_path: Path) -> None:
+def test_tune_optuna_then_train_with_the_best_config(
+    tiny_training_file: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "tune"
     summary = _json(
         "tune",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--method",
         "optuna",
         "--trials",
@@ -72,7 +47,7 @@ def test_tune_optuna_then_train_with_the_best_config(data_file: Path, tmp_path: 
     result = _invoke(
         "train",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--config",
         summary["best_config_file"],
         "--epochs",
@@ -84,11 +59,11 @@ def test_tune_optuna_then_train_with_the_best_config(data_file: Path, tmp_path: 
     assert result.exit_code == 0, result.output
 
 
-def test_tune_greedy_plain_text(data_file: Path, tmp_path: Path) -> None:
+def test_tune_greedy_plain_text(tiny_training_file: Path, tmp_path: Path) -> None:
     result = _invoke(
         "tune",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--method",
         "greedy",
         "--epochs",
@@ -113,18 +88,20 @@ def test_tune_greedy_plain_text(data_file: Path, tmp_path: Path) -> None:
     ],
 )
 def test_tune_refuses_bad_arguments(
-    data_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
+    tiny_training_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
-    result = _invoke("tune", "--data", str(data_file), "--out", str(tmp_path / "t"), *TINY, *args)
+    result = _invoke(
+        "tune", "--data", str(tiny_training_file), "--out", str(tmp_path / "t"), *TINY, *args
+    )
     assert result.exit_code == 2, result.output
     assert message in _flat(result.output)
 
 
-def _tune(data_file: Path, out: Path, *args: str) -> dict[str, Any]:
+def _tune(tiny_training_file: Path, out: Path, *args: str) -> dict[str, Any]:
     return _json(
         "tune",
         "--data",
-        str(data_file),
+        str(tiny_training_file),
         "--out",
         str(out),
         "--epochs",
@@ -136,21 +113,25 @@ def _tune(data_file: Path, out: Path, *args: str) -> dict[str, Any]:
     )
 
 
-def test_a_restarted_worker_does_not_replay_its_draws(data_file: Path, tmp_path: Path) -> None:
+def test_a_restarted_worker_does_not_replay_its_draws(
+    tiny_training_file: Path, tmp_path: Path
+) -> None:
     """The same --seed again (a restart, a larger --trials) must not repeat the parameters of
     the study's earlier trials; the draws of trial k depend only on the seed and k."""
-    first = _tune(data_file, tmp_path / "a", "--trials", "2", "--seed", "0")
-    more = _tune(data_file, tmp_path / "a", "--trials", "4", "--seed", "0")
+    first = _tune(tiny_training_file, tmp_path / "a", "--trials", "2", "--seed", "0")
+    more = _tune(tiny_training_file, tmp_path / "a", "--trials", "4", "--seed", "0")
     params = [t["params"] for t in more["trials"]]
     assert [t["number"] for t in more["trials"]] == [0, 1, 2, 3]
     assert params[:2] == [t["params"] for t in first["trials"]]
     assert len({json.dumps(p, sort_keys=True) for p in params}) == 4  # no trial repeats another
-    again = _tune(data_file, tmp_path / "b", "--trials", "4", "--seed", "0")  # a new study
+    again = _tune(tiny_training_file, tmp_path / "b", "--trials", "4", "--seed", "0")  # a new study
     assert [t["params"] for t in again["trials"]] == params  # reproducible from the seed
 
 
-def test_report_gives_the_study_best_without_training(data_file: Path, tmp_path: Path) -> None:
-    worker = _tune(data_file, tmp_path / "w", "--trials", "3", "--seed", "1")
+def test_report_gives_the_study_best_without_training(
+    tiny_training_file: Path, tmp_path: Path
+) -> None:
+    worker = _tune(tiny_training_file, tmp_path / "w", "--trials", "3", "--seed", "1")
     storage = f"sqlite:///{tmp_path / 'w' / 'study.db'}"
     report = _json("tune", "--report", "--study", "s", "--storage", storage)
     for key in ("best_config", "best_score", "best_trial", "trials", "running"):
@@ -175,7 +156,7 @@ def test_report_gives_the_study_best_without_training(data_file: Path, tmp_path:
 
 
 def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
-    data_file: Path, tmp_path: Path
+    tiny_training_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "worker"
     cases = (
@@ -185,7 +166,14 @@ def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
     )
     for storage, message in cases:
         result = _invoke(
-            "tune", "--data", str(data_file), "--out", str(out), "--storage", storage, *TINY
+            "tune",
+            "--data",
+            str(tiny_training_file),
+            "--out",
+            str(out),
+            "--storage",
+            storage,
+            *TINY,
         )
         assert result.exit_code == 2, result.output
         lines = result.output.strip().splitlines()
@@ -196,7 +184,7 @@ def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
 
 
 def test_no_wait_reports_the_trials_other_workers_still_run(
-    data_file: Path, tmp_path: Path
+    tiny_training_file: Path, tmp_path: Path
 ) -> None:
     from spikeattr.runs.study import open_study
     from spikeattr.runs.trial_queue import _claim_waiting_trial, plan_trials
@@ -208,7 +196,7 @@ def test_no_wait_reports_the_trials_other_workers_still_run(
     out = tmp_path / "w1"
     args = ("--storage", storage, "--trials", "2", "--no-wait", "--quiet")
     result = _invoke(
-        "tune", "--data", str(data_file), "--out", str(out), "--study", "s", *TINY, *args
+        "tune", "--data", str(tiny_training_file), "--out", str(out), "--study", "s", *TINY, *args
     )
     assert result.exit_code == 0, result.output
     text = _flat(result.stdout)
