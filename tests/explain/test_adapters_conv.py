@@ -11,6 +11,7 @@ in float64; maps must agree to 1e-9 of their largest value.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -90,7 +91,11 @@ class Hooks:
         return hook
 
 
-_DENSE: dict[tuple[int, str, tuple[int, ...]], np.ndarray] = {}
+#: Dense matrices of the modules, per module (held weakly: a module's ``id`` may be reused by
+#: another once it is freed, so the cache is keyed by the module itself) and (mode, shape).
+_DENSE: weakref.WeakKeyDictionary[nn.Module, dict[tuple[str, tuple[int, ...]], np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _stage_matrix(
@@ -111,10 +116,11 @@ def _stage_matrix(
             geometry = max_pool_geometry(op, shape)
             matrix = geometry.routing(pooled[id(op)][t].reshape(-1).astype(np.float64))
         else:
-            key = (id(op), "ones" if variant == "sam" else "weights", shape)
-            if key not in _DENSE:
-                _DENSE[key] = dense_matrix(_double(op, ones=variant == "sam"), shape)
-            matrix = _DENSE[key]
+            cached = _DENSE.setdefault(op, {})
+            key = ("ones" if variant == "sam" else "weights", shape)
+            if key not in cached:
+                cached[key] = dense_matrix(_double(op, ones=variant == "sam"), shape)
+            matrix = cached[key]
         product = product @ matrix
         shape = out_shape
     return product * (1.0 if variant == "sam" else scale)
