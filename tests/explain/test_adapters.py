@@ -62,16 +62,27 @@ def _windows(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(spikes), torch.from_numpy(labels)
 
 
-def _train(model: nn.Module, membranes: Callable[[torch.Tensor], torch.Tensor]) -> None:
-    """A handful of Adam steps on the per-step cross-entropy of the output membrane."""
-    spikes, labels = _windows(16, seed=0)
+def adam_steps(
+    model: nn.Module,
+    membranes: Callable[[torch.Tensor], torch.Tensor],
+    spikes: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+) -> None:
+    """``steps`` Adam steps on the per-step cross-entropy of the output membrane ``[B, T, C]``
+    of ``spikes`` against ``labels [B, T]``."""
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    for _ in range(4):
+    for _ in range(steps):
         optimizer.zero_grad()
         scores = membranes(spikes)  # [B, T, C]
         loss = nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), labels.flatten())
         loss.backward()
         optimizer.step()
+
+
+def _train(model: nn.Module, membranes: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """A handful of Adam steps on the per-step cross-entropy of the output membrane."""
+    adam_steps(model, membranes, *_windows(16, seed=0), steps=4)
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from spikeattr.explain.recording import MapRecording
 
 from .literal import softmax
 from .literal_maps import dense_matrix, max_pool_geometry, tsa_literal_maps
+from .test_adapters import adam_steps
 
 VARIANTS = ("s", "ns", "sam")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: one thread is faster
@@ -50,14 +51,7 @@ def _windows(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _train(model: nn.Module, membranes: Callable[[torch.Tensor], torch.Tensor]) -> None:
-    spikes, labels = _windows(8, seed=0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    for _ in range(3):
-        optimizer.zero_grad()
-        scores = membranes(spikes)  # [B, T, C]
-        loss = nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), labels.flatten())
-        loss.backward()
-        optimizer.step()
+    adam_steps(model, membranes, *_windows(8, seed=0), steps=3)
 
 
 @pytest.fixture(scope="module")
