@@ -303,7 +303,8 @@ def series_from_event_recordings(
     Args:
         recordings: structured arrays ``(x, y, t, p)``, times from 0 in each.
         labels: the class index of each recording.
-        sensor_size, step: as :func:`bin_events`.
+        sensor_size: ``(width, height, polarities)``, as :func:`bin_events` takes it.
+        step: the length of a step in the unit of ``t``, as :func:`bin_events` takes it.
         splits: recordings per split, in order, e.g. ``{"train": 80, "test": 20}``
             (default: all in ``train``).
         steps_per_recording: bin every recording to this many steps (default: each to its

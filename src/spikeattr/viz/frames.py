@@ -138,10 +138,16 @@ def frame_strip_figure(
             ``T - 1`` is the explained step.
         spikes: ``[T, C, H, W]`` the input window.
         probs: ``[classes]`` probabilities at the explained step, for the side panel.
-        predicted, truth, target: class indices marked in the panel (``-1``: none).
-        frames: number of frames (``per_row`` to a row); ``steps``: how many final steps they
-            cover (default: the map's visible support, as the explanation figure shows).
+        class_names: names of the classes, for the side panel.
+        predicted: the predicted class index, marked in the panel (``-1``: none).
+        truth: the true class index, marked in the panel (``-1``: none).
+        target: the explained class index, marked in the panel (``-1``: none).
+        frames: number of frames (``per_row`` to a row).
+        steps: how many final steps the frames cover (default: the map's visible support, as
+            the explanation figure shows).
         channels: names of the input channels (markers of their events).
+        title: the figure's title (default: none).
+        per_row: frames to a row.
     """
     attribution, spikes = as_grid(attribution, spikes)
     n_steps = attribution.shape[-1]
