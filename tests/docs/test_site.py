@@ -1,18 +1,21 @@
 """The documentation site's sources: every page in the navigation exists (or is generated),
 the generated references cover the command line and every public module, nothing is fetched
-from the network, and the README links to every page.
+from the network, the README links to every page, and every link between pages (and from the
+README) reaches a file and, with ``#anchor``, a heading of that page.
 
 The strict build itself (``mkdocs build --strict``: broken links and cross-references,
-docstrings that do not render) runs in CI (``.ci/run``); it takes longer than a unit test."""
+docstrings that do not render) is tests/docs/test_build.py."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
+import markdown
 import pytest
 import typer
 import yaml
@@ -118,14 +121,128 @@ def test_the_tutorial_page_is_the_notebook_without_outputs(hook: ModuleType) -> 
     assert "result.plot(window, stamp=STAMP, series=test)" in text
 
 
-def test_the_readme_links_to_pages_that_exist() -> None:
-    """The short README points at the site's pages (docs/*.md): every link resolves, and the
-    README links every page a reader would look for."""
+def test_the_readme_links_to_pages_that_exist(config: dict[str, Any]) -> None:
+    """The short README points at the site's pages (docs/*.md): every relative link resolves
+    (its ``#anchor`` too), and the README links every page a reader would look for."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    links = set(re.findall(r"\]\((docs/[\w/.-]+)\)", text))
-    assert [link for link in links if not (ROOT / link).is_file()] == []
+    targets = _relative_links(text)
+    assert targets, "no relative link found in the README"
+    broken = []
+    for target in sorted(set(targets)):
+        path, _, anchor = target.partition("#")
+        file = ROOT / path if path else ROOT / "README.md"
+        if not file.is_file():
+            broken.append(f"README.md -> {target}: no such file")
+        elif anchor and file.suffix == ".md":
+            anchors = _anchors(file.read_text(encoding="utf-8"), config)
+            if anchor not in anchors:
+                broken.append(
+                    f"README.md -> {target}: no heading #{anchor} in {path or 'README.md'}"
+                )
+    assert broken == [], "\n".join(broken)
+    links = {t.partition("#")[0] for t in targets if t.startswith("docs/")}
     pages = {p.relative_to(ROOT).as_posix() for p in DOCS.glob("*.md")}
     assert pages - links == {"docs/index.md"}, "a page the README does not link"  # the home
+
+
+# --- Links and their anchors ----------------------------------------------------------------
+# A link's ``#anchor`` must be the id of a heading on the page it names. The ids come from
+# Python-Markdown's toc extension with the extensions of mkdocs.yml, as the site makes them
+# (lower case, characters other than letters, digits, "_", "-" and spaces dropped, spaces to
+# "-"; an ``{#id}`` of attr_list wins). Bold text is not a heading and gets no id.
+
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_CODE = re.compile(r"^(```|~~~).*?^\1[^\n]*$|`[^`\n]*`", re.DOTALL | re.M)
+_EXCLUDED = {"hooks", "tools", "tutorial-run"}  # exclude_docs of mkdocs.yml
+
+
+def _relative_links(text: str) -> list[str]:
+    """The targets of the page's Markdown links and images that point into the repository (not
+    a URL, not mail), outside code blocks and code spans."""
+    found = _LINK.findall(_CODE.sub("", text))
+    return [t for t in found if not re.match(r"[a-z][a-z0-9+.-]*:", t, re.I)]
+
+
+def _anchors(text: str, config: dict[str, Any]) -> set[str]:
+    """The ids a Markdown page's elements get on the site (its headings' slugs)."""
+    names: list[str] = ["toc", "tables", "fenced_code"]  # mkdocs's own, then mkdocs.yml's
+    settings: dict[str, Any] = {}
+    for entry in config["markdown_extensions"]:
+        name = entry if isinstance(entry, str) else next(iter(entry))
+        names.append(name)
+        if isinstance(entry, dict) and entry[name]:
+            settings[name] = entry[name]
+    html = markdown.Markdown(extensions=names, extension_configs=settings).convert(text)
+    return set(re.findall(r'\bid="([^"]+)"', html))
+
+
+def _api_anchor_exists(page: str, anchor: str) -> bool:
+    """An API page's anchors are the dotted paths of the objects it documents (mkdocstrings):
+    a module of the page, or an object inside one."""
+    modules = re.findall(r"^::: (\S+)", page, re.M)
+    for module in modules:
+        if anchor == module:
+            return True
+        if anchor.startswith(module + "."):
+            obj: Any = importlib.import_module(module)
+            for name in anchor[len(module) + 1 :].split("."):
+                if not hasattr(obj, name):
+                    break
+                obj = getattr(obj, name)
+            else:
+                return True
+    return False
+
+
+def test_the_anchor_of_a_link_is_a_heading_of_its_page(config: dict[str, Any]) -> None:
+    """The rule the link check applies: a heading has an id, bold text has none (docs/data.md
+    once linked conv.md#event-data, where "Event data" was bold text: a warning of the strict
+    build on every machine, and a link that went to the top of the page)."""
+    anchors = _anchors("# Convolutional networks (event cameras, audio)\n\n## Event data\n", config)
+    assert anchors == {"convolutional-networks-event-cameras-audio", "event-data"}
+    assert "event-data" not in _anchors("**Event data.** `spikeattr data events` ...", config)
+    assert _anchors("## What a run `spikeattr train` keeps {#kept}\n", config) == {"kept"}
+    text = "see [x](conv.md#event-data), ![f](f.png), `[y](no.md)`, [web](https://a.b/c#d)\n"
+    assert _relative_links(text + "```\n[z](no.md)\n```\n") == ["conv.md#event-data", "f.png"]
+    api = "# spikeattr.errors\n\n::: spikeattr.errors\n"
+    assert _api_anchor_exists(api, "spikeattr.errors.SpikeAttrError")
+    assert not _api_anchor_exists(api, "spikeattr.errors.NoSuchError")
+
+
+def test_every_link_between_pages_reaches_a_file_and_its_anchor(
+    config: dict[str, Any], hook: ModuleType
+) -> None:
+    """Every relative link of every page (written or generated) names a file of the site, and
+    its ``#anchor`` a heading of that page."""
+    pages = {
+        p.relative_to(DOCS).as_posix(): p.read_text(encoding="utf-8")
+        for p in DOCS.rglob("*.md")
+        if p.relative_to(DOCS).parts[0] not in _EXCLUDED
+    }
+    pages.update(hook.generated_pages())
+    checked, broken = 0, []
+    for name, text in sorted(pages.items()):
+        for target in _relative_links(text):
+            checked += 1
+            path, _, anchor = target.partition("#")
+            where = (DOCS / name).parent.joinpath(path).resolve() if path else DOCS / name
+            if not where.is_relative_to(DOCS.resolve()):
+                broken.append(f"{name} -> {target}: outside the site (docs/)")
+                continue
+            resolved = where.relative_to(DOCS.resolve()).as_posix()
+            if resolved not in pages and not (DOCS / resolved).is_file():
+                broken.append(f"{name} -> {target}: no such page or file")
+            elif anchor and resolved in pages:
+                page = pages[resolved]
+                found = (
+                    _api_anchor_exists(page, anchor)
+                    if resolved.startswith("api/") and resolved != "api/index.md"
+                    else anchor in _anchors(page, config)
+                )
+                if not found:
+                    broken.append(f"{name} -> {target}: no heading #{anchor} in {resolved}")
+    assert checked > 30
+    assert broken == [], "\n".join(broken)
 
 
 def _load(name: str) -> ModuleType:
