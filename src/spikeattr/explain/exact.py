@@ -1,0 +1,210 @@
+"""Exact LIF attribution: relevance that follows the synaptic current, the membrane and the resets.
+
+For one weight layer with input spikes ``x [T, n_in]``, weights ``W [n_in, n]``, per-neuron decays
+``alpha_j = exp(-dt / tau_syn)``, ``beta_j = exp(-dt / tau_mem)`` and the layer's observed output
+spikes held fixed, the membrane of neuron ``j`` at step ``s`` is exactly linear in its inputs::
+
+    mem_j[s] = sum_{t <= s} sum_i x[t, i] W[i, j] K_j(s, t)
+    K_j(s, t) = sum_{u = max(t, r + 1) .. s} alpha_j^(u - t) beta_j^(s - u)
+
+where ``r`` is the neuron's last spike at or before ``s`` (the reset zeroes the membrane; the
+synaptic current is not reset). Without resets ``K(k) = (alpha^(k+1) - beta^(k+1)) /
+(alpha - beta)`` for ``k = s - t`` (``(k + 1) alpha^k`` when ``alpha == beta``); TSA's
+``beta^k`` is the membrane's decay alone.
+
+**Relevance.** The explained quantity is ``F = sum_c w_c m_c[T-1]`` of the output membranes
+``m`` at the last step: ``w = e_c`` (the class's membrane) or ``w = e_c - p`` (contrastive: the
+linearisation of ``log p_c`` in the membranes). The output layer's input cell ``(i, t)`` gets its
+term ``x[t, i] sum_c w_c W[i, c] K_c(T-1, t)``. A hidden spike of neuron ``i`` at step ``t``
+exists because ``mem_i[t-1]`` crossed the threshold, so its relevance ``R`` goes back to the
+terms of ``mem_i[t-1]``:
+
+* ``rule="z"`` (LRP's z-rule): in proportion to each term, ``R term / mem_i[t-1]``;
+* ``rule="alpha_beta"`` (LRP-alpha-beta, ``a - b = 1``): excitatory terms get
+  ``a R term / Z+``, inhibitory ones ``-b R term / Z-`` (``Z+-``: the sums of the positive and
+  negative terms); with ``(a, b) = (1, 0)`` only excitation carries relevance.
+
+Both conserve: the relevance of all input cells sums to ``F`` exactly (up to float64 rounding),
+which :class:`ExactMaps` lets a caller check. Everything is computed in float64 by two linear
+time scans per layer (:mod:`spikeattr.explain.exact_kernels`), with every tail kept.
+
+**Sensitivity and silence.** The relevance of an input cell is ``x[t, i] S[i, t]``, where the
+sensitivity ``S`` is what a spike at that cell would receive with every factor of the rule
+held as observed. ``S`` is defined at silent cells too: it is the signed effect that a spike
+there would have had (through the observed resets), the counterfactual that the plain rule
+(which gives a silent cell exactly 0) cannot see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikeattr.errors import ExplanationError
+from spikeattr.explain.exact_kernels import adjoint_scan, membrane_scan
+
+RULES: tuple[str, ...] = ("z", "alpha_beta")
+
+
+@dataclass
+class LIFRecording:
+    """Everything the exact attribution needs from one forward pass over ``[B, T, n_0]``.
+
+    Attributes:
+        layer_inputs: ``L`` arrays ``[B, T, n_l]`` of 0/1: the input spikes, then each hidden
+            layer's spikes.
+        layer_spikes: ``L`` arrays ``[B, T, n_{l+1}]`` of 0/1: the spikes each layer emitted
+            (the last is the output layer's; they fix the resets).
+        weights: ``L`` float64 arrays ``W_l [n_l, n_{l+1}]``.
+        alphas, betas: ``L`` float64 arrays ``[n_{l+1}]``: per-neuron synaptic and membrane
+            decays per step (a layer-wide constant repeated).
+        scores: the model's output membrane at the last step ``[B, C]`` (its softmax is ``p``).
+    """
+
+    layer_inputs: list[np.ndarray]
+    layer_spikes: list[np.ndarray]
+    weights: list[np.ndarray]
+    alphas: list[np.ndarray]
+    betas: list[np.ndarray]
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        n_layers = len(self.weights)
+        counts = {len(self.layer_inputs), len(self.layer_spikes), len(self.alphas)}
+        if n_layers == 0 or counts | {len(self.betas)} != {n_layers}:
+            raise ExplanationError(
+                "a LIF recording needs one input-spike array, one output-spike array and one "
+                f"alpha and beta per weight layer; got {len(self.layer_inputs)}, "
+                f"{len(self.layer_spikes)}, {len(self.alphas)}, {len(self.betas)} for "
+                f"{n_layers} weight matrices"
+            )
+        batch, steps = self.layer_inputs[0].shape[:2]
+        for index, weight in enumerate(self.weights):
+            n_in, n_out = weight.shape
+            for name, array, size in (
+                ("layer_inputs", self.layer_inputs[index], n_in),
+                ("layer_spikes", self.layer_spikes[index], n_out),
+            ):
+                if array.shape != (batch, steps, size):
+                    raise ExplanationError(
+                        f"{name}[{index}] must have shape [B={batch}, T={steps}, {size}]; got "
+                        f"{tuple(array.shape)}"
+                    )
+            for name, decays in (("alphas", self.alphas[index]), ("betas", self.betas[index])):
+                if decays.shape != (n_out,) or not bool(((decays > 0) & (decays < 1)).all()):
+                    raise ExplanationError(
+                        f"{name}[{index}] must hold {n_out} decays in (0, 1); got shape "
+                        f"{tuple(decays.shape)}"
+                    )
+        if self.scores.shape != (batch, self.weights[-1].shape[1]):
+            raise ExplanationError(
+                f"scores must have shape [B={batch}, C={self.weights[-1].shape[1]}]; got "
+                f"{tuple(self.scores.shape)}"
+            )
+
+    @property
+    def n_classes(self) -> int:
+        """``C``."""
+        return int(self.weights[-1].shape[1])
+
+
+@dataclass
+class ExactMaps:
+    """The exact attribution of every class's output membrane at the last step.
+
+    Attributes:
+        relevance: ``[B, C, n_0, T]`` float64: the relevance of each input cell to ``m_c[T-1]``
+            (class ``c``'s membrane target); it sums over the cells to ``membrane[:, c]``.
+        sensitivity: ``[B, C, n_0, T]`` float64: ``relevance = x * sensitivity``; defined at
+            silent cells too.
+        membrane: ``[B, C]`` float64: ``m_c[T-1]`` recomputed as the sum of its terms.
+    """
+
+    relevance: np.ndarray
+    sensitivity: np.ndarray
+    membrane: np.ndarray
+
+    def combine(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Relevance, sensitivity ``[B, K, n_0, T]`` and target ``[B, K]`` of the targets
+        ``F_k = sum_c weights[b, k, c] m_c`` (``weights [B, K, C]``): the maps are linear in
+        the target weights."""
+        relevance = np.einsum("bkc,bcit->bkit", weights, self.relevance, optimize=True)
+        sensitivity = np.einsum("bkc,bcit->bkit", weights, self.sensitivity, optimize=True)
+        target = np.einsum("bkc,bc->bk", weights, self.membrane)
+        return relevance, sensitivity, target
+
+
+def _shares(
+    relevance: np.ndarray, membrane: np.ndarray, spikes: np.ndarray, classes: int
+) -> np.ndarray:
+    """Read-out weights ``h [B*C, T, n]`` on a hidden layer's membranes: the relevance of the
+    spike at ``t`` (``relevance [B, C, T, n]``) divided by ``mem[t-1]`` (``membrane [B, T, n]``),
+    placed at ``t-1``; 0 where there was no spike or the denominator is 0."""
+    batch, _, steps, n = relevance.shape
+    h = np.zeros((batch, classes, steps, n))
+    if steps > 1:
+        denominator = membrane[:, None, :-1]
+        fired = spikes[:, None, 1:] != 0
+        safe = np.where(fired & (denominator != 0), denominator, np.inf)
+        h[:, :, :-1] = relevance[:, :, 1:] / safe
+    return h.reshape(batch * classes, steps, n)
+
+
+def exact_maps(
+    recording: LIFRecording, rule: str = "z", ab: tuple[float, float] = (1.0, 0.0)
+) -> ExactMaps:
+    """The exact attribution of every class's membrane target; see the module docstring."""
+    if rule not in RULES:
+        raise ExplanationError(f"unknown rule {rule!r}; choose one of {list(RULES)}")
+    a_weight, b_weight = (float(v) for v in ab)
+    if rule == "alpha_beta" and (abs(a_weight - b_weight - 1.0) > 1e-12 or b_weight < 0):
+        raise ExplanationError(f"alpha_beta needs a - b = 1 and b >= 0; got ab = {ab!r}")
+    inputs = [np.asarray(x, dtype=np.float64) for x in recording.layer_inputs]
+    weights = [np.asarray(w, dtype=np.float64) for w in recording.weights]
+    batch, steps = inputs[0].shape[:2]
+    classes = recording.n_classes
+    last = len(weights) - 1
+
+    # Output layer: K_c(T-1, t) for every class at once, then each class's membrane target.
+    readout = np.zeros((batch, steps, classes))
+    readout[:, -1, :] = 1.0
+    kernel = adjoint_scan(
+        readout, recording.layer_spikes[last], recording.alphas[last], recording.betas[last]
+    )  # [B, T, C]
+    # sensitivity of the output layer's input (i, t) to class c: W[i, c] K_c(T-1, t)
+    sensitivity = np.einsum("btc,ic->bcti", kernel, weights[last])  # [B, C, T, n_L]
+    relevance = inputs[last][:, None] * sensitivity
+    membrane_out = relevance.sum(axis=(2, 3))
+
+    for layer in range(last - 1, -1, -1):
+        spikes = recording.layer_spikes[layer]  # = inputs[layer + 1]
+        alpha, beta = recording.alphas[layer], recording.betas[layer]
+        weight = weights[layer]
+        if rule == "z":
+            parts = [(weight, 1.0)]
+        else:
+            parts = [(np.maximum(weight, 0.0), a_weight), (np.minimum(weight, 0.0), b_weight)]
+        membranes = [
+            membrane_scan(inputs[layer] @ w_part, spikes, alpha, beta) for w_part, _ in parts
+        ]
+        if rule == "alpha_beta":
+            # where one side has no terms, the other carries the whole share
+            positive, negative = membranes
+            lone = (positive == 0) | (negative == 0)
+            factors = [np.where(lone, 1.0, a_weight), np.where(lone, 1.0, -b_weight)]
+        else:
+            factors = [np.ones_like(membranes[0])]
+        total = np.zeros((batch, classes, steps, weight.shape[0]))
+        for (w_part, _), mem_part, factor in zip(parts, membranes, factors, strict=True):
+            h = _shares(relevance, mem_part, spikes, classes)
+            h *= np.repeat(factor, classes, axis=0)
+            g = adjoint_scan(h, spikes, alpha, beta, repeat=classes)  # [B*C, T, n]
+            total += (g @ w_part.T).reshape(batch, classes, steps, weight.shape[0])
+        sensitivity = total
+        relevance = inputs[layer][:, None] * sensitivity
+    return ExactMaps(
+        relevance=np.ascontiguousarray(relevance.transpose(0, 1, 3, 2)),
+        sensitivity=np.ascontiguousarray(sensitivity.transpose(0, 1, 3, 2)),
+        membrane=membrane_out,
+    )
