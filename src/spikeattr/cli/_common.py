@@ -100,6 +100,6 @@ VariantOption = Annotated[
     typer.Option(
         "--variant",
         help="s (TSA-S), ns (TSA-NS), sam (SAM baseline); also saliency, ixg, ig (Captum "
-        "gradients) and kim_panda_sam.",
+        "gradients), kim_panda_sam, and lif_z, lif_ab (the exact LIF attribution).",
     ),
 ]

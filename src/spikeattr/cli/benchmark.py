@@ -45,7 +45,7 @@ def benchmark(
         typer.Option(
             "--methods",
             help="Comma-separated methods (default all): s, ns, sam, kim_panda_sam, saliency, "
-            "ixg, ig.",
+            "ixg, ig, lif_z, lif_ab.",
         ),
     ] = None,
     stamps: Annotated[

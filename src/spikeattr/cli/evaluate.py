@@ -62,7 +62,7 @@ def evaluate(
         typer.Option(
             "--methods",
             help="Comma-separated methods: s, ns, sam (TSA-S, TSA-NS, SAM), saliency, ixg, ig, "
-            "kim_panda_sam.",
+            "kim_panda_sam, lif_z, lif_ab (the exact LIF attribution).",
         ),
     ] = "s,ns,sam",
     split: SplitOption = "test",

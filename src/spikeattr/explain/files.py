@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 #: The keys of an explanation file and what each holds.
 FILE_KEYS = {
     "stamps": "int64 [S] explained stamps (indices into the split)",
-    "attribution": "float32 [S, C, n_in, window] class-wise maps, right-aligned: column j is "
-    "split step stamp - window + j",
+    "attribution": "float32 or float64 (the method's own precision, meta 'dtype') [S, C, n_in, "
+    "window] class-wise maps, right-aligned: column j is split step stamp - window + j",
     "probs": "float32 [S, C] class probabilities at step stamp - 1",
     "predicted": "int64 [S] predicted class at step stamp - 1",
     "target": "int64 [S] class of the explanation (the predicted class unless --target)",
@@ -42,8 +42,8 @@ FILE_KEYS = {
     "spikes": "int8 [S, window, n_in] the input windows, right-aligned, zero padded",
     "input_names": "str [n_in]",
     "class_names": "str [C]",
-    "meta": "str [] JSON: model, data file, split, variant, window, time (step_seconds and "
-    "start_time of split step 0, when known), input_shape (inputs with a shape)",
+    "meta": "str [] JSON: model, data file, split, variant, window, dtype of the maps, time "
+    "(step_seconds and start_time of split step 0, when known), input_shape (inputs with a shape)",
 }
 
 
@@ -56,9 +56,11 @@ def stamp_arrays(
     spikes = np.zeros((len(result.stamps), window, part.n_inputs), dtype=np.int8)
     for index, (stamp, start) in enumerate(zip(result.stamps, result.window_start, strict=True)):
         spikes[index, window - (stamp - start) :] = part.spikes[start:stamp]
+    # a float64 map (the exact LIF methods) keeps its precision and its tails
+    dtype = np.float64 if result.values.dtype == np.float64 else np.float32
     return {
         "stamps": result.stamps,
-        "attribution": result.values.astype(np.float32),
+        "attribution": result.values.astype(dtype),
         "probs": result.probs.astype(np.float32),
         "predicted": result.predicted,
         "target": result.target,
@@ -67,7 +69,9 @@ def stamp_arrays(
         "spikes": spikes,
         "input_names": np.array(part.input_names, dtype=str),
         "class_names": np.array(part.class_names, dtype=str),
-        "meta": np.array(json.dumps({**meta, **_written_meta(result, part)})),
+        "meta": np.array(
+            json.dumps({**meta, **_written_meta(result, part), "dtype": np.dtype(dtype).name})
+        ),
     }
 
 

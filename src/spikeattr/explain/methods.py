@@ -2,6 +2,10 @@
 
 Every method has TSA's call shape: ``make_explainer(name, model).attribute(spikes, target)``
 returns an :class:`~spikeattr.explain.tsa.Attribution` with ``values [B, C, n_in, T]``.
+
+``rates`` (the data's per-channel spike rates ``[n_in]``) is the reference input of the exact
+LIF methods (:mod:`spikeattr.explain.exact_attribution`); the other methods ignore it. Callers
+that explain windows of a series pass the series' rates (:func:`channel_rates`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from spikeattr.errors import ExplanationError
@@ -23,12 +28,15 @@ class Explainer(Protocol):
         ...
 
 
-def _tsa(variant: str) -> Callable[[Any], Explainer]:
-    return lambda model: TemporalSpikeAttribution(model, variant=variant)
+Factory = Callable[[Any, np.ndarray | None], Explainer]
 
 
-def _gradient(method: str) -> Callable[[Any], Explainer]:
-    def build(model: Any) -> Explainer:
+def _tsa(variant: str) -> Factory:
+    return lambda model, rates: TemporalSpikeAttribution(model, variant=variant)
+
+
+def _gradient(method: str) -> Factory:
+    def build(model: Any, rates: np.ndarray | None) -> Explainer:
         from spikeattr.explain.gradients import GradientAttribution
 
         return GradientAttribution(model, method=method)
@@ -36,14 +44,25 @@ def _gradient(method: str) -> Callable[[Any], Explainer]:
     return build
 
 
-def _kim_panda(model: Any) -> Explainer:
+def _kim_panda(model: Any, rates: np.ndarray | None) -> Explainer:
     from spikeattr.explain.kim_panda_sam import KimPandaSAM
 
     return KimPandaSAM(model)
 
 
+def _exact(rule: str) -> Factory:
+    def build(model: Any, rates: np.ndarray | None) -> Explainer:
+        from spikeattr.explain.exact_attribution import ExactLIFAttribution
+
+        reference = "window" if rates is None else rates
+        name = "lif_z" if rule == "z" else "lif_ab"
+        return ExactLIFAttribution(model, rule=rule, reference=reference, name=name)
+
+    return build
+
+
 #: name -> (factory, one-line description)
-METHODS: dict[str, tuple[Callable[[Any], Explainer], str]] = {
+METHODS: dict[str, tuple[Factory, str]] = {
     "s": (_tsa("s"), "TSA-S: spiking neurons only"),
     "ns": (_tsa("ns"), "TSA-NS: silent neurons count negatively"),
     "sam": (_tsa("sam"), "SAM baseline of the TSA paper (TSA-S with unit weights)"),
@@ -51,11 +70,31 @@ METHODS: dict[str, tuple[Callable[[Any], Explainer], str]] = {
     "ixg": (_gradient("input_x_gradient"), "Input x Gradient (Captum, surrogate gradient)"),
     "ig": (_gradient("ig"), "Integrated Gradients from the no-spike baseline (Captum)"),
     "kim_panda_sam": (_kim_panda, "Spike Activation Map of Kim & Panda 2021 (class-independent)"),
+    "lif_z": (
+        _exact("z"),
+        "Exact LIF attribution, z-rule: synaptic current, membrane and resets, contrastive",
+    ),
+    "lif_ab": (
+        _exact("alpha_beta"),
+        "Exact LIF attribution, alpha-beta rule (excitation only), contrastive",
+    ),
 }
 
 
-def make_explainer(name: str, model: Any) -> Explainer:
-    """The explainer called ``name`` for ``model``; a clear error lists the known names."""
+def make_explainer(name: str, model: Any, rates: np.ndarray | None = None) -> Explainer:
+    """The explainer called ``name`` for ``model``; a clear error lists the known names.
+
+    ``rates [n_in]``: the data's per-channel spike rates (the exact LIF methods' reference;
+    without them they take each window's own rates)."""
     if name not in METHODS:
         raise ExplanationError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
-    return METHODS[name][0](model)
+    return METHODS[name][0](model, rates)
+
+
+def channel_rates(spikes: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The spike rate of each channel of a series ``[T, n_in]`` (float64 ``[n_in]``)."""
+    array = spikes.detach().cpu().numpy() if isinstance(spikes, torch.Tensor) else spikes
+    total = np.zeros(array.shape[-1], dtype=np.float64)
+    for start in range(0, array.shape[0], 1 << 16):  # int8 series: no float copy of it all
+        total += array[start : start + (1 << 16)].sum(axis=0, dtype=np.float64)
+    return total / max(1, array.shape[0])

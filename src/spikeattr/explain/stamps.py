@@ -22,7 +22,7 @@ import torch
 
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.display import Displayable
-from spikeattr.explain.methods import make_explainer
+from spikeattr.explain.methods import channel_rates, make_explainer
 from spikeattr.explain.tsa import Target
 
 if TYPE_CHECKING:
@@ -177,7 +177,8 @@ def explain_stamps(
     ``sam``, ...). Windows of equal length are explained in batches of ``batch_size``.
     ``dtype`` (TSA only) sets the precision of the attribution algebra. ``target`` is as in
     :meth:`TemporalSpikeAttribution.attribute` (None = predicted class; int; one per stamp).
-    ``progress`` is called with the number of stamps done.
+    ``progress`` is called with the number of stamps done. The exact LIF methods take the
+    series' per-channel spike rates as their reference input.
     """
     if window < 1:
         raise ExplanationError(f"window must be at least 1 step; got {window}")
@@ -192,7 +193,7 @@ def explain_stamps(
             raise ExplanationError(
                 f"target needs one class per stamp ({len(checked)}); got {len(targets)}"
             )
-    explainer = make_explainer(variant, model)
+    explainer = make_explainer(variant, model, rates=channel_rates(series))
     extra = {"dtype": dtype} if dtype is not None else {}
     starts = np.maximum(0, checked - window)
     lengths = checked - starts

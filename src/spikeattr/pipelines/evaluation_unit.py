@@ -23,17 +23,18 @@ from spikeattr.evaluate.controls import control_maps, method_range
 from spikeattr.evaluate.metric import ExplainFn, Metric, MetricResult, StampSet
 from spikeattr.evaluate.registry import for_control
 from spikeattr.evaluate.results import METHOD, MetricRecord, VariantResult
-from spikeattr.explain.methods import make_explainer
+from spikeattr.explain.methods import channel_rates, make_explainer
 from spikeattr.explain.stamps import StampExplanations, explain_stamps
 
 #: Stamps per class of the reference set of a data set without paper stamps.
 REFERENCE_PER_CLASS = 25
 
 
-def explainer_fn(method: str, model: Any) -> ExplainFn:
+def explainer_fn(method: str, model: Any, rates: np.ndarray | None = None) -> ExplainFn:
     """Re-explains windows ``[P, T, n_in]`` with ``method`` for given classes (or the predicted
-    ones), returning the maps ``[P, n_in, T]`` and predictions ``[P]``."""
-    explainer = make_explainer(method, model)
+    ones), returning the maps ``[P, n_in, T]`` and predictions ``[P]``; ``rates`` as in
+    :func:`~spikeattr.explain.methods.make_explainer`."""
+    explainer = make_explainer(method, model, rates=rates)
 
     def explain(windows: np.ndarray, targets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         target = None if targets is None else [int(c) for c in targets]
@@ -96,6 +97,7 @@ def stamp_set(
     """The :class:`StampSet` of an explained unit (with the stamps' evidence masks when the
     data has them)."""
     count = len(explained.stamps)
+    rates = channel_rates(part.spikes)  # what explain_stamps gave the exact LIF methods
     masks = None
     if part.evidence is not None:
         masks = [
@@ -113,8 +115,8 @@ def stamp_set(
         original=explained.predicted,
         labels=part.labels[explained.stamps - 1].astype(np.int64),
         probs=explained.probs.astype(np.float64),
-        explain=explainer_fn(method, model),
-        explainer_for=lambda other: explainer_fn(method, other),
+        explain=explainer_fn(method, model, rates),
+        explainer_for=lambda other: explainer_fn(method, other, rates),
         seed=seed,
         scale=scale,
         masks=masks,
