@@ -3,10 +3,15 @@
 1. One explanation of a 1000-step window for each published model and method, against the
    reference code's wall times of ``tests/oracles/README.md``.
 2. The cost of an explanation relative to the forward pass it needs.
-3. Series mode over the whole synthetic test split (270 000 steps) with the 3L model: wall time
+3. The exact LIF attribution (``lif_z``, ``lif_ab``) beside TSA-NS (float32, as users call it,
+   and float64) and Integrated Gradients, on a batch of windows of every published model; the
+   ratio to TSA-NS float32 of the same run (the goal is <= 3x, and <= 1/10 of IG).
+4. Series mode over the whole synthetic test split (270 000 steps) with the 3L model: wall time
    and peak memory for growing T (memory should stay flat).
 
-Run: ``python benchmarks/bench_explain.py [--repeats 50] [--skip-series]``.
+Run: ``python benchmarks/bench_explain.py [--repeats 50] [--batch 8] [--skip-series]
+[--skip-ig]``. Set ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` for one thread throughout
+(NumPy's BLAS, used by the exact methods, does not follow ``torch.set_num_threads``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Callable
 import torch
 
 from spikeattr.data.synthetic import generate_synthetic
+from spikeattr.explain.methods import make_explainer
 from spikeattr.explain.tsa import TSA, attribute_recording, record_network
 from spikeattr.snn import load_model
 
@@ -97,6 +103,39 @@ def relative_cost(repeats: int) -> None:
         )
 
 
+def exact_costs(repeats: int, batch: int, with_ig: bool) -> None:
+    print(
+        f"\n## Exact LIF attribution vs TSA-NS and IG: {batch} windows of T = 1000, every class "
+        f"(median of {repeats} runs; IG: 1 run)\n"
+    )
+    print(
+        "| model | TSA-NS f32 (ms) | TSA-NS f64 (ms) | lif_z (ms) | lif_ab (ms) | IG (ms) | "
+        "lif_z / TSA-NS | lif_ab / TSA-NS | lif_z / IG |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in REFERENCE_SECONDS:
+        model = load_model(f"published:{name}")
+        windows = _window(name).repeat(batch, 1, 1)
+        ns = TSA(model, "ns")
+        ns32 = _median_seconds(lambda e=ns, w=windows: e.attribute(w), repeats)
+        ns64 = _median_seconds(lambda e=ns, w=windows: e.attribute(w, dtype=torch.float64), repeats)
+        exact = {}
+        for method in ("lif_z", "lif_ab"):
+            explainer = make_explainer(method, model)
+            exact[method] = _median_seconds(lambda e=explainer, w=windows: e.attribute(w), repeats)
+        ig = float("nan")
+        if with_ig:
+            gradients = make_explainer("ig", model)
+            start = time.perf_counter()
+            gradients.attribute(windows)
+            ig = time.perf_counter() - start
+        print(
+            f"| {name} | {ns32 * 1e3:.2f} | {ns64 * 1e3:.2f} | {exact['lif_z'] * 1e3:.2f} | "
+            f"{exact['lif_ab'] * 1e3:.2f} | {ig * 1e3:,.0f} | {exact['lif_z'] / ns32:.1f}x | "
+            f"{exact['lif_ab'] / ns32:.1f}x | {exact['lif_z'] / ig:.4f} |"
+        )
+
+
 _SERIES_CHILD = """
 import json, resource, sys, tempfile, time
 from spikeattr.data.synthetic import generate_synthetic
@@ -142,12 +181,19 @@ def series_mode() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--skip-series", action="store_true")
+    parser.add_argument("--skip-ig", action="store_true")
+    parser.add_argument("--only-exact", action="store_true", help="only the exact LIF table")
     args = parser.parse_args()
     torch.set_num_threads(1)
     tempfile.tempdir = tempfile.mkdtemp(prefix="spikeattr-bench-")
+    if args.only_exact:
+        exact_costs(args.repeats, args.batch, not args.skip_ig)
+        return
     single_explanations(args.repeats)
     relative_cost(args.repeats)
+    exact_costs(args.repeats, args.batch, not args.skip_ig)
     if not args.skip_series:
         series_mode()
 

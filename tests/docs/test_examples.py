@@ -50,3 +50,21 @@ def test_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.checkpoint is None and result.epochs_run == 3
     assert [h["train_loss"] for h in saved.history] == [h["train_loss"] for h in result.history]
     assert saved.checkpoint == Path("runs/api-2L/model.json") and saved.checkpoint.is_file()
+
+
+def test_exact_attribution_page() -> None:
+    """The exact LIF page's example gives float64 maps of the promised shape, whose plain-rule
+    version conserves the contrastive target."""
+    import torch
+
+    from spikeattr.explain.exact_attribution import ExactLIFAttribution
+
+    namespace = _run("exact.md")
+    result = namespace["result"]
+    assert tuple(result.values.shape) == (1, 4, 3, 500)
+    assert result.values.dtype == torch.float64
+    plain = ExactLIFAttribution(namespace["model"], reference="none")
+    values = plain.attribute(namespace["spikes"]).values
+    assert plain.last_target is not None
+    total = values.sum(dim=(2, 3)).numpy()
+    assert abs(total - plain.last_target).max() < 1e-9 * (1 + abs(plain.last_target).max())

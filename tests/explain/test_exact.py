@@ -119,19 +119,19 @@ def test_one_layer_kernel_is_the_two_exponential_response() -> None:
     (TSA would say b^k); checked 60 steps back, where b^k is 1e-26 of the truth."""
     alpha, beta = math.exp(-0.1), math.exp(-1.0)
     steps = 61
-    readout = np.zeros((1, steps, 1))
-    readout[0, -1, 0] = 1.0
+    readout = np.zeros((1, 1, steps))
+    readout[0, 0, -1] = 1.0
     kernel = adjoint_scan(
-        readout, np.zeros((1, steps, 1), np.int8), np.array([alpha]), np.array([beta])
-    )[0, :, 0]
+        readout, np.zeros((1, 1, steps), np.int8), np.array([alpha]), np.array([beta])
+    )[0, 0, :]
     k = np.arange(steps)[::-1]
     expected = (alpha ** (k + 1) - beta ** (k + 1)) / (alpha - beta)
     np.testing.assert_allclose(kernel, expected, rtol=1e-12)
     assert kernel[0] > 1e20 * beta**60  # the tail TSA loses
     # alpha == beta: the limit form (k + 1) alpha^k
     equal = adjoint_scan(
-        readout, np.zeros((1, steps, 1), np.int8), np.array([alpha]), np.array([alpha])
-    )[0, :, 0]
+        readout, np.zeros((1, 1, steps), np.int8), np.array([alpha]), np.array([alpha])
+    )[0, 0, :]
     np.testing.assert_allclose(equal, (k + 1) * alpha**k, rtol=1e-12)
 
 
@@ -141,11 +141,11 @@ def test_membrane_scan_is_the_model_membrane() -> None:
     spikes = _spikes(2, 100, 6, seed=3)
     recording = record_lif_network(net, spikes)
     assert recording.layer_spikes[-1].sum() > 0
-    currents = recording.layer_inputs[0] @ recording.weights[0]
-    mem = membrane_scan(
-        currents, recording.layer_spikes[0], recording.alphas[0], recording.betas[0]
-    )
-    np.testing.assert_allclose(mem, net(spikes).membrane.detach().numpy(), atol=1e-12)
+    currents = (recording.layer_inputs[0] @ recording.weights[0]).transpose(0, 2, 1)
+    fired = recording.layer_spikes[0].transpose(0, 2, 1)
+    mem = membrane_scan(currents, fired, recording.alphas[0], recording.betas[0])
+    expected = net(spikes).membrane.detach().numpy().transpose(0, 2, 1)
+    np.testing.assert_allclose(mem, expected, atol=1e-12)
 
 
 def test_a_reset_cuts_the_membrane_but_not_the_synaptic_current() -> None:
@@ -153,11 +153,11 @@ def test_a_reset_cuts_the_membrane_but_not_the_synaptic_current() -> None:
     reset is gone, the synaptic current's part is not."""
     alpha, beta = 0.9, 0.5
     steps = 6
-    readout = np.zeros((1, steps, 1))
-    readout[0, -1, 0] = 1.0
-    fired = np.zeros((1, steps, 1), np.int8)
-    fired[0, 3, 0] = 1  # reset at step 3
-    kernel = adjoint_scan(readout, fired, np.array([alpha]), np.array([beta]))[0, :, 0]
+    readout = np.zeros((1, 1, steps))
+    readout[0, 0, -1] = 1.0
+    fired = np.zeros((1, 1, steps), np.int8)
+    fired[0, 0, 3] = 1  # reset at step 3
+    kernel = adjoint_scan(readout, fired, np.array([alpha]), np.array([beta]))[0, 0, :]
     for t in range(steps):
         # K(5, t) = sum_{u = max(t, 4)..5} alpha^(u - t) beta^(5 - u)
         expected = sum(alpha ** (u - t) * beta ** (5 - u) for u in range(max(t, 4), 6))

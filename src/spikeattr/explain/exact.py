@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikeattr.errors import ExplanationError
-from spikeattr.explain.exact_kernels import adjoint_scan, membrane_scan
+from spikeattr.explain.exact_kernels import adjoint_scan, hidden_pass, membrane_scan
 
 RULES: tuple[str, ...] = ("z", "alpha_beta")
 
@@ -129,26 +129,12 @@ class ExactMaps:
         """Relevance, sensitivity ``[B, K, n_0, T]`` and target ``[B, K]`` of the targets
         ``F_k = sum_c weights[b, k, c] m_c`` (``weights [B, K, C]``): the maps are linear in
         the target weights."""
-        relevance = np.einsum("bkc,bcit->bkit", weights, self.relevance, optimize=True)
-        sensitivity = np.einsum("bkc,bcit->bkit", weights, self.sensitivity, optimize=True)
-        target = np.einsum("bkc,bc->bk", weights, self.membrane)
-        return relevance, sensitivity, target
-
-
-def _shares(
-    relevance: np.ndarray, membrane: np.ndarray, spikes: np.ndarray, classes: int
-) -> np.ndarray:
-    """Read-out weights ``h [B*C, T, n]`` on a hidden layer's membranes: the relevance of the
-    spike at ``t`` (``relevance [B, C, T, n]``) divided by ``mem[t-1]`` (``membrane [B, T, n]``),
-    placed at ``t-1``; 0 where there was no spike or the denominator is 0."""
-    batch, _, steps, n = relevance.shape
-    h = np.zeros((batch, classes, steps, n))
-    if steps > 1:
-        denominator = membrane[:, None, :-1]
-        fired = spikes[:, None, 1:] != 0
-        safe = np.where(fired & (denominator != 0), denominator, np.inf)
-        h[:, :, :-1] = relevance[:, :, 1:] / safe
-    return h.reshape(batch * classes, steps, n)
+        batch, classes = self.membrane.shape
+        shape = (batch, weights.shape[1], *self.relevance.shape[2:])
+        relevance = np.matmul(weights, self.relevance.reshape(batch, classes, -1)).reshape(shape)
+        sensitivity = np.matmul(weights, self.sensitivity.reshape(batch, classes, -1))
+        target = np.matmul(weights, self.membrane[:, :, None])[:, :, 0]
+        return relevance, sensitivity.reshape(shape), target
 
 
 def exact_maps(
@@ -160,51 +146,51 @@ def exact_maps(
     a_weight, b_weight = (float(v) for v in ab)
     if rule == "alpha_beta" and (abs(a_weight - b_weight - 1.0) > 1e-12 or b_weight < 0):
         raise ExplanationError(f"alpha_beta needs a - b = 1 and b >= 0; got ab = {ab!r}")
-    inputs = [np.asarray(x, dtype=np.float64) for x in recording.layer_inputs]
+    # neuron-major, step-minor: [B, n, T], the layout of the maps
+    inputs = [
+        np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float64) for x in recording.layer_inputs
+    ]
+    emitted = [np.ascontiguousarray(s.transpose(0, 2, 1)) for s in recording.layer_spikes]
     weights = [np.asarray(w, dtype=np.float64) for w in recording.weights]
-    batch, steps = inputs[0].shape[:2]
+    batch, _, steps = inputs[0].shape
     classes = recording.n_classes
     last = len(weights) - 1
 
-    # Output layer: K_c(T-1, t) for every class at once, then each class's membrane target.
-    readout = np.zeros((batch, steps, classes))
-    readout[:, -1, :] = 1.0
+    # Output layer: K_c(T-1, t) of every class at once; the sensitivity of its input (i, t) to
+    # class c's membrane is W[i, c] K_c(T-1, t).
+    readout = np.zeros((batch, classes, steps))
+    readout[:, :, -1] = 1.0
     kernel = adjoint_scan(
-        readout, recording.layer_spikes[last], recording.alphas[last], recording.betas[last]
-    )  # [B, T, C]
-    # sensitivity of the output layer's input (i, t) to class c: W[i, c] K_c(T-1, t)
-    sensitivity = np.einsum("btc,ic->bcti", kernel, weights[last])  # [B, C, T, n_L]
-    relevance = inputs[last][:, None] * sensitivity
-    membrane_out = relevance.sum(axis=(2, 3))
+        readout, emitted[last], recording.alphas[last], recording.betas[last]
+    )  # [B, C, T]
+    top = np.ascontiguousarray(weights[last].T)  # [C, n_L]
+    sensitivity = np.multiply(top[None, :, :, None], kernel[:, :, None, :], order="C")
+    currents = np.matmul(weights[last].T, inputs[last])  # [B, C, T]
+    membrane = (currents * kernel).sum(axis=-1)
 
     for layer in range(last - 1, -1, -1):
-        spikes = recording.layer_spikes[layer]  # = inputs[layer + 1]
+        spikes = emitted[layer]  # this layer's output: the next layer's input
         alpha, beta = recording.alphas[layer], recording.betas[layer]
         weight = weights[layer]
         if rule == "z":
-            parts = [(weight, 1.0)]
+            parts = [weight]
         else:
-            parts = [(np.maximum(weight, 0.0), a_weight), (np.minimum(weight, 0.0), b_weight)]
+            parts = [np.maximum(weight, 0.0), np.minimum(weight, 0.0)]
         membranes = [
-            membrane_scan(inputs[layer] @ w_part, spikes, alpha, beta) for w_part, _ in parts
+            membrane_scan(np.matmul(part.T, inputs[layer]), spikes, alpha, beta) for part in parts
         ]
-        if rule == "alpha_beta":
-            # where one side has no terms, the other carries the whole share
-            positive, negative = membranes
-            lone = (positive == 0) | (negative == 0)
-            factors = [np.where(lone, 1.0, a_weight), np.where(lone, 1.0, -b_weight)]
-        else:
+        if rule == "z":
             factors = [np.ones_like(membranes[0])]
-        total = np.zeros((batch, classes, steps, weight.shape[0]))
-        for (w_part, _), mem_part, factor in zip(parts, membranes, factors, strict=True):
-            h = _shares(relevance, mem_part, spikes, classes)
-            h *= np.repeat(factor, classes, axis=0)
-            g = adjoint_scan(h, spikes, alpha, beta, repeat=classes)  # [B*C, T, n]
-            total += (g @ w_part.T).reshape(batch, classes, steps, weight.shape[0])
-        sensitivity = total
-        relevance = inputs[layer][:, None] * sensitivity
+        else:
+            # where one sign has no terms, the other carries the whole share
+            lone = (membranes[0] == 0) | (membranes[1] == 0)
+            factors = [np.where(lone, 1.0, a_weight), np.where(lone, 1.0, -b_weight)]
+        below = np.zeros((batch, classes, weight.shape[0], steps))
+        for part, denominators, factor in zip(parts, membranes, factors, strict=True):
+            hidden_pass(sensitivity, spikes, denominators, factor, alpha, beta, part, below)
+        sensitivity = below
     return ExactMaps(
-        relevance=np.ascontiguousarray(relevance.transpose(0, 1, 3, 2)),
-        sensitivity=np.ascontiguousarray(sensitivity.transpose(0, 1, 3, 2)),
-        membrane=membrane_out,
+        relevance=inputs[0][:, None] * sensitivity,
+        sensitivity=sensitivity,
+        membrane=membrane,
     )
