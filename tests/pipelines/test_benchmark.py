@@ -28,7 +28,7 @@ runner = CliRunner()
 
 def small(**changes: object) -> BenchmarkConfig:
     config = BenchmarkConfig(
-        tasks=["conjunction"], depths=[1], methods=["s", "ns"], stamps=2, control_draws=1
+        tasks=["conjunction"], depths=[1], methods=["s", "ns", "lif_z"], stamps=2, control_draws=1
     )
     for key, value in changes.items():
         setattr(config, key, value)
@@ -53,7 +53,10 @@ def test_writes_every_file_and_the_scores_of_the_maps(
     assert [m["layers"] for m in board["models"]] == ["1L"]
     assert board["models"][0]["balanced_accuracy"] >= 0.9
     labels = {row["label"] for row in board["rows"]}
-    assert labels == {"s", "ns", "s (permuted control)", "ns (permuted control)"}
+    assert labels == {
+        *("s", "ns", "lif_z"),
+        *(f"{m} (permuted control)" for m in ("s", "ns", "lif_z")),
+    }
     # the localisation scores are those of the maps, recomputed here from scratch
     series = generate_task("conjunction")
     test = series.split("test")
@@ -80,6 +83,43 @@ def test_writes_every_file_and_the_scores_of_the_maps(
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
     assert f"{np.mean(expected):.3f}" in markdown and f"{np.mean(expected):.3f}" in html
     assert "ranking by localisation" in markdown and "paired comparisons" in markdown
+
+
+def test_the_leaderboard_names_the_method_to_trust_and_each_map_s_precision(
+    finished: tuple[BenchmarkConfig, Path],
+) -> None:
+    """The best method is the one with the highest AUPRC of |a|; a method is tied when its CI
+    reaches that value; the maps' dtype (float64 for the exact methods) is on every row."""
+    _, out = finished
+    board = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    rows = [r for r in board["rows"] if r["variant"] == "method"]
+    assert {r["method"]: r["dtype"] for r in rows} == {
+        "s": "float32",
+        "ns": "float32",
+        "lif_z": "float64",
+    }
+    cells = {r["method"]: r["cells"]["localisation.auprc_abs"] for r in rows}
+    (best,) = board["best"]
+    assert best["method"] == max(cells, key=lambda m: cells[m]["value"])
+    value = cells[best["method"]]["value"]
+    expected_tied = sorted(
+        m for m, c in cells.items() if m != best["method"] and c["ci_high"] >= value
+    )
+    assert sorted(best["tied"]) == expected_tied
+    assert best["cell"]["value"] == value
+    assert best["dtype"] == {"s": "float32", "ns": "float32", "lif_z": "float64"}[best["method"]]
+    markdown = (out / "leaderboard.md").read_text(encoding="utf-8")
+    html = (out / "leaderboard.html").read_text(encoding="utf-8")
+    assert "## Which method to trust" in markdown and "Which method to trust" in html
+    trust = markdown.split("## Which method to trust")[1].split("## At a glance")[0]
+    assert f"| conjunction | 1L | {best['method']} |" in trust
+    with open(out / "leaderboard.csv", newline="", encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    assert {r["method"]: r["maps_dtype"] for r in lines if r["variant"] == "method"} == {
+        "s": "float32",
+        "ns": "float32",
+        "lif_z": "float64",
+    }
 
 
 def test_resume_recomputes_nothing_and_other_configurations_are_refused(

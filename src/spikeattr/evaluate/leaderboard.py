@@ -28,6 +28,7 @@ from spikeattr.evaluate.results import (
     MetricRecord,
     metric_path,
     read_metric,
+    read_stamps,
     safe_model_name,
 )
 from spikeattr.evaluate.summary import compare_methods, format_cell, format_number, variant_label
@@ -65,12 +66,15 @@ class Leaderboard:
             stamps, and the mean prevalence of the stamps' masks.
         comparisons: per (task, model), the ranking and the paired comparisons of the methods
             on the localisation headline scores.
+        best: per (task, model), the method with the best first localisation score (AUPRC of
+            ``|a|``) with its CI, and the methods tied with it (:func:`best_methods`).
     """
 
     columns: list[dict[str, Any]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     models: list[dict[str, Any]] = field(default_factory=list)
     comparisons: list[dict[str, Any]] = field(default_factory=list)
+    best: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready content."""
@@ -79,6 +83,7 @@ class Leaderboard:
             "rows": self.rows,
             "models": self.models,
             "comparisons": self.comparisons,
+            "best": self.best,
         }
 
 
@@ -118,13 +123,61 @@ def collect_leaderboard(runs: Mapping[str, tuple[RunSpec, Path]], seed: int = 0)
             board.models.append(_model_entry(task, model, run_dir, records, config))
             for method in config.methods:
                 variants = records[(method, metrics[0].name)].summary
+                dtype = read_stamps(run_dir, model, method, sha).get("dtype")
                 for variant in variants:
-                    board.rows.append(_row(task, model, method, variant, records, board.columns))
+                    row = _row(task, model, method, variant, records, board.columns)
+                    board.rows.append({**row, "dtype": dtype})
             comparison = compare_methods(
                 records, metrics, config.methods, seed, protocol=RANKED_PROTOCOL
             )
             board.comparisons.append({"task": task, "model": model, **comparison})
+    board.best = best_methods(board)
     return board
+
+
+def best_methods(board: Leaderboard) -> list[dict[str, Any]]:
+    """Per (task, model): the method with the best value of the first localisation headline
+    score, its CI, and every method *tied* with it (its 95 % CI reaches the best value); controls
+    are never candidates."""
+    ranked = next((c for c in board.columns if c["protocol"] == RANKED_PROTOCOL), None)
+    if ranked is None:
+        return []
+    column, sign = ranked["column"], 1.0 if ranked["higher_is_better"] else -1.0
+    out = []
+    for entry in board.models:
+        rows = [
+            r
+            for r in board.rows
+            if r["task"] == entry["task"]
+            and r["model"] == entry["model"]
+            and r["variant"] == METHOD
+            and r["cells"].get(column, {}).get("value") is not None
+        ]
+        if not rows:
+            continue
+        best = max(rows, key=lambda r: sign * r["cells"][column]["value"])
+        value = best["cells"][column]["value"]
+        reach = "ci_high" if sign > 0 else "ci_low"
+        tied = [
+            r["method"]
+            for r in rows
+            if r is not best
+            and sign * (r["cells"][column].get(reach) or r["cells"][column]["value"])
+            >= sign * value
+        ]
+        out.append(
+            {
+                "task": entry["task"],
+                "model": entry["model"],
+                "layers": entry["layers"],
+                "score": ranked["heading"],
+                "method": best["method"],
+                "dtype": best.get("dtype"),
+                "cell": dict(best["cells"][column]),
+                "tied": tied,
+            }
+        )
+    return out
 
 
 def _row(
@@ -184,7 +237,7 @@ def _model_entry(
 def leaderboard_csv(board: Leaderboard) -> str:
     """``leaderboard.csv``: one line per row, value and CI of every headline score."""
     buffer = io.StringIO()
-    names = ["task", "model", "layers", "method", "variant", "balanced_accuracy"]
+    names = ["task", "model", "layers", "method", "variant", "balanced_accuracy", "maps_dtype"]
     for column in board.columns:
         names += [column["column"], f"{column['column']}_ci_low", f"{column['column']}_ci_high"]
     writer = csv.writer(buffer, lineterminator="\n")
@@ -193,6 +246,7 @@ def leaderboard_csv(board: Leaderboard) -> str:
     for row in board.rows:
         line: list[Any] = [row["task"], row["model"], row["layers"], row["method"]]
         line += [row["variant"], accuracy.get((row["task"], row["model"]), "")]
+        line.append(row.get("dtype") or "")
         for column in board.columns:
             entry = row["cells"].get(column["column"], {})
             line += [_csv_number(entry.get(k)) for k in ("value", "ci_low", "ci_high")]
@@ -295,6 +349,27 @@ def leaderboard_markdown(board: Leaderboard) -> str:
         )
     )
     out += [
+        "## Which method to trust",
+        "",
+        "Per task and model, the method whose maps best find the cells known to decide the "
+        "class (the first localisation score, 95 % CI), and the methods tied with it (their CI "
+        "reaches its value). `maps` is the precision the maps were computed in.",
+        "",
+        markdown_table(
+            ("task", "model", "best method", "score", "value [95 % CI]", "maps", "tied"),
+            [
+                (
+                    b["task"],
+                    b["layers"],
+                    b["method"],
+                    b["score"],
+                    Markdown(format_cell(b["cell"])),
+                    b["dtype"] or "-",
+                    ", ".join(b["tied"]) or "-",
+                )
+                for b in board.best
+            ],
+        ),
         "## At a glance",
         "",
         "Per task: methods x models (balanced accuracy in the heading); each cell is "
@@ -308,12 +383,13 @@ def leaderboard_markdown(board: Leaderboard) -> str:
             (
                 row["layers"],
                 row["label"],
+                row.get("dtype") or "-",
                 *(Markdown(format_cell(row["cells"].get(c["column"]))) for c in board.columns),
             )
             for row in board.rows
             if row["task"] == task
         ]
-        headings = ("model", "method", *(headline_heading(c) for c in board.columns))
+        headings = ("model", "method", "maps", *(headline_heading(c) for c in board.columns))
         out.append(markdown_table(headings, body))
         for comparison in board.comparisons:
             if comparison["task"] == task:

@@ -202,6 +202,7 @@ def evaluate_unit(
         "predicted": explained.predicted,
         "target": explained.target,
         "probs": explained.probs,
+        "dtype": np.dtype(explained.values.dtype).name,  # the precision the maps were computed in
         "scale": scale,
         "class_counts": {
             "label": _counts(data.labels, names),

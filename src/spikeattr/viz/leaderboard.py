@@ -95,6 +95,7 @@ def render_leaderboard_html(board: Leaderboard) -> str:
                     {
                         "model": row["layers"],
                         "label": row["label"],
+                        "dtype": row.get("dtype") or "-",
                         "control": row["variant"] != "method",
                         "cells": [_cell(row["cells"].get(c["column"])) for c in board.columns],
                     }
@@ -104,6 +105,18 @@ def render_leaderboard_html(board: Leaderboard) -> str:
                 "comparisons": comparisons,
             }
         )
+    best = [
+        {
+            "task": b["task"],
+            "model": b["layers"],
+            "method": b["method"],
+            "score": b["score"],
+            "cell": _cell(b["cell"]),
+            "dtype": b["dtype"] or "-",
+            "tied": ", ".join(b["tied"]) or "-",
+        }
+        for b in board.best
+    ]
     models = [
         {
             "task": m["task"],
@@ -123,6 +136,7 @@ def render_leaderboard_html(board: Leaderboard) -> str:
             headings=[headline_heading(c) for c in board.columns],
             protocols=[c["protocol"] for c in board.columns],
             models=models,
+            best=best,
             tasks=tasks,
             version=__version__,
             now=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
