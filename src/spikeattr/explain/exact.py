@@ -57,8 +57,9 @@ class LIFRecording:
         layer_spikes: ``L`` arrays ``[B, T, n_{l+1}]`` of 0/1: the spikes each layer emitted
             (the last is the output layer's; they fix the resets).
         weights: ``L`` float64 arrays ``W_l [n_l, n_{l+1}]``.
-        alphas, betas: ``L`` float64 arrays ``[n_{l+1}]``: per-neuron synaptic and membrane
-            decays per step (a layer-wide constant repeated).
+        alphas: ``L`` float64 arrays ``[n_{l+1}]``: per-neuron synaptic decays per step (a
+            layer-wide constant repeated).
+        betas: ``L`` float64 arrays ``[n_{l+1}]``: per-neuron membrane decays per step.
         scores: the model's output membrane at the last step ``[B, C]`` (its softmax is ``p``).
     """
 

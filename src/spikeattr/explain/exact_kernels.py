@@ -137,7 +137,8 @@ def adjoint_scan(
     Args:
         weights: read-out weights ``h [R, n, T]`` on the membranes.
         spikes: observed spikes ``[R // repeat, n, T]`` (resets held fixed).
-        alpha, beta: per-neuron decays ``[n]``.
+        alpha: per-neuron synaptic decays ``[n]``.
+        beta: per-neuron membrane decays ``[n]``.
         repeat: rows of ``weights`` per row of ``spikes``.
     """
     out = np.empty(weights.shape, dtype=np.float64)
