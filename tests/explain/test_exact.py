@@ -195,7 +195,7 @@ def test_reference_rates_weigh_silence_by_the_data() -> None:
     plain = ExactLIFAttribution(net, reference="none")
     recording, maps = plain.maps(spikes)
     probs = torch.softmax(torch.from_numpy(recording.scores), -1).numpy()
-    _, sensitivity, _ = maps.combine(target_weights(probs, "contrastive"))
+    sensitivity, _ = maps.combine(target_weights(probs, "contrastive"))
     values = ExactLIFAttribution(net, reference=rates).attribute(spikes).values.numpy()
     x = spikes.numpy().transpose(0, 2, 1)[:, None]
     np.testing.assert_allclose(values, (x - rates[None, None, :, None]) * sensitivity, atol=1e-15)
@@ -236,16 +236,15 @@ def test_alpha_beta_gives_inhibition_nothing() -> None:
 
 def test_combine_is_linear_in_the_target_weights() -> None:
     rng = np.random.default_rng(0)
-    maps = ExactMaps(
-        rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3))
-    )
+    inputs = (rng.random((2, 4, 5)) < 0.5).astype(np.float64)
+    maps = ExactMaps(inputs, rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3)))
+    np.testing.assert_array_equal(maps.relevance, inputs[:, None] * maps.sensitivity)
     weights = rng.normal(size=(2, 1, 3))
-    relevance, sensitivity, target = maps.combine(weights)
+    sensitivity, target = maps.combine(weights)
     np.testing.assert_allclose(
-        relevance[:, 0], np.einsum("bc,bcit->bit", weights[:, 0], maps.relevance)
+        sensitivity[:, 0], np.einsum("bc,bcit->bit", weights[:, 0], maps.sensitivity)
     )
     np.testing.assert_allclose(target[:, 0], (weights[:, 0] * maps.membrane).sum(-1))
-    assert sensitivity.shape == (2, 1, 4, 5)
 
 
 def test_bad_arguments_are_refused_with_a_message() -> None:

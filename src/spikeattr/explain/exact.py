@@ -115,27 +115,34 @@ class ExactMaps:
     """The exact attribution of every class's output membrane at the last step.
 
     Attributes:
-        relevance: ``[B, C, n_0, T]`` float64: the relevance of each input cell to ``m_c[T-1]``
-            (class ``c``'s membrane target); it sums over the cells to ``membrane[:, c]``.
-        sensitivity: ``[B, C, n_0, T]`` float64: ``relevance = x * sensitivity``; defined at
-            silent cells too.
+        inputs: ``[B, n_0, T]`` float64: the input spikes ``x``, laid out like the maps.
+        sensitivity: ``[B, C, n_0, T]`` float64: the relevance a spike at each input cell gets
+            (or would get) towards ``m_c[T-1]``; defined at silent cells too.
         membrane: ``[B, C]`` float64: ``m_c[T-1]`` recomputed as the sum of its terms.
     """
 
-    relevance: np.ndarray
+    inputs: np.ndarray
     sensitivity: np.ndarray
     membrane: np.ndarray
 
-    def combine(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Relevance, sensitivity ``[B, K, n_0, T]`` and target ``[B, K]`` of the targets
+    @property
+    def relevance(self) -> np.ndarray:
+        """``[B, C, n_0, T]``: ``x * sensitivity``, the relevance of each input cell to class
+        ``c``'s membrane; it sums over the cells to ``membrane[:, c]``."""
+        return self.inputs[:, None] * self.sensitivity
+
+    def combine(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sensitivity ``[B, K, n_0, T]`` and target ``[B, K]`` of the targets
         ``F_k = sum_c weights[b, k, c] m_c`` (``weights [B, K, C]``): the maps are linear in
-        the target weights."""
+        the target weights (the relevance of ``F_k`` is ``x`` times that sensitivity)."""
         batch, classes = self.membrane.shape
-        shape = (batch, weights.shape[1], *self.relevance.shape[2:])
-        relevance = np.matmul(weights, self.relevance.reshape(batch, classes, -1)).reshape(shape)
-        sensitivity = np.matmul(weights, self.sensitivity.reshape(batch, classes, -1))
-        target = np.matmul(weights, self.membrane[:, :, None])[:, :, 0]
-        return relevance, sensitivity.reshape(shape), target
+        flat = self.sensitivity.reshape(batch, classes, -1)
+        sensitivity = np.empty((batch, weights.shape[1], flat.shape[2]))
+        for b in range(batch):  # one BLAS product per sample: np.matmul's stacks are 3x slower
+            np.dot(weights[b], flat[b], out=sensitivity[b])
+        target = np.einsum("bkc,bc->bk", weights, self.membrane)
+        shape = (batch, weights.shape[1], *self.sensitivity.shape[2:])
+        return sensitivity.reshape(shape), target
 
 
 def exact_maps(
@@ -191,7 +198,7 @@ def exact_maps(
             hidden_pass(sensitivity, spikes, denominators, factor, alpha, beta, part, below)
         sensitivity = below
     return ExactMaps(
-        relevance=inputs[0][:, None] * sensitivity,
+        inputs=inputs[0],
         sensitivity=sensitivity,
         membrane=membrane,
     )

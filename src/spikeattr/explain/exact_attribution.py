@@ -151,10 +151,13 @@ class ExactLIFAttribution:
         recording, maps = self.maps(spikes)
         probs = torch.softmax(torch.from_numpy(recording.scores), dim=-1)
         weights = target_weights(probs.numpy(), self.output)
-        relevance, sensitivity, explained = maps.combine(weights)
+        sensitivity, explained = maps.combine(weights)
         rates = self._reference(recording.layer_inputs[0])
-        if rates is not None:
-            relevance = relevance - rates[:, None, :, None] * sensitivity
+        x = maps.inputs[:, None]  # [B, 1, n_in, T]
+        if rates is None:
+            relevance = x * sensitivity
+        else:
+            relevance = (x - rates[:, None, :, None]) * sensitivity
         self.last_target = explained
         predicted = probs.argmax(dim=-1)
         chosen = resolve_target(target, predicted, recording.n_classes)
