@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spikeattr.cli import app
-from spikeattr.evaluate.summary import format_cell
+from spikeattr.evaluate.summary import format_cell, format_number
 from spikeattr.snn.checkpoint import load_model
 from spikeattr.viz import Explanations, confidence_over_window
 from spikeattr.viz.report import build_report
@@ -151,8 +151,12 @@ def test_ranking_and_sanity_check_come_from_the_files(
     assert f"{significant} of {total} significant at 5 %" in markdown
     sanity = keyed(parse_report(page).tables["sanity"])
     for method in ("s", "ns"):
-        rho = _summary(tiny_run, method, "randomisation")["method"]["rho_all"]
-        assert sanity[(MODEL, method)] == [format_cell(rho)]  # one level: the 1L model
+        summary = _summary(tiny_run, method, "randomisation")["method"]
+        rho = summary["rho_all"]
+        # one level (the 1L model), then the verdict by the output-layer correlation
+        top = summary["rho_top"]["value"]
+        verdict = "passes" if top < 0.5 else f"FAILS (rho {format_number(top)} >= 0.5)"
+        assert sanity[(MODEL, method)] == [format_cell(rho), verdict]
 
 
 def test_significant_pairs_are_listed_with_their_difference(tiny_run: Path, tmp_path: Path) -> None:

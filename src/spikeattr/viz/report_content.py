@@ -11,6 +11,7 @@ them (:func:`~spikeattr.evaluate.summary.format_cell`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from spikeattr.evaluate.results import METHOD
 from spikeattr.evaluate.summary import (
@@ -98,8 +99,12 @@ SANITY_TEXT = (
     "all of them) and each stamp is explained again. Shown: the Spearman rank correlation of "
     "|attribution| between the maps on the trained and on the randomised model, mean over "
     "stamps (the first and last levels with 95 % CIs). A map that explains the model changes "
-    "when the model does: lower is better; near 1, the map hardly depends on the weights."
+    "when the model does: lower is better; near 1, the map hardly depends on the weights. A "
+    "method *fails* the check when the correlation stays at 0.5 or above once the output layer "
+    "is random."
 )
+#: The rank correlation (output layer random) at or above which a method fails the check.
+RANDOMISATION_FAILS_AT = 0.5
 
 ACCURACY_HEADINGS = ("model", "balanced accuracy", "95 % CI", "accuracy", "steps", "layer sizes")
 UNIT_HEADINGS = ("model", "method", "stamps", "seconds", "seconds per stamp")
@@ -234,12 +239,13 @@ def sanity_table(run: EvaluationRun) -> Table | None:
             levels = max(levels, len(curve))
     headings = ["model", "method"]
     headings += [f"level {k}" + (" (output layer)" if k == 1 else "") for k in range(1, levels + 1)]
-    table = Table(headings, ["name", "name", *("num" for _ in range(levels))])
+    headings.append("check")
+    table = Table(headings, ["name", "name", *("num" for _ in range(levels)), "name"])
     for model in run.models:
         for method in run.methods:
             record = run.record(model, method, metric.name)
             if record is None or METHOD not in record.variants:
-                table.rows.append([model, method, *(MISSING for _ in range(levels))])
+                table.rows.append([model, method, *(MISSING for _ in range(levels)), MISSING])
                 continue
             curve = record.variants[METHOD].draws[0].get("curves", {}).get("rho_by_level") or []
             cells = []
@@ -252,8 +258,19 @@ def sanity_table(run: EvaluationRun) -> Table | None:
                     cells.append(format_cell(record.summary.get(METHOD, {}).get("rho_top")))
                 else:
                     cells.append(format_number(curve[level - 1]))
-            table.rows.append([model, method, *cells])
+            table.rows.append([model, method, *cells, randomisation_verdict(record.summary)])
     return table
+
+
+def randomisation_verdict(summary: dict[str, Any]) -> str:
+    """``passes`` or ``FAILS (rho ...)`` by the correlation once the output layer is random."""
+    entry = summary.get(METHOD, {}).get("rho_top") or summary.get(METHOD, {}).get("rho_all")
+    value = None if entry is None else entry.get("value")
+    if value is None:
+        return MISSING
+    if value >= RANDOMISATION_FAILS_AT:
+        return f"FAILS (rho {format_number(value)} >= {RANDOMISATION_FAILS_AT})"
+    return "passes"
 
 
 def run_notes(run: EvaluationRun) -> list[str]:
