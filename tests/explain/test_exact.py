@@ -267,6 +267,23 @@ def test_bad_arguments_are_refused_with_a_message() -> None:
         ExactLIFAttribution(net).attribute(torch.full((1, 5, 6), 0.5))
 
 
+def test_edge_shapes_and_dtypes_like_tsa() -> None:
+    """No windows, one step, int8 and bool spikes: the shapes TSA gives, finite float64."""
+    from spikeattr.explain.tsa import TSA
+
+    net = _network(3, "syn>>mem", seed=10)
+    explainer = ExactLIFAttribution(net)
+    for spikes in (
+        torch.zeros(0, 10, 6),
+        torch.ones(1, 1, 6),
+        _spikes(2, 7, 6, seed=1).to(torch.int8),
+        _spikes(2, 7, 6, seed=1).bool(),
+    ):
+        values = explainer.attribute(spikes).values
+        assert values.shape == TSA(net, "ns").attribute(spikes).values.shape
+        assert values.dtype == torch.float64 and bool(torch.isfinite(values).all())
+
+
 def test_float32_models_give_float64_maps_with_tails() -> None:
     """A float32 published model: the maps are float64 and reach the window's first step, where
     TSA's decay underflows float32 (beta^87 for beta = 1/e)."""

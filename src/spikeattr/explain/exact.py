@@ -37,6 +37,7 @@ there would have had (through the observed resets), the counterfactual that the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,7 +137,7 @@ class ExactMaps:
         ``F_k = sum_c weights[b, k, c] m_c`` (``weights [B, K, C]``): the maps are linear in
         the target weights (the relevance of ``F_k`` is ``x`` times that sensitivity)."""
         batch, classes = self.membrane.shape
-        flat = self.sensitivity.reshape(batch, classes, -1)
+        flat = self.sensitivity.reshape(batch, classes, math.prod(self.sensitivity.shape[2:]))
         sensitivity = np.empty((batch, weights.shape[1], flat.shape[2]))
         for b in range(batch):  # one BLAS product per sample: np.matmul's stacks are 3x slower
             np.dot(weights[b], flat[b], out=sensitivity[b])
