@@ -87,7 +87,7 @@ def test_the_cli_reference_has_every_command(hook: ModuleType) -> None:
     for name in names:
         assert f"## `spikeattr {name}`" in text
     assert "### `spikeattr plot explanation`" in text
-    assert "* `--dpi <int>`: Resolution of a PNG (dots per inch).  [default: 150]" in text
+    assert "* `--dpi INTEGER`: Resolution of a PNG (dots per inch).  [default: 150]" in text
 
 
 def test_the_api_reference_has_every_public_module(hook: ModuleType) -> None:

@@ -23,10 +23,12 @@ from spikeattr.cli import (
     tune,
 )
 from spikeattr.cli._common import out
+from spikeattr.cli._help import CalmCommand, CalmGroup
 from spikeattr.cli.data import data_app
 from spikeattr.cli.model import model_app
 
 app = typer.Typer(
+    cls=CalmGroup,
     name="spikeattr",
     help="Explain the predictions of spiking neural networks with Temporal Spike Attribution.",
     no_args_is_help=True,
@@ -35,18 +37,18 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
-app.command("quickstart")(quickstart.quickstart)
-app.command("explain")(explain.explain)
-app.command("explain-series")(explain.explain_series_command)
-app.command("evaluate")(evaluate.evaluate)
-app.command("report")(report.report)
+app.command("quickstart", cls=CalmCommand)(quickstart.quickstart)
+app.command("explain", cls=CalmCommand)(explain.explain)
+app.command("explain-series", cls=CalmCommand)(explain.explain_series_command)
+app.command("evaluate", cls=CalmCommand)(evaluate.evaluate)
+app.command("report", cls=CalmCommand)(report.report)
 app.add_typer(plot.plot_app, name="plot")
-app.command("train")(train.train)
-app.command("tune")(tune.tune)
-app.command("reproduce")(reproduce.reproduce)
-app.command("stream")(stream.stream)
-data_app.command("adl-replay")(stream.adl_replay)
-app.command("benchmark")(benchmark.benchmark)
+app.command("train", cls=CalmCommand)(train.train)
+app.command("tune", cls=CalmCommand)(tune.tune)
+app.command("reproduce", cls=CalmCommand)(reproduce.reproduce)
+app.command("stream", cls=CalmCommand)(stream.stream)
+data_app.command("adl-replay", cls=CalmCommand)(stream.adl_replay)
+app.command("benchmark", cls=CalmCommand)(benchmark.benchmark)
 
 
 def _version_callback(value: bool) -> None:

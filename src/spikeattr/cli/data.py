@@ -15,15 +15,17 @@ from spikeattr.cli._common import (
     out,
     user_errors,
 )
+from spikeattr.cli._help import CalmCommand, CalmGroup
 
 data_app = typer.Typer(
+    cls=CalmGroup,
     help="Build data sets: the synthetic benchmark, the UCI ADL data, the tasks with known "
     "answers, the event-camera task.",
     no_args_is_help=True,
 )
 
 
-@data_app.command("synthetic")
+@data_app.command("synthetic", cls=CalmCommand)
 def data_synthetic(
     out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")] = Path(
         "synthetic.npz"
@@ -39,7 +41,7 @@ def data_synthetic(
     _print_series_summary(series, out_path, as_json)
 
 
-@data_app.command("events")
+@data_app.command("events", cls=CalmCommand)
 def data_events(
     out_path: Annotated[Path, typer.Option("--out", help="Output .npz file.")] = Path("events.npz"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generator.")] = 2024,
@@ -57,7 +59,7 @@ def data_events(
     _print_series_summary(series, out_path, as_json)
 
 
-@data_app.command("benchmark")
+@data_app.command("benchmark", cls=CalmCommand)
 def data_benchmark(
     name: Annotated[
         str,
@@ -88,7 +90,7 @@ def data_benchmark(
         )
 
 
-@data_app.command("adl")
+@data_app.command("adl", cls=CalmCommand)
 def data_adl(
     raw_dir: Annotated[
         Path | None,

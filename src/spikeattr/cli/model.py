@@ -15,11 +15,12 @@ from spikeattr.cli._common import (
     progress_bar,
     user_errors,
 )
+from spikeattr.cli._help import CalmCommand, CalmGroup
 
-model_app = typer.Typer(help="Inspect and evaluate models.", no_args_is_help=True)
+model_app = typer.Typer(cls=CalmGroup, help="Inspect and evaluate models.", no_args_is_help=True)
 
 
-@model_app.command("list")
+@model_app.command("list", cls=CalmCommand)
 def model_list() -> None:
     """List the published models that ship with spikeattr."""
     from spikeattr.snn.checkpoint import (
@@ -33,7 +34,7 @@ def model_list() -> None:
         out.print(f"published:{name}  layers {meta['layer_sizes']}  tau_mem {meta['tau_mem']}")
 
 
-@model_app.command("evaluate")
+@model_app.command("evaluate", cls=CalmCommand)
 def model_evaluate(
     model: Annotated[str, typer.Option("--model", help="published:NAME or a checkpoint .json.")],
     data: Annotated[Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")],

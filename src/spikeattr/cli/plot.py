@@ -8,13 +8,17 @@ from typing import Annotated
 import typer
 
 from spikeattr.cli._common import console, fail, out, user_errors
+from spikeattr.cli._help import CalmCommand, CalmGroup
 
 plot_app = typer.Typer(
-    help="Draw figures from explanation files.", no_args_is_help=True, add_completion=False
+    cls=CalmGroup,
+    help="Draw figures from explanation files.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
 
-@plot_app.command("explanation")
+@plot_app.command("explanation", cls=CalmCommand)
 def explanation(
     path: Annotated[Path, typer.Argument(help="Explanation .npz written by 'spikeattr explain'.")],
     index: Annotated[
