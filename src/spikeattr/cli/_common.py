@@ -95,6 +95,7 @@ SchedulerOption = Annotated[
         "under the same path). Same results as without it, which runs in this process.",
     ),
 ]
+#: Window mode (``spikeattr explain``): every method of ``spikeattr.explain.methods.METHODS``.
 VariantOption = Annotated[
     str,
     typer.Option(
@@ -103,3 +104,9 @@ VariantOption = Annotated[
         "gradients), kim_panda_sam, and lif_z, lif_ab (the exact LIF attribution).",
     ),
 ]
+#: Series and stream modes: the TSA variants only (``spikeattr.explain.tsa.VARIANTS``).
+SERIES_VARIANTS_HELP = (
+    "s (TSA-S), ns (TSA-NS) or sam (SAM baseline). The other methods explain windows only: "
+    "spikeattr explain --variant."
+)
+SeriesVariantOption = Annotated[str, typer.Option("--variant", help=SERIES_VARIANTS_HELP)]

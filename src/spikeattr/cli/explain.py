@@ -14,8 +14,10 @@ from spikeattr.cli._common import (
     ModelOption,
     QuietOption,
     SchedulerOption,
+    SeriesVariantOption,
     SplitOption,
     VariantOption,
+    fail,
     out,
     progress_bar,
     user_errors,
@@ -99,7 +101,7 @@ def explain_series_command(
     data: DataOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
     split: SplitOption = "test",
-    variant: VariantOption = "s",
+    variant: SeriesVariantOption = "s",
     support: Annotated[
         int | None,
         typer.Option("--support", help="Steps kept per explanation (default: from --tolerance)."),
@@ -115,9 +117,15 @@ def explain_series_command(
 ) -> None:
     """Explain the prediction at every step of a split from one forward pass (series mode)."""
     from spikeattr.data.series import SpikeSeries
+    from spikeattr.explain.tsa import VARIANTS
     from spikeattr.pipelines.explain import run_explain_series
     from spikeattr.snn.checkpoint import load_model
 
+    if variant not in VARIANTS:  # before loading anything: series mode computes TSA only
+        raise fail(
+            f"unknown variant {variant!r} for series mode; choose one of {', '.join(VARIANTS)} "
+            "(the other methods explain windows: spikeattr explain --variant)"
+        )
     with user_errors():
         series = SpikeSeries.load(data)
         network = load_model(model)

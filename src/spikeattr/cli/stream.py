@@ -18,7 +18,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.text import Text
 
-from spikeattr.cli._common import ModelOption, QuietOption, console, fail
+from spikeattr.cli._common import ModelOption, QuietOption, SeriesVariantOption, console, fail
 from spikeattr.errors import SpikeAttrError
 
 InputOption = Annotated[
@@ -31,7 +31,7 @@ InputOption = Annotated[
 
 def stream(
     model: ModelOption,
-    variant: Annotated[str, typer.Option("--variant", help="s, ns or sam.")] = "ns",
+    variant: SeriesVariantOption = "ns",
     input_path: InputOption = "-",
     follow: Annotated[
         bool,
