@@ -17,7 +17,6 @@ from spikeattr.cli._common import (
     units_progress,
     user_errors,
 )
-from spikeattr.evaluate.results import to_json
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -73,6 +72,7 @@ def benchmark(
 ) -> None:
     """Benchmark explanation methods on tasks whose evidence is known; write the leaderboard."""
 
+    from spikeattr.evaluate.results import to_json
     from spikeattr.pipelines.benchmark import BenchmarkConfig, parse_depths, run_benchmark
     from spikeattr.pipelines.cluster import Scheduler, open_cluster
 

@@ -19,7 +19,6 @@ from spikeattr.cli._common import (
     units_progress,
     user_errors,
 )
-from spikeattr.evaluate.results import to_json
 
 if TYPE_CHECKING:
     from spikeattr.data.series import SpikeSeries
@@ -129,6 +128,7 @@ def evaluate(
 
     from spikeattr.data.series import SpikeSeries
     from spikeattr.evaluate.registry import MetricSettings
+    from spikeattr.evaluate.results import to_json
     from spikeattr.pipelines.cluster import Scheduler, open_cluster
     from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 
