@@ -173,9 +173,13 @@ def exact_maps(
         readout, emitted[last], recording.alphas[last], recording.betas[last]
     )  # [B, C, T]
     top = np.ascontiguousarray(weights[last].T)  # [C, n_L]
-    sensitivity = np.multiply(top[None, :, :, None], kernel[:, :, None, :], order="C")
     currents = np.matmul(weights[last].T, inputs[last])  # [B, C, T]
     membrane = (currents * kernel).sum(axis=-1)
+    # [B, C, n_L, T] is built only when it is the answer (one layer); the hidden layer under the
+    # output layer reads it as kernel x top
+    sensitivity: np.ndarray = np.empty((0, 0, 0, 0))
+    if last == 0:
+        sensitivity = np.multiply(top[None, :, :, None], kernel[:, :, None, :], order="C")
 
     for layer in range(last - 1, -1, -1):
         spikes = emitted[layer]  # this layer's output: the next layer's input
@@ -195,8 +199,9 @@ def exact_maps(
             lone = (membranes[0] == 0) | (membranes[1] == 0)
             factors = [np.where(lone, 1.0, a_weight), np.where(lone, 1.0, -b_weight)]
         below = np.zeros((batch, classes, weight.shape[0], steps))
+        upper = (kernel, top) if layer == last - 1 else sensitivity
         for part, denominators, factor in zip(parts, membranes, factors, strict=True):
-            hidden_pass(sensitivity, spikes, denominators, factor, alpha, beta, part, below)
+            hidden_pass(upper, spikes, denominators, factor, alpha, beta, part, below)
         sensitivity = below
     return ExactMaps(
         inputs=inputs[0],

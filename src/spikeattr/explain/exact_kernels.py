@@ -78,6 +78,9 @@ def _adjoint_kernel(
 @numba.njit(cache=True, nogil=True)
 def _hidden_kernel(
     upper: np.ndarray,
+    kernel: np.ndarray,
+    top: np.ndarray,
+    low_rank: bool,
     spikes: np.ndarray,
     denominators: np.ndarray,
     factors: np.ndarray,
@@ -86,13 +89,16 @@ def _hidden_kernel(
     weight: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    batch, classes, n, steps = upper.shape
-    scanned = np.empty((n, steps))
+    batch, classes, n_in, steps = out.shape
+    n = weight.shape[1]
+    scanned = np.empty((n, classes * steps))  # [n, C x T]: one product per sample
     for b in range(batch):
         for c in range(classes):
+            base = c * steps
             for j in range(n):
                 a = alpha[j]
                 d = beta[j]
+                scale = top[c, j] if low_rank else 1.0
                 lm = 0.0
                 ls = 0.0
                 fired_next = True
@@ -101,13 +107,21 @@ def _hidden_kernel(
                     if v + 1 < steps and spikes[b, j, v + 1] != 0:
                         denominator = denominators[b, j, v]
                         if denominator != 0.0:
-                            share = factors[b, j, v] * upper[b, c, j, v + 1] / denominator
+                            above = (
+                                scale * kernel[b, c, v + 1] if low_rank else upper[b, c, j, v + 1]
+                            )
+                            share = factors[b, j, v] * above / denominator
                     lm = share + (0.0 if fired_next else d * lm)
                     fired = spikes[b, j, v] != 0
                     ls = (0.0 if fired else lm) + a * ls
-                    scanned[j, v] = ls
+                    scanned[j, base + v] = ls
                     fired_next = fired
-            out[b, c] += np.dot(weight, scanned)
+        product = np.dot(weight, scanned)  # [n_in, C x T]
+        for c in range(classes):
+            base = c * steps
+            for k in range(n_in):
+                for v in range(steps):
+                    out[b, c, k, v] += product[k, base + v]
 
 
 def membrane_scan(
@@ -154,7 +168,7 @@ def adjoint_scan(
 
 
 def hidden_pass(
-    upper: np.ndarray,
+    upper: np.ndarray | tuple[np.ndarray, np.ndarray],
     spikes: np.ndarray,
     denominators: np.ndarray,
     factors: np.ndarray,
@@ -166,12 +180,26 @@ def hidden_pass(
     """Add to ``out [B, C, n_in, T]`` the sensitivity of a layer's inputs, given the sensitivity
     ``upper [B, C, n, T]`` of its output spikes ``spikes [B, n, T]``.
 
-    A spike of neuron ``j`` at ``v + 1`` passes ``factors[v] * upper[v + 1] / denominators[v]``
-    (``denominators``: the membrane that crossed the threshold, or one sign's part of it) back
-    through ``K_j``; then ``out[k, t] += sum_j weight[k, j] G_j[t]`` (``weight [n_in, n]``).
+    ``upper`` may also be given as ``(kernel [B, C, T], top [C, n])`` for
+    ``upper[b, c, j, t] = top[c, j] kernel[b, c, t]`` (the layer under the output layer), which
+    is never built. A spike of neuron ``j`` at ``v + 1`` passes
+    ``factors[v] * upper[v + 1] / denominators[v]`` (``denominators``: the membrane that crossed
+    the threshold, or one sign's part of it) back through ``K_j``; then
+    ``out[k, t] += sum_j weight[k, j] G_j[t]`` (``weight [n_in, n]``).
     """
+    if isinstance(upper, tuple):
+        kernel, top = (np.ascontiguousarray(a, dtype=np.float64) for a in upper)
+        full = np.zeros((1, 1, 1, 1))
+        low_rank = True
+    else:
+        full = np.ascontiguousarray(upper, dtype=np.float64)
+        kernel, top = np.zeros((1, 1, 1)), np.zeros((1, 1))
+        low_rank = False
     _hidden_kernel(
-        np.ascontiguousarray(upper, dtype=np.float64),
+        full,
+        kernel,
+        top,
+        low_rank,
         np.ascontiguousarray(spikes),
         np.ascontiguousarray(denominators, dtype=np.float64),
         np.ascontiguousarray(factors, dtype=np.float64),
