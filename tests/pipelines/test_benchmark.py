@@ -241,3 +241,28 @@ def test_reproduce_benchmark_retrains_into_the_run_then_benchmarks_those_models(
     assert result.reports["leaderboard"] == tmp_path / "run" / "benchmark" / "leaderboard.html"
     assert result.reports["leaderboard"].is_file()
     assert result.evaluations == {"conjunction": tmp_path / "run" / "benchmark" / "conjunction"}
+
+
+def test_the_report_of_a_task_says_which_method_to_trust(
+    finished: tuple[BenchmarkConfig, Path], tmp_path: Path
+) -> None:
+    """A run on data with known evidence: the report leads with the best method by localisation
+    (the leaderboard's choice), the methods tied with it and that method's sanity check."""
+    from spikeattr.viz.report import build_report
+
+    _, out = finished
+    run = Path(shutil.copytree(out / "conjunction", tmp_path / "conjunction"))
+    result = build_report(run)
+    markdown = result.markdown.read_text(encoding="utf-8")
+    page = result.html.read_text(encoding="utf-8")
+    board = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    (best,) = board["best"]
+    section = markdown.split("## Which method to trust")[1].split("## Comparable protocol")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| published:"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == best["method"]
+    assert cells[2].startswith(f"{best['cell']['value']:.3f}")
+    assert cells[3] == (", ".join(best["tied"]) or "-")
+    assert cells[4] == "not computed"  # the benchmark skips the randomisation check
+    assert page.index('id="trust"') < page.index('id="comparable-protocol"')
+    assert 'id="best-methods"' in page

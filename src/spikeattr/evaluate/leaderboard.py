@@ -135,45 +135,59 @@ def collect_leaderboard(runs: Mapping[str, tuple[RunSpec, Path]], seed: int = 0)
     return board
 
 
+def best_and_tied(
+    cells: Mapping[str, Mapping[str, Any]], higher_is_better: bool
+) -> tuple[str, list[str]] | None:
+    """The method with the best value among ``cells`` (``{method: {"value", "ci_low",
+    "ci_high"}}``) and the methods *tied* with it: those whose 95 % CI reaches its value.
+    ``None`` when no method has a value."""
+    valued = {m: c for m, c in cells.items() if c and c.get("value") is not None}
+    if not valued:
+        return None
+    sign = 1.0 if higher_is_better else -1.0
+    best = max(valued, key=lambda m: sign * valued[m]["value"])
+    value = valued[best]["value"]
+    reach = "ci_high" if higher_is_better else "ci_low"
+    tied = []
+    for method, cell in valued.items():
+        edge = cell.get(reach)
+        if method != best and sign * float(cell["value"] if edge is None else edge) >= sign * value:
+            tied.append(method)
+    return best, tied
+
+
 def best_methods(board: Leaderboard) -> list[dict[str, Any]]:
     """Per (task, model): the method with the best value of the first localisation headline
-    score, its CI, and every method *tied* with it (its 95 % CI reaches the best value); controls
-    are never candidates."""
+    score, its CI, and every method *tied* with it (:func:`best_and_tied`); controls are never
+    candidates."""
     ranked = next((c for c in board.columns if c["protocol"] == RANKED_PROTOCOL), None)
     if ranked is None:
         return []
-    column, sign = ranked["column"], 1.0 if ranked["higher_is_better"] else -1.0
+    column = ranked["column"]
     out = []
     for entry in board.models:
-        rows = [
-            r
+        rows = {
+            r["method"]: r
             for r in board.rows
             if r["task"] == entry["task"]
             and r["model"] == entry["model"]
             and r["variant"] == METHOD
-            and r["cells"].get(column, {}).get("value") is not None
-        ]
-        if not rows:
+        }
+        chosen = best_and_tied(
+            {m: r["cells"].get(column, {}) for m, r in rows.items()}, ranked["higher_is_better"]
+        )
+        if chosen is None:
             continue
-        best = max(rows, key=lambda r: sign * r["cells"][column]["value"])
-        value = best["cells"][column]["value"]
-        reach = "ci_high" if sign > 0 else "ci_low"
-        tied = [
-            r["method"]
-            for r in rows
-            if r is not best
-            and sign * (r["cells"][column].get(reach) or r["cells"][column]["value"])
-            >= sign * value
-        ]
+        best, tied = chosen
         out.append(
             {
                 "task": entry["task"],
                 "model": entry["model"],
                 "layers": entry["layers"],
                 "score": ranked["heading"],
-                "method": best["method"],
-                "dtype": best.get("dtype"),
-                "cell": dict(best["cells"][column]),
+                "method": best,
+                "dtype": rows[best].get("dtype"),
+                "cell": dict(rows[best]["cells"][column]),
                 "tied": tied,
             }
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from spikeattr.evaluate.leaderboard import best_and_tied
 from spikeattr.evaluate.results import METHOD
 from spikeattr.evaluate.summary import (
     PAIR_HEADINGS,
@@ -105,6 +106,14 @@ SANITY_TEXT = (
 )
 #: The rank correlation (output layer random) at or above which a method fails the check.
 RANDOMISATION_FAILS_AT = 0.5
+
+#: The introduction of the answer to "which method to trust" (runs on data with known evidence).
+TRUST_TEXT = (
+    "For each model, the method whose maps best find the input cells known to decide the "
+    "class (the first ground-truth localisation score, 95 % CI over stamps), the methods tied "
+    "with it (their CI reaches its value), and whether the best method's maps pass the "
+    "model-randomisation check."
+)
 
 ACCURACY_HEADINGS = ("model", "balanced accuracy", "95 % CI", "accuracy", "steps", "layer sizes")
 UNIT_HEADINGS = ("model", "method", "stamps", "seconds", "seconds per stamp")
@@ -259,6 +268,33 @@ def sanity_table(run: EvaluationRun) -> Table | None:
                 else:
                     cells.append(format_number(curve[level - 1]))
             table.rows.append([model, method, *cells, randomisation_verdict(record.summary)])
+    return table
+
+
+def trust_table(run: EvaluationRun) -> Table | None:
+    """Per model, the best method on known evidence, its CI, the methods tied with it and its
+    sanity check; ``None`` when the run scored no localisation (data without evidence)."""
+    headline = run.headline("localisation")
+    if not headline:
+        return None
+    metric, score = headline[0]
+    randomisation = run.metric("randomisation")
+    table = Table(
+        ["model", "best method", score.heading, "tied", "sanity check"],
+        ["name", "name", "num", "name", "text"],
+    )
+    for model in run.models:
+        cells = {m: run.summary(model, m, metric.name, score.key) or {} for m in run.methods}
+        chosen = best_and_tied(cells, score.higher_is_better)
+        if chosen is None:
+            table.rows.append([model, MISSING, MISSING, "", ""])
+            continue
+        best, tied = chosen
+        check = "not computed"
+        record = run.record(model, best, randomisation.name) if randomisation else None
+        if record is not None:
+            check = randomisation_verdict(record.summary)
+        table.rows.append([model, best, format_cell(cells[best]), ", ".join(tied) or "-", check])
     return table
 
 

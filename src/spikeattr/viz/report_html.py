@@ -19,6 +19,7 @@ from spikeattr.viz.report_content import (
     ACCURACY_HEADINGS,
     PROTOCOL_TEXTS,
     SANITY_TEXT,
+    TRUST_TEXT,
     UNIT_HEADINGS,
     ReportContent,
     Table,
@@ -28,6 +29,7 @@ from spikeattr.viz.report_content import (
     sanity_table,
     score_table,
     split_interval,
+    trust_table,
     unit_rows,
 )
 from spikeattr.viz.report_run import (
@@ -106,6 +108,8 @@ def render_html(content: ReportContent) -> str:
                 "run": notes_under(run, "config.json", "manifest.json"),
             },
             accuracy={"headings": ACCURACY_HEADINGS, "rows": accuracy_rows(run)},
+            trust_text=TRUST_TEXT,
+            trust=table_context(trust_table(run), "best-methods"),
             protocols=PROTOCOL_TEXTS,
             comparable=table_context(score_table(run, "comparable"), "comparable"),
             comparisons=model_comparisons,

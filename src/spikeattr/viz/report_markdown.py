@@ -13,6 +13,7 @@ from spikeattr.viz.report_content import (
     ACCURACY_HEADINGS,
     PROTOCOL_TEXTS,
     SANITY_TEXT,
+    TRUST_TEXT,
     UNIT_HEADINGS,
     ReportContent,
     Table,
@@ -21,6 +22,7 @@ from spikeattr.viz.report_content import (
     run_notes,
     sanity_table,
     score_table,
+    trust_table,
     unit_rows,
 )
 from spikeattr.viz.report_run import MANIFEST_TABLES, config_rows, manifest_sections
@@ -60,6 +62,9 @@ def render_markdown(content: ReportContent) -> str:
     # the interval, made of two formatted floats, stays "[low, high]" as in the summary
     accuracy = [[*row[:2], Markdown(row[2]), *row[3:]] for row in accuracy_rows(run)]
     parts += ["## Model accuracy\n", markdown_table(ACCURACY_HEADINGS, accuracy)]
+    trust = trust_table(run)
+    if trust is not None:
+        parts += ["## Which method to trust\n", TRUST_TEXT + "\n", table_markdown(trust)]
     title, text = PROTOCOL_TEXTS["comparable"]
     parts += [f"## {title}\n", text + "\n", table_markdown(score_table(run, "comparable"))]
     for comparison in comparisons(run):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from spikeattr.errors import SpikeAttrError
 from spikeattr.evaluate.metric import Metric, Score
-from spikeattr.evaluate.registry import MetricSettings, build_metrics, headline
+from spikeattr.evaluate.registry import DEFAULT_PROTOCOLS, MetricSettings, build_metrics, headline
 from spikeattr.evaluate.results import (
     METHOD,
     MetricRecord,
@@ -242,15 +242,21 @@ def check_run_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def run_metrics(config: Mapping[str, Any], missing: list[Missing]) -> list[Metric]:
-    """The metric objects of a run's settings (``config["metrics"]``); the defaults when the
+    """The metric objects of a run's settings (``config["metrics"]``) and protocols
+    (``config["protocols"]``: a benchmark run's localisation among them); the defaults when the
     configuration holds none, or a note and the defaults when its settings are not valid."""
     settings = config.get("metrics")
+    protocols = config.get("protocols")
+    if not (
+        isinstance(protocols, list) and protocols and all(isinstance(p, str) for p in protocols)
+    ):
+        protocols = list(DEFAULT_PROTOCOLS)  # a run written before runs chose their protocols
     if isinstance(settings, dict):
         try:
-            return build_metrics(MetricSettings(**settings))
+            return build_metrics(MetricSettings(**settings), protocols)
         except (TypeError, ValueError) as exc:
             missing.append(Missing("config.json", f"metric settings not valid ({exc}); defaults"))
-    return build_metrics(MetricSettings())
+    return build_metrics(MetricSettings(), DEFAULT_PROTOCOLS)
 
 
 def _layout(run: Path, config: dict[str, Any]) -> tuple[list[str], list[str]]:
