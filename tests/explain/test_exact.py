@@ -296,3 +296,26 @@ def test_float32_models_give_float64_maps_with_tails() -> None:
     values = ExactLIFAttribution(model, reference="none").attribute(spikes).values
     assert values.dtype == torch.float64
     assert bool((values[0, :, 0, :150] != 0).all())
+
+
+def test_a_recording_that_does_not_fit_together_is_refused() -> None:
+    """LIFRecording names the field that does not fit: counts, shapes, decays, scores."""
+    net = _network(2, "syn>>mem", seed=11)
+    good = record_lif_network(net, _spikes(2, 9, 6, seed=11))
+    fields = vars(good).copy()
+    bad = {
+        "layer_spikes": ([good.layer_spikes[0]], "one input-spike array"),
+        "layer_inputs": (
+            [good.layer_inputs[0][:, :, :3], good.layer_inputs[1]],
+            r"layer_inputs\[0\]",
+        ),
+        "alphas": (
+            [np.full(5, 1.0), good.alphas[1]],
+            r"alphas\[0\] must hold 5 decays in \(0, 1\)",
+        ),
+        "scores": (good.scores[:, :2], r"scores must have shape \[B=2, C=3\]; got \(2, 2\)"),
+    }
+    for field, (value, message) in bad.items():
+        with pytest.raises(ExplanationError, match=message):
+            LIFRecording(**{**fields, field: value})
+    LIFRecording(**fields)  # the recording itself is fine

@@ -44,6 +44,7 @@ import numpy as np
 
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.exact_kernels import adjoint_scan, hidden_pass, membrane_scan
+from spikeattr.explain.recording import check_scores
 
 RULES: tuple[str, ...] = ("z", "alpha_beta")
 
@@ -99,11 +100,7 @@ class LIFRecording:
                         f"{name}[{index}] must hold {n_out} decays in (0, 1); got shape "
                         f"{tuple(decays.shape)}"
                     )
-        if self.scores.shape != (batch, self.weights[-1].shape[1]):
-            raise ExplanationError(
-                f"scores must have shape [B={batch}, C={self.weights[-1].shape[1]}]; got "
-                f"{tuple(self.scores.shape)}"
-            )
+        check_scores(self.scores, batch, self.n_classes)
 
     @property
     def n_classes(self) -> int:

@@ -23,6 +23,13 @@ from spikeattr.errors import ExplanationError
 from spikeattr.explain.linear_maps import LayerMap
 
 
+def check_scores(scores: object, batch: int, n_classes: int) -> None:
+    """Raise :class:`ExplanationError` unless ``scores`` (a tensor or array) is ``[B, C]``."""
+    shape = tuple(getattr(scores, "shape", ()))
+    if shape != (batch, n_classes):
+        raise ExplanationError(f"scores must have shape [B={batch}, C={n_classes}]; got {shape}")
+
+
 class _Recorded:
     """What both recordings share: their spikes' batch and step counts, and the decay check."""
 
@@ -91,11 +98,7 @@ class SpikeRecording(_Recorded):
                     f"[{index + 1}] {tuple(self.weights[index + 1].shape)}"
                 )
         self._check_betas()
-        if self.scores.shape != (batch, self.weights[-1].shape[1]):
-            raise ExplanationError(
-                f"scores must have shape [B={batch}, C={self.weights[-1].shape[1]}]; got "
-                f"{tuple(self.scores.shape)}"
-            )
+        check_scores(self.scores, batch, self.n_classes)
 
     @property
     def n_classes(self) -> int:
@@ -150,11 +153,7 @@ class MapRecording(_Recorded):
                 f"{list(self.layers[-1].out_shape)}"
             )
         self._check_betas()
-        if tuple(self.scores.shape) != (batch, self.n_classes):
-            raise ExplanationError(
-                f"scores must have shape [B={batch}, C={self.n_classes}]; got "
-                f"{tuple(self.scores.shape)}"
-            )
+        check_scores(self.scores, batch, self.n_classes)
 
     @property
     def n_classes(self) -> int:
