@@ -20,8 +20,8 @@ from tests.explain.test_exact import (
     DEPTHS,
     REGIMES,
     _network,
-    _recording_of,
     _spikes,
+    literal_case,
 )
 
 from spikeattr.explain.exact import exact_maps
@@ -47,23 +47,9 @@ for depth, regime, (rule, ab), resets in itertools.product(
 ):
     if depth > 1 and not resets:
         continue
-    sizes = DEPTHS[depth]
-    dt, ts, tm = REGIMES[regime]
-    theta = 1.0 if resets else 1e6
-    for attempt in range(100):
-        rng = np.random.default_rng([depth, len(regime), attempt, 99])
-        x = (rng.random((30, sizes[0])) < 0.4).astype(float)
-        W = [rng.normal(0.4, 1.2, (a, b)) for a, b in itertools.pairwise(sizes)]
-        al = [np.exp(-dt / (ts * rng.uniform(0.8, 1.25, n))) for n in sizes[1:]]
-        be = (
-            [a.copy() for a in al]
-            if regime == "syn==mem"
-            else [np.exp(-dt / (tm * rng.uniform(0.8, 1.25, n))) for n in sizes[1:]]
-        )
-        rec = _recording_of(x, W, al, be, theta)
-        f = [int(s.sum()) for s in rec.layer_spikes]
-        if all(v > 0 for v in f) if resets else not any(f):
-            break
+    case = literal_case(depth, regime, resets, salt=99)  # other seeds than the tests'
+    sizes, rec = DEPTHS[depth], case["recording"]
+    x, W, al, be, theta = (case[k] for k in ("x", "weights", "alphas", "betas", "theta"))
     maps = exact_maps(rec, rule, ab)
     for c in range(sizes[-1]):
         o = literal_exact(x, W, al, be, theta, np.eye(sizes[-1])[c], rule=rule, ab=ab)

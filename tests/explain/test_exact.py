@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -74,6 +75,35 @@ def test_relevance_sums_to_the_output_membrane(depth: int, regime: str, rule: st
     np.testing.assert_allclose(maps.membrane, recording.scores, rtol=1e-9, atol=1e-12)
 
 
+def literal_case(depth: int, regime: str, resets: bool, salt: int = 0) -> dict[str, Any]:
+    """A random 30-step case for the literal oracle: per-neuron decays around the regime's and
+    the first seed whose every layer fires (``resets``), or none does (an unreachable
+    threshold). Keys: ``x``, ``weights``, ``alphas``, ``betas``, ``theta``, ``recording``."""
+    sizes = DEPTHS[depth]
+    dt, tau_syn, tau_mem = REGIMES[regime]
+    theta = 1.0 if resets else 1e6
+    for attempt in range(100):
+        rng = np.random.default_rng([depth, len(regime), attempt, *([salt] if salt else [])])
+        x = (rng.random((30, sizes[0])) < 0.4).astype(np.float64)
+        weights = [rng.normal(0.4, 1.2, (a, b)) for a, b in itertools.pairwise(sizes)]
+        alphas = [np.exp(-dt / (tau_syn * rng.uniform(0.8, 1.25, n))) for n in sizes[1:]]
+        betas = [np.exp(-dt / (tau_mem * rng.uniform(0.8, 1.25, n))) for n in sizes[1:]]
+        if regime == "syn==mem":
+            betas = [a.copy() for a in alphas]
+        recording = _recording_of(x, weights, alphas, betas, theta)
+        fired = [int(s.sum()) for s in recording.layer_spikes]
+        if all(f > 0 for f in fired) if resets else not any(fired):
+            return {
+                "x": x,
+                "weights": weights,
+                "alphas": alphas,
+                "betas": betas,
+                "theta": theta,
+                "recording": recording,
+            }
+    pytest.fail("no random network of the wanted kind in 100 seeds")
+
+
 @pytest.mark.parametrize(
     ("depth", "resets"), [(1, False), (1, True), (2, True), (3, True), (4, True)]
 )
@@ -87,24 +117,9 @@ def test_matches_the_literal_implementation(
     """The fast scans equal plain loops over steps, neurons and terms, to 1e-9, with per-neuron
     decays, with resets in every layer, and without (depth 1 with an unreachable threshold: a
     hidden layer without spikes would pass nothing on)."""
-    sizes = DEPTHS[depth]
-    dt, tau_syn, tau_mem = REGIMES[regime]
-    theta = 1.0 if resets else 1e6
-    for attempt in range(100):  # the first seed whose every layer fires (or none, without)
-        rng = np.random.default_rng([depth, len(regime), attempt])
-        x = (rng.random((30, sizes[0])) < 0.4).astype(np.float64)
-        weights = [rng.normal(0.4, 1.2, (a, b)) for a, b in itertools.pairwise(sizes)]
-        # per-neuron time constants around the regime's
-        alphas = [np.exp(-dt / (tau_syn * rng.uniform(0.8, 1.25, n))) for n in sizes[1:]]
-        betas = [np.exp(-dt / (tau_mem * rng.uniform(0.8, 1.25, n))) for n in sizes[1:]]
-        if regime == "syn==mem":
-            betas = [a.copy() for a in alphas]
-        recording = _recording_of(x, weights, alphas, betas, theta)
-        fired = [int(s.sum()) for s in recording.layer_spikes]
-        if all(f > 0 for f in fired) if resets else not any(fired):
-            break
-    else:
-        pytest.fail("no random network of the wanted kind in 100 seeds")
+    case = literal_case(depth, regime, resets)
+    sizes, theta, recording = DEPTHS[depth], case["theta"], case["recording"]
+    x, weights, alphas, betas = case["x"], case["weights"], case["alphas"], case["betas"]
     maps = exact_maps(recording, rule, ab)
     for c in range(sizes[-1]):
         w = np.eye(sizes[-1])[c]
