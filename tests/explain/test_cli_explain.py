@@ -103,6 +103,22 @@ def test_explain_bad_input(data_file: Path, tmp_path: Path, extra: list[str], me
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("variant", "dtype"), [("ns", "float32"), ("lif_z", "float64")])
+def test_explain_files_keep_the_precision_of_the_maps(
+    data_file: Path, tmp_path: Path, variant: str, dtype: str
+) -> None:
+    """TSA's float32 maps are written as float32, the exact method's float64 maps as float64
+    (a float32 copy would lose their tails), and meta says which."""
+    out = tmp_path / "explained.npz"
+    args = ["explain", "--model", "published:synthetic_2L", "--data", str(data_file)]
+    args += ["--stamp", "8170", "--variant", variant, "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with np.load(out, allow_pickle=False) as archive:
+        assert archive["attribution"].dtype == np.dtype(dtype)
+        assert json.loads(str(archive["meta"]))["dtype"] == dtype
+
+
 def test_explain_series_command(data_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "series"
     result = runner.invoke(

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from spikeattr.cli import app
 from spikeattr.data.benchmark import generate_task
 from spikeattr.errors import RunStateError, SpikeAttrError
+from spikeattr.evaluate.leaderboard import best_and_tied
 from spikeattr.evaluate.localisation import localisation_scores
 from spikeattr.evaluate.results import metric_path, read_metric
 from spikeattr.explain.stamps import explain_stamps
@@ -266,3 +267,33 @@ def test_the_report_of_a_task_says_which_method_to_trust(
     assert cells[4] == "not computed"  # the benchmark skips the randomisation check
     assert page.index('id="trust"') < page.index('id="comparable-protocol"')
     assert 'id="best-methods"' in page
+    # a method whose CI reaches the best value is listed as tied with it
+    other = next(m for m in ("s", "ns", "lif_z") if m != best["method"])
+    path = metric_path(run, "published:bench_conjunction_1L", other, "localisation")
+    body = json.loads(path.read_text(encoding="utf-8"))
+    body["summary"]["method"]["auprc_abs"]["ci_high"] = best["cell"]["value"]
+    path.write_text(json.dumps(body), encoding="utf-8")
+    markdown = build_report(run).markdown.read_text(encoding="utf-8")
+    section = markdown.split("## Which method to trust")[1].split("## Comparable protocol")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| published:"))
+    assert other in [c.strip() for c in row.strip("|").split("|")][3].split(", ")
+
+
+def test_best_and_tied_reach_the_best_value_in_the_score_s_direction() -> None:
+    """Tied: the CI's far end reaches the best value (ci_high when higher is better, ci_low
+    when lower is); a method without a CI is tied only at the same value."""
+    cells = {
+        "a": {"value": 0.9, "ci_low": 0.85, "ci_high": 0.95},
+        "b": {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9},
+        "c": {"value": 0.8, "ci_low": 0.7, "ci_high": 0.89},
+        "d": {"value": 0.9},
+        "e": {},
+    }
+    assert best_and_tied(cells, higher_is_better=True) == ("a", ["b", "d"])
+    lower = {
+        "a": {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3},
+        "b": {"value": 0.3, "ci_low": 0.2, "ci_high": 0.4},
+        "c": {"value": 0.3, "ci_low": 0.21, "ci_high": 0.4},
+    }
+    assert best_and_tied(lower, higher_is_better=False) == ("a", ["b"])
+    assert best_and_tied({"x": {}}, higher_is_better=True) is None
