@@ -50,12 +50,11 @@ def _kim_panda(model: Any, rates: np.ndarray | None) -> Explainer:
     return KimPandaSAM(model)
 
 
-def _exact(rule: str) -> Factory:
+def _exact(name: str, rule: str) -> Factory:
     def build(model: Any, rates: np.ndarray | None) -> Explainer:
         from spikeattr.explain.exact_attribution import ExactLIFAttribution
 
         reference = "window" if rates is None else rates
-        name = "lif_z" if rule == "z" else "lif_ab"
         return ExactLIFAttribution(model, rule=rule, reference=reference, name=name)
 
     return build
@@ -71,11 +70,11 @@ METHODS: dict[str, tuple[Factory, str]] = {
     "ig": (_gradient("ig"), "Integrated Gradients from the no-spike baseline (Captum)"),
     "kim_panda_sam": (_kim_panda, "Spike Activation Map of Kim & Panda 2021 (class-independent)"),
     "lif_z": (
-        _exact("z"),
+        _exact("lif_z", "z"),
         "Exact LIF attribution, z-rule: synaptic current, membrane and resets, contrastive",
     ),
     "lif_ab": (
-        _exact("alpha_beta"),
+        _exact("lif_ab", "alpha_beta"),
         "Exact LIF attribution, alpha-beta rule (excitation only), contrastive",
     ),
 }
