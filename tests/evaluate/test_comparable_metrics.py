@@ -66,13 +66,17 @@ def test_shared_prefix_predictions_equal_whole_re_runs(unit_ns: StampSet) -> Non
 
 
 # -- budgeted deletion --------------------------------------------------------------------------
-def _literal_deletion(data: StampSet, budget: int, width: int = 10) -> dict[str, np.ndarray]:
+def _literal_deletion(
+    data: StampSet, budget: int, width: int = 10, shuffle: bool = False
+) -> dict[str, np.ndarray]:
     dels, aopcs, firsts = [], [], []
     for row in range(len(data)):
         window, explanation = data.windows[row], data.maps[row]
-        order = [
-            (t, s.channel) for s in segment_map(explanation, width) for t in range(s.start, s.stop)
-        ]
+        segments = segment_map(explanation, width)
+        if shuffle and segments:  # the random-order control: the module docstring's draw
+            rng = keyed_rng(data.seed, "random-order-control", int(data.stamps[row]), data.draw)
+            segments = [segments[i] for i in rng.permutation(len(segments))]
+        order = [(t, s.channel) for s in segments for t in range(s.start, s.stop)]
         agreement, drop = [1.0], [0.0]
         p0 = data.probs[row, data.targets[row]]
         for b in range(1, budget + 1):
@@ -132,6 +136,12 @@ def test_random_order_control_reorders_the_same_segments(unit_ns: StampSet) -> N
     np.testing.assert_array_equal(shuffled.per_stamp["del_400"], again.per_stamp["del_400"])
     total = sum(len(segment_map(m)) for m in data.maps)
     assert total > 4
+    # the shuffled order is the literal one of keyed_rng's permutation, not the ranked one
+    short = BudgetedDeletion(budgets=(20,), order="random")(data)
+    literal = _literal_deletion(data, 20, shuffle=True)
+    np.testing.assert_allclose(short.per_stamp["aopc_20"], literal["aopc"], atol=1e-9)
+    np.testing.assert_allclose(short.per_stamp["del_20"], literal["del"], atol=1e-12)
+    assert not np.allclose(literal["aopc"], _literal_deletion(data, 20)["aopc"])
     # once every cell of the support is flipped, both orders reach the same window
     assert ranked.curves["agreement"][-1] == shuffled.curves["agreement"][-1]
 
