@@ -120,6 +120,51 @@ def test_optuna_study_with_pruning(tiny_series: SpikeSeries, tmp_path: Path) -> 
     assert [r["number"] for r in more.trials] == list(range(7))
 
 
+def test_a_trial_worse_than_the_median_is_pruned_after_its_first_epoch(
+    tiny_series: SpikeSeries, tmp_path: Path
+) -> None:
+    """Four finished trials whose validation loss was 0 at every epoch (an NLL is > 0): the
+    median pruner must stop the next trial after epoch 1 of 2 (warm-up: 1 step)."""
+    import optuna
+
+    space = SearchSpace(batch_sizes=(2, 4, 8), hidden_width=(3, 8))
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=storage, study_name="s", direction="minimize")
+    distributions = {
+        "hidden_0": optuna.distributions.IntDistribution(*space.hidden_width, log=True),
+        "tau_syn": optuna.distributions.FloatDistribution(*space.tau_syn, log=True),
+        "tau_mem": optuna.distributions.FloatDistribution(*space.tau_mem, log=True),
+        "lr": optuna.distributions.FloatDistribution(*space.lr, log=True),
+        "batch_size": optuna.distributions.CategoricalDistribution([2, 4, 8]),
+    }
+    params = {"hidden_0": 4, "tau_syn": 0.01, "tau_mem": 0.01, "lr": 0.01, "batch_size": 4}
+    for _ in range(4):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                value=0.0,
+                intermediate_values={1: 0.0, 2: 0.0},
+            )
+        )
+    records: list[dict[str, Any]] = []
+    result = tune_optuna(
+        tiny_series,
+        BASE.replace(hidden=[4]),
+        tmp_path / "worker",
+        n_trials=5,
+        storage=storage,
+        study_name="s",
+        epochs=2,
+        space=space,
+        sampler_seed=1,
+        progress=records.append,
+    )
+    assert [r["number"] for r in records] == [4]
+    assert records[0]["state"] == "PRUNED" and records[0]["epochs_reported"] == 1
+    assert result.extra["states"] == {"COMPLETE": 4, "PRUNED": 1}
+
+
 def test_a_rerun_continues_the_trial_its_dead_run_left_running(
     tiny_series: SpikeSeries, tmp_path: Path
 ) -> None:
