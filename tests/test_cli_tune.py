@@ -156,9 +156,17 @@ def test_report_gives_the_study_best_without_training(
 
 
 def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
-    tiny_training_file: Path, tmp_path: Path
+    tiny_training_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "worker"
+    opened: list[str] = []
+    real_storage = optuna.storages.RDBStorage
+
+    def recording_storage(url: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append(url)
+        return real_storage(url, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", recording_storage)
     cases = (
         (f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}", "unable to open database file"),
         ("postgres://me:secret@localhost/x", "cannot open the study storage at"),
@@ -180,7 +188,8 @@ def test_a_storage_that_cannot_be_opened_leaves_no_out_folder(
         assert len(lines) == 1 and message in lines[0], lines
         assert "secret" not in result.output
         assert not out.exists()
-    assert optuna.__version__  # the storage errors above came from Optuna's storage layer
+    # the storage errors above came from Optuna's storage layer: each URL reached it
+    assert sorted(set(opened)) == sorted(storage for storage, _ in cases)
 
 
 def test_no_wait_reports_the_trials_other_workers_still_run(
