@@ -163,6 +163,18 @@ def test_membrane_scan_is_the_model_membrane() -> None:
     np.testing.assert_allclose(mem, expected, atol=1e-12)
 
 
+def test_an_output_membrane_exactly_at_threshold_is_recorded_as_no_spike() -> None:
+    """``[1, 1, 1]`` with unit weights and one input spike: the output membrane is exactly 1.0
+    at step 2, so the recorded output spike comes at step 4 (from step 3's membrane), not 3."""
+    net = LIFNetwork([1, 1, 1], dt=1e-3, tau_syn=1e-2, tau_mem=2e-3).double()
+    net.load_weights([np.ones((1, 1)), np.ones((1, 1))])
+    spikes = torch.tensor([[[1.0], [0.0], [0.0], [0.0], [0.0]]], dtype=torch.float64)
+    recording = record_lif_network(net, spikes)
+    assert net(spikes).membrane[0, 2, 0].item() == 1.0
+    assert recording.layer_spikes[0][0, :, 0].tolist() == [0, 0, 1, 0, 0]
+    assert recording.layer_spikes[-1][0, :, 0].tolist() == [0, 0, 0, 0, 1]
+
+
 def test_a_reset_cuts_the_membrane_but_not_the_synaptic_current() -> None:
     """A spike's relevance through a neuron that reset in between: the membrane part before the
     reset is gone, the synaptic current's part is not."""

@@ -87,6 +87,24 @@ def test_float32_forward_identical_gradients_close(seed: int) -> None:
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
 
 
+def test_a_membrane_exactly_at_threshold_neither_spikes_nor_resets_its_gradient() -> None:
+    """Currents of exactly 1.0 at step 0 put the membranes on the threshold at step 0 (and a
+    start state on it at step -1): forward and gradients equal the torch loop's, which does
+    not spike there, so the gradient flows through the membrane instead of being reset."""
+    currents, syn0, _, upstream = _case(3, 2, 6, 3, torch.float64)
+    currents[:, 0] = 1.0
+    syn0[:] = 0.0
+    mem0 = torch.zeros(2, 3, dtype=torch.float64)
+    mem0[1] = 1.0
+    torch_run = _run("torch", currents, syn0, mem0, upstream, 0.9, 0.5)
+    fused_run = _run("fused", currents, syn0, mem0, upstream, 0.9, 0.5)
+    assert torch_run[0][:, 0].sum() == 0  # row 1 starts at 1.0: no spike at step 0
+    assert torch_run[0][0, 1].sum() == 0  # row 0 reached 1.0 at step 0: no spike at step 1
+    assert torch_run[1][0, 0].tolist() == [1.0, 1.0, 1.0]
+    for ours, theirs in zip(fused_run, torch_run, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
 def test_no_steps_passes_the_state_and_its_gradient_through() -> None:
     syn0 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     mem0 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)

@@ -188,6 +188,40 @@ def test_lif_step_follows_spec() -> None:
     assert new.mem[0, 0] == 0.0
 
 
+def threshold_network(dtype: torch.dtype) -> LIFNetwork:
+    """``[1, 1, 1]`` with unit weights: one input spike at step 0 puts the hidden membrane at
+    exactly 1.0; its spike (at step 2) puts the output membrane at exactly 1.0."""
+    net = LIFNetwork([1, 1, 1], dt=1e-3, tau_syn=1e-2, tau_mem=2e-3).to(dtype)
+    net.load_weights([np.ones((1, 1)), np.ones((1, 1))])
+    return net
+
+
+#: the input of :func:`threshold_network`: one spike at step 0 of 5.
+THRESHOLD_INPUT = np.array([[[1.0], [0.0], [0.0], [0.0], [0.0]]])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_membrane_exactly_at_threshold_does_not_spike_in_any_backend(dtype: torch.dtype) -> None:
+    """H(0) = 0 in every backend: the spike comes a step after the membrane reached 1.0."""
+    net = threshold_network(dtype)
+    alpha, beta = net.alpha, net.beta
+    ref_spikes, ref_membrane = literal_lif_network(
+        THRESHOLD_INPUT, [np.ones((1, 1))] * 2, 1e-3, 1e-2, 2e-3
+    )
+    assert ref_spikes[0][0, :, 0].tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+    assert ref_spikes[1][0, :, 0].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
+    x = torch.from_numpy(THRESHOLD_INPUT).to(dtype)
+    for backend in ("torch", "numba"):
+        with torch.no_grad():
+            out = net(x, backend=backend)
+        assert out.layer_spikes[0][0, :, 0].tolist() == [0.0, 0.0, 1.0, 0.0, 0.0], backend
+        membrane = out.membrane[0, :, 0].tolist()
+        assert membrane[2] == 1.0  # the output neuron sits exactly at threshold ...
+        assert membrane[3] == pytest.approx(beta + alpha, rel=1e-6), backend  # ... not reset
+        assert membrane[4] == 0.0  # it fires at step 4 and resets
+        np.testing.assert_allclose(membrane, ref_membrane[0, :, 0], rtol=1e-6)
+
+
 def test_lif_layer_torch_with_no_steps() -> None:
     state = LIFState(torch.zeros(2, 3), torch.zeros(2, 3))
     spikes, membrane, final = lif_layer_torch(torch.zeros(2, 0, 3), state, 0.9, 0.5)

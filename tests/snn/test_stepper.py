@@ -61,6 +61,20 @@ def test_stepper_equals_forward_on_adl_models(adl_test: SpikeSeries, name: str) 
     np.testing.assert_array_equal(scores, expected_scores)
 
 
+def test_a_membrane_exactly_at_threshold_does_not_spike_in_the_stepper() -> None:
+    """The hidden and the output membrane land on exactly 1.0 (unit weights, one input spike):
+    no spike from either until the step after; the same numbers as the torch forward."""
+    model = LIFNetwork([1, 1, 1], dt=1e-3, tau_syn=1e-2, tau_mem=2e-3)
+    model.load_weights([np.ones((1, 1)), np.ones((1, 1))])
+    spikes = np.array([[1], [0], [0], [0], [0]], dtype=np.uint8)
+    inputs, scores = NetworkStepper(model).advance(spikes)
+    assert inputs[:, 1].tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]  # hidden: 1.0 at step 0
+    assert scores[2, 0] == 1.0 and scores[3, 0] > 1.0 and scores[4, 0] == 0.0
+    expected_inputs, expected_scores = _forward(model, spikes)
+    np.testing.assert_array_equal(inputs, expected_inputs)
+    np.testing.assert_array_equal(scores, expected_scores)
+
+
 def test_state_reset_and_refusals(synthetic_test: SpikeSeries) -> None:
     model = load_model("published:synthetic_2L")
     stepper = NetworkStepper(model)
