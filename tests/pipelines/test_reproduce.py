@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from spikeattr._io import RunLock
 from spikeattr.cli import app
+from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import RunLockedError, SpikeAttrError
+from spikeattr.evaluate.segments import segment_map
 from spikeattr.pipelines.reproduce import ReproduceConfigError, build_config, run_reproduce
+from spikeattr.snn import load_model
+from spikeattr.snn.network import LIFNetwork
 
 runner = CliRunner()
 
@@ -115,7 +122,21 @@ def test_a_second_reproduce_on_one_directory_is_refused(tmp_path: Path) -> None:
         run_reproduce("synthetic", build_config("synthetic"), run)
 
 
-def test_small_synthetic_reproduction_end_to_end(tmp_path: Path) -> None:
+def _literal_deletion(model: LIFNetwork, window: np.ndarray, explanation: np.ndarray) -> float:
+    """``del_50`` of one stamp by SPEC 5.1, with whole re-runs: flip the first ``b`` cells of
+    the ranked segments (each segment in time order), ``b = 0..50``; mean agreement with the
+    unflipped prediction."""
+    order = [(t, s.channel) for s in segment_map(explanation, 10) for t in range(s.start, s.stop)]
+    copies = np.repeat(window[None].astype(np.float32), 51, axis=0)
+    for b in range(1, 51):
+        for step, channel in order[: min(b, len(order))]:
+            copies[b, step, channel] = 1 - copies[b, step, channel]
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(copies)).membrane[:, -1].argmax(-1).numpy()
+    return float(np.mean(predicted == predicted[0]))
+
+
+def test_small_synthetic_reproduction_end_to_end(tmp_path: Path, checksums: dict[str, Any]) -> None:
     result = runner.invoke(
         app,
         [
@@ -140,6 +161,42 @@ def test_small_synthetic_reproduction_end_to_end(tmp_path: Path) -> None:
     assert set(manifest["timings_s"]) >= {"data", "evaluate", "total"}
     assert (run / "evaluation" / "summary.md").is_file()
     assert Path(summary["reports"]["synthetic"]).is_file()
+    # the reproduced numbers: the data set of SPEC 2.1 (the research code's checksum) ...
+    evaluation = run / "evaluation"
+    series = SpikeSeries.load(run / "data" / "synthetic.npz")
+    assert series.checksums() == {k: checksums["synthetic"][k] for k in ("X_sha256", "y_sha256")}
+    test = series.split("test")
+    config = json.loads((evaluation / "config.json").read_text())
+    assert config["data_sha256"] == checksums["synthetic"]["X_sha256"]
+    # ... the model's balanced accuracy on its test split (tests/oracles/README.md: 0.98281) ...
+    # (there to 5 decimals; to the last digit: the mean recall of a whole-series forward pass)
+    scored = json.loads((evaluation / "models" / "published_synthetic_1L.json").read_text())
+    assert scored["balanced_accuracy"] == pytest.approx(0.98281, abs=5e-6)
+    model = load_model("published:synthetic_1L")
+    with torch.no_grad():
+        whole = model(torch.from_numpy(test.spikes[None].astype(np.float32))).membrane[0]
+    predicted = whole.argmax(-1).numpy()
+    recalls = [float(np.mean(predicted[test.labels == c] == c)) for c in range(4)]
+    assert scored["balanced_accuracy"] == pytest.approx(np.mean(recalls), abs=1e-12)
+    # ... the explained windows, their probabilities and the deletion score of each stamp
+    gallery = np.load(evaluation / "gallery" / "published_synthetic_1L" / "ns.npz")
+    deletion = json.loads(
+        (evaluation / "results/published_synthetic_1L/ns/deletion.json").read_text()
+    )
+    per_stamp = deletion["variants"]["method"]["draws"][0]["per_stamp"]
+    assert deletion["stamps"] == gallery["stamps"].tolist() and len(deletion["stamps"]) == 4
+    for row, stamp in enumerate(gallery["stamps"]):
+        window = gallery["spikes"][row]
+        np.testing.assert_array_equal(window, test.spikes[stamp - 1000 : stamp])
+        with torch.no_grad():
+            membrane = model(torch.from_numpy(window[None].astype(np.float32))).membrane
+        probs = torch.softmax(membrane[0, -1].double(), -1).numpy()
+        np.testing.assert_allclose(gallery["probs"][row], probs, rtol=1e-5)
+        target = int(gallery["target"][row])
+        assert target == int(probs.argmax())
+        explanation = gallery["attribution"][row, target]
+        literal = _literal_deletion(model, window, explanation)
+        assert per_stamp["del_50"][row] == pytest.approx(literal, abs=1e-12), stamp
 
 
 def test_retrain_with_restarts_keeps_the_lowest_training_loss(tmp_path: Path) -> None:
