@@ -3,6 +3,7 @@ without it."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from spikeattr.cli import app
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import SpikeAttrError
 from spikeattr.explain.files import Explanations
-from spikeattr.pipelines.cluster import Scheduler, available_cores
+from spikeattr.pipelines import cluster as cluster_module
+from spikeattr.pipelines.cluster import Scheduler, available_cores, open_cluster
 from spikeattr.runs.compare import differing_files
 
 runner = CliRunner()
@@ -37,12 +39,28 @@ def test_scheduler_values(text: str, expected: Scheduler) -> None:
     assert Scheduler.parse(text) == expected
 
 
-def test_a_local_cluster_has_one_worker_per_core_by_default() -> None:
-    assert Scheduler().describe() == (
-        f"a local cluster of {available_cores()} worker process"
-        + ("es" if available_cores() > 1 else "")
-    )
+def test_available_cores_are_the_affinity_of_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert cluster_module.available_cores() == 3
+
+
+def test_a_local_cluster_has_one_worker_per_core_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the core count fixed (at a value other than this machine's), the default local
+    cluster says and starts that many single-threaded worker processes."""
+    cores = 1 if available_cores() != 1 else 2
+    monkeypatch.setattr(cluster_module, "available_cores", lambda: 3)
+    assert Scheduler().describe() == "a local cluster of 3 worker processes"
     assert Scheduler(workers=1).describe() == "a local cluster of 1 worker process"
+    monkeypatch.setattr(cluster_module, "available_cores", lambda: cores)
+    with open_cluster(Scheduler()) as started:
+        assert started is not None
+        started.client.wait_for_workers(cores, timeout=60)
+        assert list(started.client.nthreads().values()) == [1] * cores
+        assert started.workers == cores
 
 
 @pytest.mark.parametrize(
