@@ -139,7 +139,8 @@ def test_random_order_control_reorders_the_same_segments(unit_ns: StampSet) -> N
     # the shuffled order is the literal one of keyed_rng's permutation, not the ranked one
     short = BudgetedDeletion(budgets=(20,), order="random")(data)
     literal = _literal_deletion(data, 20, shuffle=True)
-    np.testing.assert_allclose(short.per_stamp["aopc_20"], literal["aopc"], atol=1e-9)
+    # (1e-6: a first flip at step 0 goes through predict_last, whose softmax is float32)
+    np.testing.assert_allclose(short.per_stamp["aopc_20"], literal["aopc"], atol=1e-6)
     np.testing.assert_allclose(short.per_stamp["del_20"], literal["del"], atol=1e-12)
     assert not np.allclose(literal["aopc"], _literal_deletion(data, 20)["aopc"])
     # once every cell of the support is flipped, both orders reach the same window
