@@ -53,23 +53,29 @@ def last_step_probs(
         changed = np.flatnonzero((copies != window[None]).any(axis=(0, 2)))
         first_step = int(changed[0]) if changed.size else window.shape[0]
     t0 = max(0, min(int(first_step), window.shape[0]))
-    if t0 == 0 or not hasattr(model, "layer_sizes"):
+    if not hasattr(model, "layer_sizes"):
         return _predict(model, copies)
     with torch.no_grad():
-        prefix = torch.from_numpy(np.ascontiguousarray(window[None, :t0])).float()
-        head = model(prefix)
-        if t0 == window.shape[0]:
-            probs = torch.softmax(head.membrane[:, -1].double(), dim=-1).numpy()
-            return np.repeat(probs, copies.shape[0], axis=0)
+        head = None
+        if t0 > 0:
+            head = model(torch.from_numpy(np.ascontiguousarray(window[None, :t0])).float())
+            if t0 == window.shape[0]:
+                probs = torch.softmax(head.membrane[:, -1].double(), dim=-1).numpy()
+                return np.repeat(probs, copies.shape[0], axis=0)
         out = []
         for first in range(0, copies.shape[0], BATCH):
             part = np.ascontiguousarray(copies[first : first + BATCH, t0:])
-            state = [
-                type(s)(
-                    s.syn.expand(part.shape[0], -1).clone(), s.mem.expand(part.shape[0], -1).clone()
-                )
-                for s in head.state
-            ]
+            state = None  # a copy that differs from step 0 on runs from zero state
+            if head is not None:
+                state = [
+                    type(s)(
+                        s.syn.expand(part.shape[0], -1).clone(),
+                        s.mem.expand(part.shape[0], -1).clone(),
+                    )
+                    for s in head.state
+                ]
+            # the softmax in float64 whatever t0 is: the scores of a metric must not depend on
+            # where its first perturbed cell lies
             tail = model(torch.from_numpy(part).float(), state)
             out.append(torch.softmax(tail.membrane[:, -1].double(), dim=-1).numpy())
     return np.concatenate(out)
