@@ -28,11 +28,18 @@ def explain_fn(method: str, model: Any) -> ExplainFn:
 
 
 def stamp_set(
-    series: SpikeSeries, model_name: str, method: str, stamps: np.ndarray, window: int = 1000
+    series: SpikeSeries,
+    model_name: str,
+    method: str,
+    stamps: np.ndarray,
+    window: int = 1000,
+    precision: str = "float64",
 ) -> StampSet:
     """The :class:`StampSet` of ``stamps`` of ``series`` explained with ``method``."""
     model = load_model(model_name)
-    result = explain_stamps(model, series.spikes, stamps, method, window=window)
+    result = explain_stamps(
+        model, series.spikes, stamps, method, window=window, precision=precision
+    )
     return StampSet(
         model=model,
         stamps=result.stamps,

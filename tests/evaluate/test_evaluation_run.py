@@ -15,6 +15,7 @@ from spikeattr.cli import app
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import SpikeAttrError
 from spikeattr.evaluate.registry import MetricSettings, build_metrics
+from spikeattr.evaluate.results import unit_dir
 from spikeattr.explain.stamps import check_stamps
 from spikeattr.pipelines import evaluation
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
@@ -264,6 +265,7 @@ def test_empty_explanations_are_handled(synthetic_series: SpikeSeries, tmp_path:
         ({"controls": ["shuffled"]}, "unknown controls"),
         ({"control_draws": 0}, "control draws"),
         ({"metrics": MetricSettings(budgets=[0])}, "metric settings"),
+        ({"precision": "float16"}, "precision must be one of float64, float32"),
     ],
 )
 def test_bad_configs_are_refused_before_work(
@@ -294,6 +296,21 @@ def test_cli_evaluate_json(synthetic_series: SpikeSeries, tmp_path: Path) -> Non
     assert list(summary["comparisons"]) == ["published:synthetic_1L"]
     again = runner.invoke(app, [*args, "--stamps", "2"])
     assert again.exit_code == 2 and "--resume" in again.output
+    # TSA's maps were computed in float64 (the default), and the run says so
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["precision"] == "float64"
+    unit = unit_dir(tmp_path / "run", "published:synthetic_1L", "ns") / "stamps.json"
+    assert json.loads(unit.read_text())["dtype"] == "float64"
+    paper_args = [*args[:-1], str(tmp_path / "paper"), "--stamps", str(stamps_file), *small]
+    paper = runner.invoke(app, [*paper_args, "--precision", "float32", "--json"])
+    assert paper.exit_code == 0, paper.output
+    unit = unit_dir(tmp_path / "paper", "published:synthetic_1L", "ns") / "stamps.json"
+    assert json.loads(unit.read_text())["dtype"] == "float32"
+    refused = runner.invoke(
+        app, [*args[:-1], str(tmp_path / "bad"), "--stamps", "2", "--precision", "double"]
+    )
+    assert refused.exit_code == 2
+    assert "precision must be one of float64, float32; got 'double'" in refused.output
+    assert not (tmp_path / "bad").exists()
 
 
 def test_paper_stamps_and_per_class_stamps(synthetic_series: SpikeSeries) -> None:

@@ -103,20 +103,41 @@ def test_explain_bad_input(data_file: Path, tmp_path: Path, extra: list[str], me
     assert not out.exists()
 
 
-@pytest.mark.parametrize(("variant", "dtype"), [("ns", "float32"), ("lif_z", "float64")])
+@pytest.mark.parametrize(
+    ("variant", "precision", "dtype"),
+    [
+        ("ns", None, "float64"),
+        ("ns", "float32", "float32"),
+        ("kim_panda_sam", "float32", "float32"),
+        ("lif_z", None, "float64"),
+        ("lif_z", "float32", "float64"),  # the exact methods always compute in float64
+    ],
+)
 def test_explain_files_keep_the_precision_of_the_maps(
-    data_file: Path, tmp_path: Path, variant: str, dtype: str
+    data_file: Path, tmp_path: Path, variant: str, precision: str | None, dtype: str
 ) -> None:
-    """TSA's float32 maps are written as float32, the exact method's float64 maps as float64
-    (a float32 copy would lose their tails), and meta says which."""
+    """Maps are written in the precision they were computed in (a float32 copy of a float64
+    map would lose its tails), and meta says which; TSA's is float64 unless --precision float32
+    (the paper's) asks for it."""
     out = tmp_path / "explained.npz"
     args = ["explain", "--model", "published:synthetic_2L", "--data", str(data_file)]
     args += ["--stamp", "8170", "--variant", variant, "--out", str(out)]
+    args += [] if precision is None else ["--precision", precision]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     with np.load(out, allow_pickle=False) as archive:
         assert archive["attribution"].dtype == np.dtype(dtype)
         assert json.loads(str(archive["meta"]))["dtype"] == dtype
+
+
+def test_explain_refuses_an_unknown_precision(data_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "explained.npz"
+    args = ["explain", "--model", "published:synthetic_1L", "--data", str(data_file)]
+    args += ["--stamp", "8170", "--precision", "float16", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "precision must be one of float64, float32; got 'float16'" in result.output
+    assert not out.exists()
 
 
 def test_explain_series_command(data_file: Path, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from tests.explain.literal_exact import literal_exact, simulate
 
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.exact import ExactMaps, LIFRecording, exact_maps
@@ -21,6 +20,8 @@ from spikeattr.explain.exact_attribution import (
 from spikeattr.explain.exact_kernels import adjoint_scan, membrane_scan
 from spikeattr.explain.methods import channel_rates, make_explainer
 from spikeattr.snn.network import LIFNetwork
+
+from .literal_exact import literal_exact, simulate
 
 #: (dt, tau_syn, tau_mem): synapse much slower than, as fast as, much faster than the membrane
 REGIMES = {

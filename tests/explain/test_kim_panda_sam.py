@@ -97,3 +97,17 @@ def test_bad_gamma_is_refused() -> None:
         KimPandaSAM(model, gamma=-1.0)
     with pytest.raises(ExplanationError, match="gamma"):
         neuron_contribution(torch.ones(1, 3, 1), gamma=float("nan"))
+
+
+def test_default_float64_keeps_a_spike_after_a_long_silence() -> None:
+    # two spikes of input 1, 240 steps apart: the second one's score exp(-0.5 * 240) = e^-120
+    # is below float32's range (exactly 0 there) and exact in float64, the default
+    model = load_model("published:synthetic_1L")
+    spikes = torch.zeros(1, 260, 3)
+    spikes[0, [10, 250], 1] = 1
+    double = KimPandaSAM(model).attribute(spikes).values
+    single = KimPandaSAM(model).attribute(spikes, dtype=torch.float32).values
+    assert double.dtype == torch.float64
+    assert single.dtype == torch.float32
+    assert float(single[0, 0, 1, 250]) == 0.0
+    assert float(double[0, 0, 1, 250]) == pytest.approx(math.exp(-120.0), rel=1e-12)

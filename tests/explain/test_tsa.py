@@ -49,7 +49,7 @@ def test_every_reference_map_is_reproduced_in_float32(reference_dir: Path, varia
             reference_pred = int(archive[f"{prefix}_pred"])
             reference_probs = archive[f"{prefix}_probs_last"]
         model = load_model(f"published:{dataset}_{prefix.split('_')[0]}")
-        result = TSA(model, variant=variant).attribute(spikes)
+        result = TSA(model, variant=variant).attribute(spikes, dtype=torch.float32)
         assert result.values.dtype == torch.float32
         assert result.values.shape == (1, *reference.shape)
         error = _relative_error(result.values[0].numpy(), reference)
@@ -152,14 +152,23 @@ def test_target_selection_and_result_object() -> None:
     torch.testing.assert_close(default.values, fixed.values)
 
 
-def test_support_is_exact_to_the_dtype() -> None:
+def test_float32_support_is_exact_to_the_dtype() -> None:
     model = load_model("published:synthetic_3L")  # beta = e^-1, three layers: e^-3 per step
     assert support_length([model.beta] * 3, 1000, torch.float32) == 29
     assert support_length([model.beta] * 3, 10, torch.float32) == 10
     spikes = torch.ones(1, 200, 3)
-    values = TSA(model, "ns").attribute(spikes).values
-    assert bool((values[..., : 200 - 29] == 0).all())
-    assert float(values[..., -1].abs().max()) > 0
+    result = TSA(model, "ns").attribute(spikes, dtype=torch.float32)
+    assert result.support == 29
+    assert bool((result.values[..., : 200 - 29] == 0).all())
+    assert float(result.values[..., -1].abs().max()) > 0
+
+
+def test_a_tolerance_truncates_in_float64_too() -> None:
+    model = load_model("published:synthetic_3L")
+    result = TSA(model, "ns", tolerance=1e-30).attribute(torch.ones(1, 200, 3))
+    assert result.values.dtype == torch.float64
+    assert result.support == support_length([model.beta] * 3, 200, torch.float64, 1e-30) == 23
+    assert bool((result.values[..., : 200 - 23] == 0).all())
 
 
 def test_float64_and_float32_agree() -> None:
@@ -167,10 +176,52 @@ def test_float64_and_float32_agree() -> None:
     generator = torch.Generator().manual_seed(3)
     spikes = (torch.rand(2, 300, 14, generator=generator) < 0.3).float()
     spikes[..., 0] = 1
-    single = TSA(model, "s").attribute(spikes).values
-    double = TSA(model, "s").attribute(spikes, dtype=torch.float64).values
+    single = TSA(model, "s").attribute(spikes, dtype=torch.float32).values
+    double = TSA(model, "s").attribute(spikes).values
+    assert single.dtype == torch.float32
     assert double.dtype == torch.float64
     assert _relative_error(single.double().numpy(), double.numpy()) < 1e-5
+
+
+# float64's smallest normal and smallest subnormal numbers, as natural logarithms
+_LOG_NORMAL = float(np.log(np.finfo(np.float64).tiny))
+_LOG_SUBNORMAL = float(np.log(np.nextafter(0.0, 1.0)))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_default_float64_keeps_every_representable_tail(reference_dir: Path, variant: str) -> None:
+    # The literal B(t) diag(p) (no decay) with the decay added as a logarithm: the exact value of
+    # every cell, even where beta^(L (T-t)) alone is far below float64's range.
+    truncated_cases = 0
+    for file_name, dataset, prefix in _reference_cases(reference_dir)[::4]:
+        with np.load(reference_dir / "explanations" / f"{file_name}.npz") as archive:
+            spikes = torch.from_numpy(archive[f"{prefix}_X"][-400:]).unsqueeze(0)
+        model = load_model(f"published:{dataset}_{prefix.split('_')[0]}")
+        result = TSA(model, variant).attribute(spikes)
+        assert result.values.dtype == torch.float64
+        assert result.support == 400
+        fast = result.values[0].numpy()
+        recording = record_network(model, spikes)
+        inputs = [s[0].double().numpy() for s in recording.layer_inputs]
+        weights = [w.double().numpy() for w in recording.weights]
+        probs = softmax(recording.scores[0].double().numpy())
+        plain = tsa_literal(inputs, weights, 1.0, probs, variant)  # B(t) diag(p)
+        back = np.arange(400, 0, -1, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            exact_log = np.log(np.abs(plain)) + model.n_layers * np.log(model.beta) * back
+        normal = exact_log > _LOG_NORMAL + 1e-9
+        assert bool((fast[plain == 0] == 0).all())
+        assert bool((fast[exact_log < _LOG_SUBNORMAL - 1] == 0).all())
+        assert bool((np.sign(fast[normal]) == np.sign(plain[normal])).all())
+        with np.errstate(divide="ignore"):
+            error = np.abs(np.log(np.abs(fast[normal])) - exact_log[normal])
+        assert float(error.max()) < 1e-9, (prefix, variant)
+        # the tails float32 cuts off are there: nonzero wherever the exact value is normal
+        cut = 400 - support_length([model.beta] * model.n_layers, 400, torch.float32)
+        if cut > 0:
+            assert bool((fast[..., :cut] != 0).any()), (prefix, variant)
+            truncated_cases += 1
+    assert truncated_cases >= 3  # the synthetic models' float32 support is shorter than 400
 
 
 def test_custom_recording_is_explained_like_the_native_one() -> None:
@@ -186,6 +237,27 @@ def test_custom_recording_is_explained_like_the_native_one() -> None:
     torch.testing.assert_close(
         attribute_recording(copy, "ns").values, TSA(model, "ns").attribute(spikes).values
     )
+
+
+def test_a_large_product_keeps_the_steps_whose_decay_alone_underflows() -> None:
+    # B = W diag(p) of order 1e100: at 800 steps back (beta = e^-1) the decay e^-800 is below
+    # float64's range but the value e^(230 - 800) is not; only log space keeps it.
+    steps = 1000
+    weight = torch.full((2, 3), 1e100, dtype=torch.float64)
+    weight[1] = -3e100
+    spikes = torch.ones(1, steps, 2, dtype=torch.float64)
+    scores = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64)
+    recording = SpikeRecording([spikes], [weight], [float(np.exp(-1.0))], scores)
+    values = attribute_recording(recording, "s").values[0].numpy()  # [C, n_in, T]
+    probs = softmax(scores[0].numpy())
+    back = np.arange(steps, 0, -1, dtype=np.float64)
+    exact_log = np.log(np.abs(weight.numpy().T * probs[:, None]))[..., None] - back
+    representable = exact_log > _LOG_NORMAL
+    assert bool(representable[..., steps - 800].all())
+    assert bool((values[representable] != 0).all())
+    error = np.abs(np.log(np.abs(values[representable])) - exact_log[representable])
+    assert float(error.max()) < 1e-12
+    assert bool((np.sign(values[:, 1][representable[:, 1]]) == -1).all())
 
 
 @pytest.mark.parametrize(

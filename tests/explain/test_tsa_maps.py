@@ -271,3 +271,24 @@ def test_transposes_equal_the_transposed_dense_matrix(module: nn.Module) -> None
     back = op.transpose(grad, slice(0, 3)).reshape(6, -1)
     expected = grad.reshape(6, -1).numpy() @ matrix.T
     np.testing.assert_allclose(back.numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_shaped_maps_keep_the_tails_float32_cuts() -> None:
+    # B = W diag(p) of order 1e100 (as in test_tsa): the general path keeps every representable
+    # cell, cell for cell equal to the dense path, with the chunks of steps in log space.
+    steps = 1000
+    weight = torch.full((2, 3), 1e100, dtype=torch.float64)
+    weight[1] = -3e100
+    spikes = torch.ones(1, steps, 2, dtype=torch.float64)
+    scores = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64)
+    beta = [math.exp(-1.0)]
+    dense = attribute_recording(SpikeRecording([spikes], [weight], beta, scores), "ns").values
+    shaped = MapRecording([spikes], [LayerMap([DenseOp(weight)])], beta, scores)
+    general = attribute_maps(shaped, "ns", chunk_elements=100).values
+    assert general.dtype == torch.float64
+    assert bool(((general == 0) == (dense == 0)).all())
+    assert int((general[..., : steps - 87] != 0).sum()) > 0  # beyond float32's support
+    torch.testing.assert_close(general, dense, rtol=1e-12, atol=0)
+    single = attribute_maps(shaped, "ns", dtype=torch.float32).values
+    assert single.dtype == torch.float32
+    assert bool((single[..., : steps - 87] == 0).all())

@@ -33,6 +33,7 @@ runner = CliRunner()
         ({"run.report": 1}, "run.report must be true or false"),
         ({"evaluate.methods": ["s", "gradcam"]}, "unknown \\['gradcam'\\]"),
         ({"evaluate.stamps": "many"}, "evaluate.stamps must be 'paper'"),
+        ({"evaluate.precision": "float16"}, "evaluate.precision must be one of float64, float32"),
         ({"models.names": ["published:synthetic_9L"]}, "unknown published model"),
         ({"models.epochs": 0}, "models.epochs"),
         ({"window": 5}, "section.key=value"),
@@ -168,6 +169,10 @@ def test_small_synthetic_reproduction_end_to_end(tmp_path: Path, checksums: dict
     test = series.split("test")
     config = json.loads((evaluation / "config.json").read_text())
     assert config["data_sha256"] == checksums["synthetic"]["X_sha256"]
+    # the paper's precision: TSA's maps in float32, as the research code computed them
+    assert config["precision"] == "float32"
+    unit = json.loads((evaluation / "results/published_synthetic_1L/ns/stamps.json").read_text())
+    assert unit["dtype"] == "float32"
     # ... the model's balanced accuracy on its test split (tests/oracles/README.md: 0.98281) ...
     # (there to 5 decimals; to the last digit: the mean recall of a whole-series forward pass)
     scored = json.loads((evaluation / "models" / "published_synthetic_1L.json").read_text())

@@ -85,6 +85,14 @@ DataOption = Annotated[
     Path, typer.Option("--data", help="A data file written by 'spikeattr data'.")
 ]
 SplitOption = Annotated[str, typer.Option("--split", help="Split of the data file.")]
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="Precision of the TSA, SAM and Kim & Panda maps: float64 keeps every tail; float32 "
+        "is the TSA paper's (0 wherever its decay underflows). The other methods keep their own.",
+    ),
+]
 SchedulerOption = Annotated[
     str | None,
     typer.Option(

@@ -11,6 +11,7 @@ import typer
 from spikeattr.cli._common import (
     DataOption,
     JsonOption,
+    PrecisionOption,
     QuietOption,
     SchedulerOption,
     SplitOption,
@@ -116,6 +117,7 @@ def evaluate(
         bool, typer.Option("--no-control", help="Run no control (same as --controls none).")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 0,
+    precision: PrecisionOption = "float64",
     resume: Annotated[
         bool,
         typer.Option("--resume", help="Continue an interrupted run in --out (same configuration)."),
@@ -159,6 +161,7 @@ def evaluate(
             control_draws=control_draws,
             metrics=settings,
             seed=seed,
+            precision=precision,
         )
         units = len(config.models) * len(config.methods)
         if where is not None:

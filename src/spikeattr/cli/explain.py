@@ -12,6 +12,7 @@ from spikeattr.cli._common import (
     DataOption,
     JsonOption,
     ModelOption,
+    PrecisionOption,
     QuietOption,
     SchedulerOption,
     SeriesVariantOption,
@@ -43,6 +44,7 @@ def explain(
         int | None,
         typer.Option("--target", help="Explain this class instead of the predicted one."),
     ] = None,
+    precision: PrecisionOption = "float64",
     scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -73,6 +75,7 @@ def explain(
                 meta={"data": str(data)},
                 progress=update,
                 cluster=cluster,
+                precision=precision,
             )
     rows = [
         {

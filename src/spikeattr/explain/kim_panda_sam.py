@@ -36,7 +36,14 @@ from typing import Any
 import torch
 
 from spikeattr.errors import ExplanationError
-from spikeattr.explain.tsa import Attribution, Target, check_spikes, record_network, resolve_target
+from spikeattr.explain.tsa import (
+    Attribution,
+    Target,
+    check_dtype,
+    check_spikes,
+    record_network,
+    resolve_target,
+)
 
 VARIANT = "kim_panda_sam"
 
@@ -114,11 +121,14 @@ class KimPandaSAM:
     ) -> Attribution:
         """The map of the input layer for each window of ``spikes [B, T, n_in]``.
 
+        ``dtype`` is the precision of the map (float64 by default; in float32 a spike after
+        more than about ``87 / gamma`` silent steps gets exactly 0).
+
         Returns:
             :class:`Attribution` with ``values [B, C, n_in, T]``, the same map for every class.
         """
         recording = record_network(self.model, spikes)
-        dtype = dtype or recording.scores.dtype
+        dtype = check_dtype(dtype)
         probs = torch.softmax(recording.scores.to(dtype), dim=-1)
         predicted = probs.argmax(dim=-1)
         chosen = resolve_target(target, predicted, recording.n_classes)

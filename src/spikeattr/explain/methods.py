@@ -80,6 +80,24 @@ METHODS: dict[str, tuple[Factory, str]] = {
 }
 
 
+#: The precisions of the methods whose maps take one (TSA, SAM, Kim & Panda): float64 keeps
+#: every tail; float32 is the TSA paper's, zero wherever its decay underflows.
+PRECISIONS: tuple[str, ...] = ("float64", "float32")
+#: The methods that take a precision; the others have their own (the exact LIF methods compute
+#: in float64, the gradients in the model's dtype).
+PRECISION_METHODS = frozenset({"s", "ns", "sam", "kim_panda_sam"})
+
+
+def method_dtype(name: str, precision: str) -> torch.dtype | None:
+    """The ``dtype`` to pass to method ``name``'s ``attribute`` for ``precision`` (``None``:
+    the method has a fixed precision)."""
+    if precision not in PRECISIONS:
+        raise ExplanationError(
+            f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}"
+        )
+    return getattr(torch, precision) if name in PRECISION_METHODS else None
+
+
 def make_explainer(name: str, model: Any, rates: np.ndarray | None = None) -> Explainer:
     """The explainer called ``name`` for ``model``; a clear error lists the known names.
 

@@ -22,7 +22,7 @@ import torch
 
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.display import Displayable
-from spikeattr.explain.methods import channel_rates, make_explainer
+from spikeattr.explain.methods import channel_rates, make_explainer, method_dtype
 from spikeattr.explain.tsa import Target
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def explain_stamps(
     variant: str = "s",
     window: int = DEFAULT_WINDOW,
     target: Target = None,
-    dtype: torch.dtype | None = None,
+    precision: str = "float64",
     batch_size: int = 64,
     progress: Callable[[int], Any] | None = None,
 ) -> StampExplanations:
@@ -175,7 +175,9 @@ def explain_stamps(
 
     ``variant`` names any method of :data:`spikeattr.explain.methods.METHODS` (``s``, ``ns``,
     ``sam``, ...). Windows of equal length are explained in batches of ``batch_size``.
-    ``dtype`` (TSA only) sets the precision of the attribution algebra. ``target`` is as in
+    ``precision`` (``float64`` or ``float32``, the TSA paper's) is the precision of the
+    methods that take one (:data:`~spikeattr.explain.methods.PRECISION_METHODS`: TSA, SAM,
+    Kim & Panda); the others keep their own. ``target`` is as in
     :meth:`TemporalSpikeAttribution.attribute` (None = predicted class; int; one per stamp).
     ``progress`` is called with the number of stamps done. The exact LIF methods take the
     series' per-channel spike rates as their reference input.
@@ -194,6 +196,7 @@ def explain_stamps(
                 f"target needs one class per stamp ({len(checked)}); got {len(targets)}"
             )
     explainer = make_explainer(variant, model, rates=channel_rates(series))
+    dtype = method_dtype(variant, precision)
     extra = {"dtype": dtype} if dtype is not None else {}
     starts = np.maximum(0, checked - window)
     lengths = checked - starts

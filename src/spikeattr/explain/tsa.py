@@ -14,9 +14,16 @@ and ``A[c, i, t] = (D_0(t) W_0 D_1(t) W_1 ... D_{L-1}(t) W_{L-1} diag(p))[i, c]`
 Every factor carries ``beta^(T-t)``, so ``A[:, :, t] = beta^(L (T-t)) B(t) diag(p)`` with
 ``B(t) = d_0(t) * (W_0 diag(d_1(t)) W_1 ... W_{L-1})`` independent of ``T``: one batched
 right-to-left product over all steps at once. With layer-specific decays the factor is
-``prod_l beta_l^(T-t)``. The decay reaches the dtype's smallest normal number after a few dozen
-steps for fast membranes (``beta = e^-1``), so only the steps where it is representable are
-computed: the map is exactly zero before (the *effective support*).
+``prod_l beta_l^(T-t)``.
+
+**Precision.** The algebra runs in float64 by default, over every step of the window, and the
+decay is applied in log space: ``A = sign(B) exp(log|B| - L (T-t) log(1/beta))``. So a cell is 0
+only where ``B`` is 0 or where the value itself lies below float64's smallest subnormal number
+(about ``e^-745``). ``dtype=torch.float32`` is the paper's precision, kept for its reproduction:
+the decay reaches float32's smallest normal number after ``87 / L`` steps for fast membranes
+(``beta = e^-1``), so only the steps where it is representable are computed and the map is
+exactly zero before (the *effective support*). An explicit ``tolerance`` truncates the same way
+in either dtype.
 """
 
 from __future__ import annotations
@@ -56,7 +63,8 @@ class Attribution(Displayable):
         predicted: ``[B]`` predicted class (argmax of ``probs``).
         target: ``[B]`` the class each sample's explanation is for.
         variant: ``"s"``, ``"ns"`` or ``"sam"``.
-        support: number of final steps with a non-zero decay factor (the rest is exactly 0).
+        support: number of final steps computed (the rest is exactly 0): the whole window in
+            float64, the steps whose decay is representable in float32 or above a tolerance.
     """
 
     values: torch.Tensor
@@ -268,6 +276,10 @@ def propagate(
     return factors[0].unsqueeze(1) * product
 
 
+#: The precision of TSA, SAM and Kim & Panda's maps when the caller names none.
+DEFAULT_DTYPE = torch.float64
+
+
 def decay_exponents(betas: Sequence[float]) -> float:
     """``-log(prod_l beta_l)``: the decay of ``A`` per step back in time."""
     return -sum(math.log(beta) for beta in betas)
@@ -289,6 +301,31 @@ def support_length(
         return n_steps
     # largest k with exp(-rate * k) >= tol, for k = T - t in 1..T
     return max(0, min(n_steps, math.floor(-math.log(tol) / rate)))
+
+
+def check_dtype(dtype: torch.dtype | None) -> torch.dtype:
+    """``dtype``, or :data:`DEFAULT_DTYPE`; refused unless it is a floating-point dtype."""
+    chosen = DEFAULT_DTYPE if dtype is None else dtype
+    if not isinstance(chosen, torch.dtype) or not chosen.is_floating_point:
+        raise ExplanationError(f"dtype must be a floating-point torch dtype; got {dtype}")
+    return chosen
+
+
+def keeps_tails(dtype: torch.dtype, tolerance: float | None) -> bool:
+    """Whether every step is computed, the decay applied in log space (float64, no
+    ``tolerance``), rather than the steps whose decay is representable (the paper's float32)."""
+    return tolerance is None and dtype == torch.float64
+
+
+def apply_decay(values: torch.Tensor, exponents: torch.Tensor) -> torch.Tensor:
+    """``values * exp(-exponents)`` along the last axis, in log space.
+
+    ``sign(v) exp(log|v| - e)``: the decay alone would underflow long before the product does
+    whenever ``|v| > 1``, so the product is formed before leaving log space. ``values [..., K]``,
+    ``exponents [K]`` (``>= 0``); a 0 stays 0.
+    """
+    exponents = exponents.to(values.dtype)
+    return torch.sign(values) * torch.exp(torch.log(values.abs()) - exponents)
 
 
 def resolve_target(target: Target, predicted: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -334,15 +371,16 @@ def attribute_recording(
         return attribute_maps(recording, variant, target, dtype, tolerance)
     if variant not in VARIANTS:
         raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
-    dtype = dtype or recording.weights[0].dtype
-    if not dtype.is_floating_point:
-        raise ExplanationError(f"dtype must be a floating-point dtype; got {dtype}")
+    dtype = check_dtype(dtype)
     n_steps = recording.n_steps
     scores = recording.scores.to(dtype)
     probs = torch.softmax(scores, dim=-1)
     predicted = probs.argmax(dim=-1)
     chosen = resolve_target(target, predicted, recording.n_classes)
-    support = support_length(recording.betas, n_steps, dtype, tolerance)
+    in_log_space = keeps_tails(dtype, tolerance)
+    support = (
+        n_steps if in_log_space else support_length(recording.betas, n_steps, dtype, tolerance)
+    )
     batch = recording.batch_size
     n_inputs = recording.layer_inputs[0].shape[-1]
     values = torch.zeros(
@@ -351,18 +389,21 @@ def attribute_recording(
     if support > 0:
         start = n_steps - support
         back = torch.arange(support, 0, -1, dtype=torch.float64, device=scores.device)
-        decay = torch.exp(-decay_exponents(recording.betas) * back).to(dtype)  # [K]
         factors = [
             layer_factors(s[:, start:].to(dtype), variant).transpose(1, 2)  # [B, n_l, K]
             for s in recording.layer_inputs
         ]
-        factors[0] = factors[0] * decay  # the decay of all layers at once
+        if not in_log_space:  # the paper's float32: the decay of all layers at once
+            factors[0] = factors[0] * torch.exp(-decay_exponents(recording.betas) * back).to(dtype)
         weights = [
             torch.ones_like(w, dtype=dtype) if variant == "sam" else w.to(dtype)
             for w in recording.weights
         ]
         last = weights[-1].unsqueeze(0) * probs.unsqueeze(1)  # W_{L-1} diag(p): [B, n, C]
-        values[..., start:] = propagate(factors, weights, last)
+        product = propagate(factors, weights, last)
+        if in_log_space:
+            product = apply_decay(product, decay_exponents(recording.betas) * back)
+        values[..., start:] = product
     return Attribution(
         values=values,
         probs=probs,
@@ -383,8 +424,8 @@ class TemporalSpikeAttribution:
             ``record_spikes(spikes) -> SpikeRecording``.
         variant: ``"s"`` (TSA-S, spikes only), ``"ns"`` (TSA-NS, silent neurons count
             negatively) or ``"sam"`` (the SAM baseline).
-        tolerance: decay below which past steps are set to 0 (default: the dtype's smallest
-            normal number, i.e. exact to the dtype).
+        tolerance: decay below which past steps are set to 0 (default: none in float64, the
+            default precision; the dtype's smallest normal number otherwise).
 
     Examples:
         >>> from spikeattr.snn import load_model
@@ -410,7 +451,8 @@ class TemporalSpikeAttribution:
 
         Each window is run from zero state. ``target=None`` explains the predicted class; an int
         or one index per sample picks other classes. ``dtype`` sets the precision of the
-        attribution algebra (the forward pass stays in the model's dtype).
+        attribution algebra (the forward pass stays in the model's dtype): float64 by default,
+        every step kept; ``torch.float32`` is the paper's, truncated where the decay underflows.
 
         Returns:
             :class:`Attribution` with ``values [B, C, n_in, T]`` (``[B, C, *shape, T]``: the

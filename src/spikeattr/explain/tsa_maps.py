@@ -39,7 +39,10 @@ from spikeattr.explain.tsa import (
     VARIANTS,
     Attribution,
     Target,
+    apply_decay,
+    check_dtype,
     decay_exponents,
+    keeps_tails,
     resolve_target,
     support_length,
 )
@@ -76,9 +79,7 @@ def attribute_maps(
     """TSA of the last step of a recorded window: ``values [B, C, *input_shape, T]``."""
     if variant not in VARIANTS:
         raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
-    dtype = dtype or recording.scores.dtype
-    if not dtype.is_floating_point:
-        raise ExplanationError(f"dtype must be a floating-point dtype; got {dtype}")
+    dtype = check_dtype(dtype)
     if chunk_elements < 1:
         raise ExplanationError(f"chunk_elements must be at least 1; got {chunk_elements}")
     n_steps = recording.n_steps
@@ -87,7 +88,10 @@ def attribute_maps(
     probs = torch.softmax(scores, dim=-1)
     predicted = probs.argmax(dim=-1)
     chosen = resolve_target(target, predicted, recording.n_classes)
-    support = support_length(recording.betas, n_steps, dtype, tolerance)
+    in_log_space = keeps_tails(dtype, tolerance)
+    support = (
+        n_steps if in_log_space else support_length(recording.betas, n_steps, dtype, tolerance)
+    )
     batch, n_classes = recording.batch_size, recording.n_classes
     values = torch.zeros(
         batch, n_classes, *recording.input_shape, n_steps, dtype=dtype, device=device
@@ -98,7 +102,8 @@ def attribute_maps(
         ]
         start = n_steps - support
         back = torch.arange(support, 0, -1, dtype=torch.float64, device=device)
-        decay = torch.exp(-decay_exponents(recording.betas) * back).to(dtype)  # [K]
+        exponents = decay_exponents(recording.betas) * back  # [K]
+        decay = torch.exp(-exponents).to(dtype)
         # p_c e_c for every class: [B, C, 1, C], the same for every step
         top = torch.diag_embed(probs).unsqueeze(2)
         size = chunk_steps(recording, support, chunk_elements)
@@ -109,11 +114,14 @@ def attribute_maps(
                 grad = layers[index].transpose(grad, steps)
                 spikes = recording.layer_inputs[index][:, steps].to(dtype)
                 factors = unit_factors(spikes, variant).unsqueeze(1)  # [B, 1, K, *shape]
-                if index == 0:
+                if index == 0 and not in_log_space:  # the paper's float32
                     chunk_decay = decay[steps.start - start : steps.stop - start]
                     factors = factors * chunk_decay.view(1, 1, -1, *([1] * (factors.ndim - 3)))
                 grad = grad * factors
-            values[..., steps] = grad.movedim(2, -1)
+            chunk = grad.movedim(2, -1)
+            if in_log_space:
+                chunk = apply_decay(chunk, exponents[steps.start - start : steps.stop - start])
+            values[..., steps] = chunk
     return Attribution(
         values=values,
         probs=probs,

@@ -65,7 +65,7 @@ from spikeattr.evaluate.summary import (
     summary_markdown,
 )
 from spikeattr.explain.files import write_stamp_explanations
-from spikeattr.explain.methods import METHODS
+from spikeattr.explain.methods import METHODS, PRECISIONS
 from spikeattr.explain.stamps import check_stamps, explain_stamps
 from spikeattr.pipelines.evaluation_unit import evaluate_unit, reference_stamps
 from spikeattr.runs.manifest import recorded_timings, write_manifest
@@ -99,6 +99,9 @@ class EvaluationConfig:
         seed: the seed of every random draw (each keyed by purpose, stamp and draw).
         protocols: the protocols whose metrics run (``comparable``, ``paper``,
             ``localisation``; the last needs data with an evidence mask).
+        precision: the precision of the maps of TSA, SAM and Kim & Panda: ``float64`` keeps
+            every tail; ``float32`` is the TSA paper's (zero where its decay underflows), which
+            the paper's reproduction uses.
     """
 
     models: list[str]
@@ -113,6 +116,7 @@ class EvaluationConfig:
     metrics: MetricSettings = field(default_factory=MetricSettings)
     seed: int = 0
     protocols: list[str] = field(default_factory=lambda: list(DEFAULT_PROTOCOLS))
+    precision: str = "float64"
 
     def validate(self, series: SpikeSeries) -> None:
         """Check models, methods, split, stamps and settings before any work starts."""
@@ -132,6 +136,10 @@ class EvaluationConfig:
             raise SpikeAttrError("window, segment width and perturbations must be >= 1")
         if self.control_draws < 1 or self.metrics.draws < 1:
             raise SpikeAttrError("control draws and metric draws must be >= 1")
+        if self.precision not in PRECISIONS:
+            raise SpikeAttrError(
+                f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}"
+            )
         unknown_protocols = [p for p in self.protocols if p not in PROTOCOLS]
         if unknown_protocols or not self.protocols:
             raise SpikeAttrError(
@@ -175,7 +183,14 @@ def _write_gallery(
     """``gallery/MODEL/METHOD.npz``: explanations of one stamp per class, in the format of
     ``spikeattr explain`` (see :data:`spikeattr.explain.files.FILE_KEYS`)."""
     stamps = gallery_stamps(part, config.stamps)
-    result = explain_stamps(model, part.spikes, stamps, variant=method, window=config.window)
+    result = explain_stamps(
+        model,
+        part.spikes,
+        stamps,
+        variant=method,
+        window=config.window,
+        precision=config.precision,
+    )
     write_stamp_explanations(
         out / gallery_path(model_name, method),
         result,
@@ -331,6 +346,7 @@ def compute_unit(
         config.seed,
         reference,
         progress=progress,
+        precision=config.precision,
     )
     seconds = time.perf_counter() - start
     _write_gallery(out, model, model_name, method, part, config)

@@ -68,6 +68,7 @@ def method_scale(
     explained: StampExplanations,
     reference: np.ndarray | None,
     window: int,
+    precision: str = "float64",
 ) -> float:
     """The method's largest ``|attribution|`` over the reference stamps (the run's own stamps
     when there is no reference set); stamps already explained are not explained again."""
@@ -81,7 +82,9 @@ def method_scale(
     )
     extra = np.asarray([s for s in reference if int(s) not in known], dtype=np.int64)
     if extra.size:
-        more = explain_stamps(model, part.spikes, extra, variant=method, window=window)
+        more = explain_stamps(
+            model, part.spikes, extra, variant=method, window=window, precision=precision
+        )
         scale = max(scale, float(np.abs(more.explanation).max(initial=0.0)))
     return scale
 
@@ -163,16 +166,19 @@ def evaluate_unit(
     seed: int,
     reference: np.ndarray | None,
     progress: Callable[[str], Any] | None = None,
+    precision: str = "float64",
 ) -> tuple[list[MetricRecord], dict[str, Any]]:
-    """Every metric of one model and method: the records to write and the stamps file body."""
+    """Every metric of one model and method: the records to write and the stamps file body.
+
+    ``precision`` is that of the methods that take one (TSA, SAM, Kim & Panda)."""
     explained = explain_stamps(
-        model, part.spikes, np.asarray(stamps), variant=method, window=window
+        model, part.spikes, np.asarray(stamps), variant=method, window=window, precision=precision
     )
     # the paper's completeness thresholds; explaining the reference stamps costs time, so only
     # when a metric of the paper protocol will use them
     scale = None
     if any(metric.protocol == "paper" for metric in metrics):
-        scale = method_scale(model, method, part, explained, reference, window)
+        scale = method_scale(model, method, part, explained, reference, window, precision)
     data = stamp_set(model, method, part, explained, seed, scale)
     records = []
     for metric in metrics:

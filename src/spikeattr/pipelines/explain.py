@@ -50,9 +50,11 @@ def run_explain(
     meta: dict[str, Any] | None = None,
     progress: Callable[[int], Any] | None = None,
     cluster: Cluster | None = None,
+    precision: str = "float64",
 ) -> tuple[Path, StampExplanations]:
     """Explain ``stamps`` of split ``split`` and write them to ``out`` (``.npz``); on
-    ``cluster``'s workers when given."""
+    ``cluster``'s workers when given. ``precision``: that of TSA, SAM and Kim & Panda's maps
+    (see :func:`~spikeattr.explain.stamps.explain_stamps`)."""
     check_output_path(out, "explanation file (.npz)")
     model.check_data(series.input_names, series.class_names)
     part = series.split(split)
@@ -66,10 +68,11 @@ def run_explain(
             window=window,
             target=target,
             progress=progress,
+            precision=precision,
         )
     else:
         result = _explain_on_cluster(
-            cluster, model, part, checked, variant, window, target, progress
+            cluster, model, part, checked, variant, window, target, progress, precision
         )
     meta = {**(meta or {}), "model": getattr(model, "name", "unnamed"), "split": split}
     return write_stamp_explanations(out, result, part, meta), result
@@ -108,10 +111,12 @@ def _explain_batches(
     variant: str,
     window: int,
     target: int | None,
+    precision: str,
 ) -> list[StampExplanations]:
     """In a worker: each batch of stamps explained by one call, as one process would."""
     return [
-        explain_stamps(model, spikes, b, variant, window=window, target=target) for b in batches
+        explain_stamps(model, spikes, b, variant, window=window, target=target, precision=precision)
+        for b in batches
     ]
 
 
@@ -124,14 +129,16 @@ def _explain_on_cluster(
     window: int,
     target: int | None,
     progress: Callable[[int], Any] | None,
+    precision: str,
 ) -> StampExplanations:
     """:func:`explain_stamps` with its batches spread over ``cluster``'s workers."""
     batches = stamp_batches(stamps, window)
     count = min(len(batches), TASKS_PER_WORKER * cluster.workers)
     groups = {f"explain {i}": batches[i::count] for i in range(count)}
     shared_model, shared_spikes = cluster.share(model), cluster.share(part.spikes)
+    settings = (variant, window, target, precision)
     jobs = [
-        (name, (shared_model, shared_spikes, [stamps[b] for b in group], variant, window, target))
+        (name, (shared_model, shared_spikes, [stamps[b] for b in group], *settings))
         for name, group in groups.items()
     ]
     pieces: list[tuple[np.ndarray, StampExplanations]] = []

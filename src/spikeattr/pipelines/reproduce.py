@@ -21,6 +21,7 @@ in full before any work starts. Defaults (``spikeattr reproduce synthetic``)::
     window = 1000
     perturbations = 1
     random_control = true     # the comparable protocol's controls (permuted, random order)
+    precision = "float32"     # the paper's; "float64" keeps the tails of TSA's maps
 
     [run]
     seed = 0
@@ -63,6 +64,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "window": 1000,
         "perturbations": 1,
         "random_control": True,
+        "precision": "float32",
     },
     "run": {"seed": 0, "report": True},
 }
@@ -98,7 +100,7 @@ def build_config(
 
 
 def _check_values(dataset: str, config: dict[str, dict[str, Any]]) -> None:
-    from spikeattr.explain.methods import METHODS
+    from spikeattr.explain.methods import METHODS, PRECISIONS
 
     evaluate = config["evaluate"]
     unknown = [m for m in evaluate["methods"] if m not in METHODS]
@@ -110,6 +112,11 @@ def _check_values(dataset: str, config: dict[str, dict[str, Any]]) -> None:
         raise ReproduceConfigError(
             f"evaluate.stamps must be 'paper' or a number of stamps per class; got "
             f"{evaluate['stamps']!r}"
+        )
+    if evaluate["precision"] not in PRECISIONS:
+        raise ReproduceConfigError(
+            f"evaluate.precision must be one of {', '.join(PRECISIONS)}; got "
+            f"{evaluate['precision']!r}"
         )
     for key in ("window", "perturbations"):
         if evaluate[key] < 1:
@@ -298,6 +305,7 @@ def _run_stages(
             controls=list(DEFAULT_CONTROLS) if config["evaluate"]["random_control"] else [],
             metrics=MetricSettings(perturbations=config["evaluate"]["perturbations"]),
             seed=config["run"]["seed"],
+            precision=config["evaluate"]["precision"],
         )
         target = out / f"evaluation{suffix}"
         log(
