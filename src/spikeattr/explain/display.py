@@ -5,7 +5,7 @@ figures are drawn in :mod:`spikeattr.viz`. Yet a notebook user wants ``result.pl
 the result in hand, and Jupyter wants the result to display itself. This module inverts the
 dependency: it holds a tiny registry of *renderers*, one per kind of result, that
 :mod:`spikeattr.viz` fills when it is imported (``register_renderer``). The results
-(:class:`~spikeattr.explain.tsa.Attribution`,
+(:class:`~spikeattr.explain.attribution.Attribution`,
 :class:`~spikeattr.explain.stamps.StampExplanations`,
 :class:`~spikeattr.explain.series.SeriesExplanation`,
 :class:`~spikeattr.explain.files.Explanations`) mix in :class:`Displayable`, whose ``plot``
@@ -36,7 +36,7 @@ from spikeattr.errors import ExplanationError
 
 #: The kinds of results that can be drawn, and the class of each.
 KINDS: dict[str, str] = {
-    "attribution": "spikeattr.explain.tsa.Attribution",
+    "attribution": "spikeattr.explain.attribution.Attribution",
     "stamps": "spikeattr.explain.stamps.StampExplanations",
     "series": "spikeattr.explain.series.SeriesExplanation",
     "explanations": "spikeattr.explain.files.Explanations",

@@ -105,7 +105,7 @@ class Explanations(Displayable):
     """The content of an explanation file for ``S`` stamps (see the README's file formats).
 
     Read one with :meth:`load`, or build one in memory from a result with :meth:`from_result`
-    (:class:`~spikeattr.explain.tsa.Attribution`) or :meth:`from_stamps`
+    (:class:`~spikeattr.explain.attribution.Attribution`) or :meth:`from_stamps`
     (:class:`~spikeattr.explain.stamps.StampExplanations`): the figures draw all of them alike.
 
     Attributes:

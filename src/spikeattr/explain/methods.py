@@ -1,7 +1,7 @@
 """Explanation methods by name, for pipelines and the command line.
 
 Every method has TSA's call shape: ``make_explainer(name, model).attribute(spikes, target)``
-returns an :class:`~spikeattr.explain.tsa.Attribution` with ``values [B, C, n_in, T]``.
+returns an :class:`~spikeattr.explain.attribution.Attribution` with ``values [B, C, n_in, T]``.
 
 ``rates`` (the data's per-channel spike rates ``[n_in]``) is the reference input of the exact
 LIF methods (:mod:`spikeattr.explain.exact_attribution`); the other methods ignore it. Callers

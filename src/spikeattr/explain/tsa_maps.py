@@ -15,6 +15,11 @@ All classes and the steps of a chunk go through each transpose as one batch (``[
 ``-1/n_l`` otherwise, ``n_l`` the number of units of layer ``l``); SAM sets every learned weight
 to one and keeps pooling as it is. A network of :class:`~spikeattr.explain.linear_maps.DenseOp`
 layers gives exactly the dense product of :func:`~spikeattr.explain.tsa.propagate`.
+
+:func:`spikeattr.explain.tsa.attribute_recording` hands a :class:`MapRecording` to
+:func:`attribute_maps`, and :func:`~spikeattr.explain.tsa.record_network` a convolutional
+network to :func:`record_conv_network`; this module imports only what both share
+(:mod:`spikeattr.explain.attribution`), never :mod:`spikeattr.explain.tsa`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,17 @@ from typing import Any
 import torch
 
 from spikeattr.errors import ExplanationError
+from spikeattr.explain.attribution import (
+    VARIANTS,
+    Attribution,
+    Target,
+    apply_decay,
+    check_dtype,
+    decay_exponents,
+    keeps_tails,
+    resolve_target,
+    support_length,
+)
 from spikeattr.explain.linear_maps import (
     AvgPoolOp,
     ConvOp,
@@ -35,17 +51,6 @@ from spikeattr.explain.linear_maps import (
     numel,
 )
 from spikeattr.explain.recording import MapRecording
-from spikeattr.explain.tsa import (
-    VARIANTS,
-    Attribution,
-    Target,
-    apply_decay,
-    check_dtype,
-    decay_exponents,
-    keeps_tails,
-    resolve_target,
-    support_length,
-)
 
 #: Largest number of elements of one intermediate of the batched transposes (a chunk of steps).
 CHUNK_ELEMENTS = 1 << 24

@@ -103,7 +103,7 @@ def plot_attribution(
     width: float = 10.0,
 ) -> Figure:
     """The explanation figure of sample ``index`` of an ``attribute(spikes)`` result; see
-    :meth:`Attribution.plot <spikeattr.explain.tsa.Attribution.plot>` for the arguments.
+    :meth:`Attribution.plot <spikeattr.explain.attribution.Attribution.plot>` for the arguments.
 
     Examples:
         >>> from spikeattr.explain import TemporalSpikeAttribution
