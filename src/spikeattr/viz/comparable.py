@@ -33,7 +33,7 @@ from spikeattr.viz.metrics import (
     no_data,
     style_axes,
 )
-from spikeattr.viz.rundir import EvaluationRun
+from spikeattr.viz.run_contents import RunContents
 from spikeattr.viz.style import FONT_SIZE, control_label, method_colours, method_label
 
 #: The two panels of a deletion row: (curve name, title, y label).
@@ -53,7 +53,7 @@ def control_band(draws: list[dict[str, Any]], curve: str) -> tuple[np.ndarray, n
     return stacked.min(axis=0), stacked.max(axis=0)
 
 
-def deletion_figure(run: EvaluationRun) -> Figure:
+def deletion_figure(run: RunContents) -> Figure:
     """Deletion curves: rows = models, columns = agreement / probability drop."""
     n_models = max(1, len(run.models))
     figure = new_figure(10.0, 1.0 + 2.7 * n_models)
@@ -104,7 +104,7 @@ def deletion_figure(run: EvaluationRun) -> Figure:
     return figure
 
 
-def fraction_figure(run: EvaluationRun, columns: int = 3) -> Figure:
+def fraction_figure(run: RunContents, columns: int = 3) -> Figure:
     """Output-completeness by the share of cells kept, per model (higher is better)."""
     rows, columns = model_grid(max(1, len(run.models)), columns)
     figure = new_figure(max(7.0, 3.6 * columns + 0.4), 1.0 + 2.8 * rows)
@@ -188,7 +188,7 @@ COMPARABLE_BARS: tuple[BarPanel, ...] = (
 )
 
 
-def comparable_bars_figure(run: EvaluationRun) -> Figure:
+def comparable_bars_figure(run: RunContents) -> Figure:
     """Normalised continuity and the model-randomisation sanity check, bars with 95 % CIs
     (the randomisation panel only when the run computed it)."""
     names = {m.name for m in run.metrics}

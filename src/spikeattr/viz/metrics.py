@@ -5,7 +5,7 @@ The figures themselves live in :mod:`spikeattr.viz.comparable` (deletion curves 
 bands, output-completeness by fraction kept, normalised continuity and the sanity check) and
 :mod:`spikeattr.viz.paper` (the paper's flipping curves, output-completeness versus epsilon,
 continuity and compactness). Every number drawn is read from the run's files
-(:class:`~spikeattr.viz.rundir.EvaluationRun`): curves from a file's ``curves``, bars and their
+(:class:`~spikeattr.viz.run_contents.RunContents`): curves from a file's ``curves``, bars and their
 CIs from its ``summary``. A panel without data says so in the panel instead of failing.
 """
 
@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from spikeattr.viz.rundir import EvaluationRun
+from spikeattr.viz.run_contents import RunContents
 from spikeattr.viz.style import (
     CONTROL_BANDS,
     FONT_SIZE,
@@ -163,7 +163,7 @@ class BarPanel:
     peak: str | None = None
 
 
-def bars_figure(run: EvaluationRun, panels: Sequence[BarPanel], peak_label: str = "") -> Figure:
+def bars_figure(run: RunContents, panels: Sequence[BarPanel], peak_label: str = "") -> Figure:
     """Bars grouped by model, one colour per method, 95 % CI error bars (from the files'
     summaries); a log axis when a panel's values span two decades or more."""
     figure = new_figure(max(8.0, 2.2 + 2.6 * len(run.models)), 3.8)

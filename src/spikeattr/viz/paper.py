@@ -29,7 +29,7 @@ from spikeattr.viz.metrics import (
     no_data,
     style_axes,
 )
-from spikeattr.viz.rundir import EvaluationRun
+from spikeattr.viz.run_contents import RunContents
 from spikeattr.viz.style import FONT_SIZE, control_label, method_colours, method_label
 
 #: The control of the paper protocol.
@@ -49,7 +49,7 @@ def mean_flipping_curve(draws: list[dict[str, Any]], curve: str) -> np.ndarray |
     return np.mean(padded, axis=0)
 
 
-def flipping_figure(run: EvaluationRun) -> Figure:
+def flipping_figure(run: RunContents) -> Figure:
     """Flipping curves: rows = models, columns = against original prediction / ground truth."""
     n_models = max(1, len(run.models))
     figure = new_figure(10.0, 0.9 + 2.6 * n_models)
@@ -109,7 +109,7 @@ def flipping_figure(run: EvaluationRun) -> Figure:
     return figure
 
 
-def completeness_figure(run: EvaluationRun, columns: int = 3) -> Figure:
+def completeness_figure(run: RunContents, columns: int = 3) -> Figure:
     """Output-completeness versus epsilon per model, with 95 % CI bands (higher is better)."""
     rows, columns = model_grid(max(1, len(run.models)), columns)
     figure = new_figure(max(7.0, 3.6 * columns + 0.4), 0.9 + 2.8 * rows)
@@ -202,7 +202,7 @@ PAPER_BARS: tuple[BarPanel, ...] = (
 )
 
 
-def paper_bars_figure(run: EvaluationRun) -> Figure:
+def paper_bars_figure(run: RunContents) -> Figure:
     """Max-sensitivity (continuity) and sum of ``|attribution|`` (compactness), lower better;
     error bars are the 95 % CIs of the mean over stamps, diamonds the maximum over stamps."""
     return bars_figure(run, PAPER_BARS, peak_label="max over stamps")

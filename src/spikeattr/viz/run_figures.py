@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from spikeattr.viz.comparable import comparable_bars_figure, deletion_figure, fraction_figure
 from spikeattr.viz.figures import FigureError
 from spikeattr.viz.paper import completeness_figure, flipping_figure, paper_bars_figure
-from spikeattr.viz.rundir import EvaluationRun
+from spikeattr.viz.run_contents import RunContents
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class RunFigure:
 
     protocol: str
     title: str
-    draw: Callable[[EvaluationRun], Figure]
+    draw: Callable[[RunContents], Figure]
 
 
 #: The run's figures by name, in the report's order (comparable protocol first).
@@ -36,7 +36,7 @@ RUN_FIGURES: dict[str, RunFigure] = {
 }
 
 
-def run_figure(run: EvaluationRun, kind: str) -> Figure:
+def run_figure(run: RunContents, kind: str) -> Figure:
     """The figure ``kind`` (a key of :data:`RUN_FIGURES`) of ``run``."""
     if kind not in RUN_FIGURES:
         raise FigureError(f"unknown figure {kind!r}; choose one of {', '.join(RUN_FIGURES)}")

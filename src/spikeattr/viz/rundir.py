@@ -11,6 +11,10 @@ are the ones the run declared; summaries are the files' ``summary`` objects, nev
 The reader is forgiving: a missing or unreadable file becomes a :class:`Missing` note (what,
 where, why) instead of an exception, so a report of a partial run still says what it has and
 what it lacks. Only a directory that is no evaluation run at all is an error.
+
+What a run holds is :class:`~spikeattr.viz.run_contents.RunContents`, the data the figure
+modules draw from; :class:`EvaluationRun` adds its figures (:mod:`spikeattr.viz.run_figures`),
+so this module imports the figures and they never import it.
 """
 
 from __future__ import annotations
@@ -19,13 +23,12 @@ import base64
 import html
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spikeattr.errors import SpikeAttrError
-from spikeattr.evaluate.metric import Metric, Score
-from spikeattr.evaluate.registry import DEFAULT_PROTOCOLS, MetricSettings, build_metrics, headline
+from spikeattr.evaluate.metric import Metric
+from spikeattr.evaluate.registry import DEFAULT_PROTOCOLS, MetricSettings, build_metrics
 from spikeattr.evaluate.results import (
     METHOD,
     MetricRecord,
@@ -37,8 +40,9 @@ from spikeattr.evaluate.results import (
     safe_model_name,
     unit_dir,
 )
-from spikeattr.evaluate.summary import score_rows
 from spikeattr.explain.files import Explanations
+from spikeattr.viz.run_contents import Missing, RunContents
+from spikeattr.viz.run_figures import run_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -53,109 +57,18 @@ class ReportError(SpikeAttrError):
     """A directory is not an evaluation run, or a report cannot be written."""
 
 
-@dataclass(frozen=True)
-class Missing:
-    """Something a report would show but the run directory lacks.
-
-    Attributes:
-        where: the path relative to the run directory (``results/M/s/continuity.json``).
-        why: what is wrong (``missing``, ``is not valid JSON (...)``).
-    """
-
-    where: str
-    why: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.why}"
-
-
-@dataclass(repr=False)
-class EvaluationRun:
-    """What a results directory holds, with notes on what it lacks.
+class EvaluationRun(RunContents):
+    """What a results directory holds (:class:`~spikeattr.viz.run_contents.RunContents`: its
+    attributes), with notes on what it lacks, and its figures.
 
     In a notebook, :meth:`plot` returns the report's figures one by one and
     :meth:`explanations` a gallery file's explained stamps; Jupyter shows a run as a one-line
     summary above a small deletion-curve figure.
-
-    Attributes:
-        path: the run directory.
-        config: ``config.json`` (or the manifest's copy); empty when neither is readable.
-        manifest: ``manifest.json``, or ``None``.
-        models, methods: model names (as configured) and methods, both in run order.
-        controls: the controls the run computed (``permuted``, ``random-order``, ``uniform``).
-        metrics: the run's metric objects (from its settings), comparable protocol first.
-        accuracy: model -> ``models/MODEL.json``.
-        records: ``(model, method, metric)`` -> the metric file, for the files that are readable.
-        stamps: ``(model, method)`` -> ``stamps.json``.
-        comparisons: model -> ``comparisons/MODEL.json`` (``pairs`` and ``ranking``).
-        galleries: ``(model, method)`` -> gallery ``.npz`` path, for the files that exist.
-        missing: the notes on absent or unreadable files.
     """
-
-    path: Path
-    config: dict[str, Any]
-    manifest: dict[str, Any] | None
-    models: list[str]
-    methods: list[str]
-    controls: list[str]
-    metrics: list[Metric]
-    accuracy: dict[str, dict[str, Any]] = field(default_factory=dict)
-    records: dict[tuple[str, str, str], MetricRecord] = field(default_factory=dict)
-    stamps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    comparisons: dict[str, dict[str, Any]] = field(default_factory=dict)
-    galleries: dict[tuple[str, str], Path] = field(default_factory=dict)
-    missing: list[Missing] = field(default_factory=list)
-
-    def record(self, model: str, method: str, metric: str) -> MetricRecord | None:
-        """The metric file of one unit, or ``None`` when it is missing or unreadable."""
-        return self.records.get((model, method, metric))
-
-    def metric(self, name: str) -> Metric | None:
-        """The run's metric called ``name``, or ``None`` if the run has none."""
-        return next((m for m in self.metrics if m.name == name), None)
-
-    def summary(
-        self, model: str, method: str, metric: str, key: str, variant: str = METHOD
-    ) -> dict[str, Any] | None:
-        """``{value, ci_low, ci_high, n}`` of one score as the file's summary states it;
-        ``None`` when the file is missing or does not hold that variant and score."""
-        record = self.record(model, method, metric)
-        if record is None:
-            return None
-        entry = record.summary.get(variant, {}).get(key)
-        return entry if isinstance(entry, dict) else None
-
-    def headline(self, protocol: str) -> list[tuple[Metric, Score]]:
-        """The headline scores of ``protocol``, in table order."""
-        return headline(self.metrics, protocol)
-
-    def controls_of(self, protocol: str) -> list[str]:
-        """The run's controls that some metric of ``protocol`` computes, in run order."""
-        return [
-            c
-            for c in self.controls
-            if any(c in m.controls for m in self.metrics if m.protocol == protocol)
-        ]
-
-    def score_rows(self) -> list[dict[str, Any]]:
-        """:func:`spikeattr.evaluate.summary.score_rows` of every readable file, in run order
-        (the rows of ``summary.csv``)."""
-        by_name = {m.name: m for m in self.metrics}
-        ordered = [
-            self.records[(model, method, metric.name)]
-            for model in self.models
-            for method in self.methods
-            for metric in self.metrics
-            if (model, method, metric.name) in self.records
-        ]
-        return score_rows(ordered, by_name)
 
     def plot(self, kind: str = "deletion") -> Figure:
         """One of the report's figures: ``deletion``, ``fraction``, ``comparable-bars`` (the
         comparable protocol), ``flipping``, ``completeness``, ``paper-bars`` (the paper's)."""
-        # the figure modules read runs through this module, so they are imported when used
-        from spikeattr.viz.run_figures import run_figure
-
         return run_figure(self, kind)
 
     def explanations(self, model: str, method: str) -> Explanations:
