@@ -70,6 +70,94 @@ def _violations(layer: str, imports: list[tuple[int, str]]) -> list[str]:
     return found
 
 
+def _module_name(relative: str) -> tuple[str, str]:
+    """``(module, package)`` of the file ``relative`` to ``src/spikeattr``, both dotted:
+    ``explain/tsa.py`` is ``spikeattr.explain.tsa`` of ``spikeattr.explain``, and
+    ``explain/__init__.py`` is ``spikeattr.explain`` of itself."""
+    parts = ["spikeattr", *Path(relative).with_suffix("").parts]
+    if parts[-1] == "__init__":
+        return ".".join(parts[:-1]), ".".join(parts[:-1])
+    return ".".join(parts), ".".join(parts[:-1])
+
+
+def _import_graph(sources: dict[str, str]) -> dict[str, dict[str, list[int]]]:
+    """module -> {module it imports: [lines]} for ``sources`` (file relative to
+    ``src/spikeattr`` -> its text); an imported name resolves to the longest dotted prefix that
+    is one of the modules (``spikeattr.explain.tsa.TSA`` is ``spikeattr.explain.tsa``,
+    ``spikeattr.explain.TSA`` the package ``spikeattr.explain``)."""
+    named = {relative: _module_name(relative) for relative in sources}
+    modules = {module for module, _ in named.values()}
+    graph: dict[str, dict[str, list[int]]] = {module: {} for module in modules}
+    for relative, (module, package) in named.items():
+        for line, name in _imports_of(sources[relative], package):
+            parts = name.split(".")
+            while parts and ".".join(parts) not in modules:
+                parts.pop()
+            target = ".".join(parts)
+            if target and target != module:
+                graph[module].setdefault(target, []).append(line)
+    return graph
+
+
+def _strongly_connected(graph: dict[str, dict[str, list[int]]]) -> list[list[str]]:
+    """The groups of two or more modules that reach each other through imports (Tarjan)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target not in order:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], order[target])
+        if low[module] == order[module]:
+            group = []
+            while not group or group[-1] != module:
+                group.append(stack.pop())
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in order:
+            visit(module)
+    return sorted(groups)
+
+
+def _import_cycles(sources: dict[str, str]) -> list[str]:
+    """One message per group of modules that import each other: a shortest cycle through its
+    first module, then every import inside the group with its line."""
+    graph = _import_graph(sources)
+    messages = []
+    for group in _strongly_connected(graph):
+        start = group[0]
+        paths = {start: [start]}
+        queue = [start]
+        cycle: list[str] = []
+        while queue and not cycle:
+            module = queue.pop(0)
+            for target in sorted(graph[module]):
+                if target == start:
+                    cycle = [*paths[module], start]
+                    break
+                if target in group and target not in paths:
+                    paths[target] = [*paths[module], target]
+                    queue.append(target)
+        edges = [
+            f"    {module}:{line} imports {target}"
+            for module in group
+            for target in sorted(graph[module])
+            if target in group
+            for line in sorted(set(graph[module][target]))
+        ]
+        messages.append("\n".join([" -> ".join(cycle), *edges]))
+    return messages
+
+
 def test_the_import_parser_resolves_every_form() -> None:
     source = (
         "import numpy\n"
@@ -159,3 +247,63 @@ def test_no_source_file_does_several_jobs() -> None:
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def test_the_cycle_check_catches_two_and_three_module_cycles() -> None:
+    two = {
+        "explain/__init__.py": "from spikeattr.explain.a import A\n",
+        "explain/a.py": "def late():\n    from spikeattr.explain import b\n",
+        "explain/b.py": "from .a import A\n",
+    }
+    assert _import_cycles(two) == [
+        "spikeattr.explain.a -> spikeattr.explain.b -> spikeattr.explain.a\n"
+        "    spikeattr.explain.a:2 imports spikeattr.explain.b\n"
+        "    spikeattr.explain.b:1 imports spikeattr.explain.a"
+    ]
+    three = {
+        "viz/a.py": "import spikeattr.viz.b\n",
+        "viz/b.py": "from spikeattr.viz.c import figure\n",
+        "viz/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import R\n",
+        "viz/d.py": "from spikeattr.viz import a\n",
+    }
+    (found,) = _import_cycles(three)
+    assert found.splitlines()[0] == (
+        "spikeattr.viz.a -> spikeattr.viz.b -> spikeattr.viz.c -> spikeattr.viz.a"
+    )
+    # a package importing its modules, and modules importing it only through their own paths
+    package = {
+        "viz/__init__.py": "from spikeattr.viz.a import A\nfrom spikeattr.viz.b import B\n",
+        "viz/a.py": "from spikeattr.errors import E\n",
+        "viz/b.py": "from spikeattr.viz.a import A\nimport spikeattr\n",
+        "errors.py": "",
+        "__init__.py": "from spikeattr.errors import E\n",
+    }
+    assert _import_cycles(package) == []
+    # ... but a module taking its package's own names imports the package, which imports it
+    package["viz/b.py"] = "from spikeattr.viz import A\n"
+    assert _import_cycles(package) == [
+        "spikeattr.viz -> spikeattr.viz.b -> spikeattr.viz\n"
+        "    spikeattr.viz:2 imports spikeattr.viz.b\n"
+        "    spikeattr.viz.b:1 imports spikeattr.viz"
+    ]
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """No module reaches itself through imports: not two modules importing each other, nor a
+    longer cycle.
+
+    Every ``spikeattr`` import counts, wherever it stands: at module level, inside a function
+    (a lazy import hides a cycle, it does not break it) and under ``TYPE_CHECKING``. An import
+    names the module it resolves to (the longest dotted prefix that is a module:
+    ``from spikeattr.explain.tsa import TSA`` and ``from spikeattr.explain import tsa`` name
+    ``spikeattr.explain.tsa``; ``from spikeattr.explain import TSA`` names the package
+    ``spikeattr.explain``, its ``__init__``). Importing a module also runs its packages'
+    ``__init__``; that is not counted, so a package may re-export its modules as long as they
+    import each other by their own paths, never through the package's names.
+    """
+    sources = {
+        path.relative_to(PACKAGE).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
+    cycles = _import_cycles(sources)
+    assert cycles == [], "modules that import each other:\n" + "\n".join(cycles)
