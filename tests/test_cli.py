@@ -179,6 +179,36 @@ def test_quickstart_writes_manifest(tmp_path: Path, checksums: dict[str, Any]) -
     assert report.is_file() and report.parent == run_dir / "evaluation"
     assert "published:synthetic_3L" in report.read_text(encoding="utf-8")
     assert (run_dir / "evaluation" / "summary.md").is_file()
+    # what it ran, recorded: four methods, one draw of each control, the lighter settings
+    assert manifest["config"]["methods"] == ["s", "ns", "sam", "lif_z"]
+    assert manifest["config"]["control_draws"] == 1
+    assert manifest["config"]["protocols"] == ["comparable"]
+    assert manifest["config"]["metrics"]["budgets"] == [10, 50]
+    evaluation = json.loads((run_dir / "evaluation" / "config.json").read_text(encoding="utf-8"))
+    assert evaluation["control_draws"] == 1 and evaluation["methods"][-1] == "lif_z"
+    # the terminal: a short answer by default (the run resumes: nothing is explained again) ...
+    calm = _invoke("quickstart", "--out", str(run_dir), "--stamps", "1")
+    assert calm.exit_code == 0, calm.output
+    lines = calm.stdout.rstrip("\n").splitlines()
+    assert len(lines) <= 30
+    assert max(len(line) for line in lines if str(tmp_path) not in line) <= 100
+    rows = json.loads(
+        (run_dir / "evaluation" / "results/published_synthetic_2L/ns/deletion.json").read_text()
+    )["summary"]["method"]["del_50"]
+    table = {
+        line.split()[0]: line.split()
+        for line in lines
+        if line.split()[:1] in (["s"], ["ns"], ["sam"], ["lif_z"])
+    }
+    assert set(table) == {"s", "ns", "sam", "lif_z"}
+    assert table["ns"][4] == f"{rows['value']:.3f}"  # method, 1L value [lo, hi], 2L value ...
+    assert f"report: {report}" in calm.stdout
+    assert "# Evaluation summary" not in calm.stdout
+    # ... and every table with --verbose
+    verbose = _invoke("quickstart", "--out", str(run_dir), "--stamps", "1", "--verbose")
+    assert verbose.exit_code == 0, verbose.output
+    assert "# Evaluation summary" in verbose.stdout and "Comparable protocol" in verbose.stdout
+    assert "Paper protocol" not in verbose.stdout  # the paper's metrics: spikeattr reproduce
 
 
 def test_version() -> None:

@@ -175,8 +175,12 @@ def _tick_labels_collide(figure: Figure, axes: Axes, gap: float = 4.0) -> bool:
 def fit_time_ticks(figure: Figure, axes: Axes, time_axis: TimeAxis, fontsize: float) -> None:
     """Use the most ticks (6 down to 2) whose labels do not collide once laid out (each try
     lays the figure out without rendering it: only the labels' extents are needed)."""
+    engine = figure.get_layout_engine()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     for ticks in (6, 5, 4, 3, 2):
         set_time_ticks(axes, time_axis, fontsize, ticks)
-        figure.draw_without_rendering()
+        if engine is not None:
+            engine.execute(figure)  # the axes' place, from the labels' sizes; nothing is drawn
+        axes.xaxis.get_tightbbox(renderer)  # the ticks and their labels, laid out
         if not _tick_labels_collide(figure, axes):
             return
