@@ -55,7 +55,8 @@ def test_inputs_by_name_time_ticks_readable_and_labelled(explanations: Explanati
 def test_title_names_stamp_predicted_and_true_class(explanations: Explanations) -> None:
     figure = explanation_figure(explanations, 1)
     title = figure.get_suptitle()
-    assert "Stamp 1100" in title
+    assert title.startswith("Stamp 1100, explained at step 1099: predicted")
+    assert "step step" not in title
     assert "predicted 'other' (0.60)" in title and "true 'eating'" in title
     assert "attribution of class 'other'" in _axes(figure, "attribution").get_title(loc="left")
 

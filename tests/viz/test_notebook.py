@@ -124,9 +124,14 @@ def test_plot_without_a_series_takes_names_and_counts_steps_in_the_window(
     assert [t.get_text() for t in heat.get_yticklabels()] == ["door", "fridge", "bed"]
     assert np.array_equal(_shown_map(figure), result.values[0, 2, :, -40:].numpy())
     assert heat.get_xlim() == (WINDOW - 40, WINDOW)  # steps of the window, stamp = T
-    assert "Stamp 300" in figure.get_suptitle() and "attribution of class 'c'" in heat.get_title(
-        loc="left"
-    )
+    # the caller's own window, not a stamp of a series: the title names the sample and no
+    # stamp the user never gave, and no true class (none is known)
+    title = figure.get_suptitle()
+    assert title.startswith("Sample 0, explained at the window's last step: predicted '")
+    assert "Stamp" not in title and "true" not in title and "step step" not in title
+    assert "attribution of class 'c'" in heat.get_title(loc="left")
+    labelled = spikeattr.viz.plot_attribution(result, window, 0, label=1, class_names=list("abcd"))
+    assert labelled.get_suptitle().endswith(", true 'b'")  # a label given: the true class
 
 
 def test_one_sample_of_a_batch(model: LIFNetwork, synthetic_test: SpikeSeries) -> None:

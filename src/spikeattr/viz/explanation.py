@@ -96,6 +96,7 @@ def explanation_figure(
     width: float = 10.0,
     compact: bool = False,
     into: SubFigure | None = None,
+    sample: int | None = None,
 ) -> Figure:
     """The explanation figure of stamp row ``index`` of ``explanations``.
 
@@ -116,6 +117,9 @@ def explanation_figure(
             always on below 7 inches, where the full texts do not fit.
         into: draw into this part of a larger figure (sized by its caller, e.g. with
             :func:`panel_height`) instead of a new one; the larger figure is returned.
+        sample: the window is sample ``sample`` of a batch the caller explained, not a stamp of
+            a series: the title names the sample and the window's last step, and leaves out
+            the true class when none is known.
 
     Returns:
         The :class:`~matplotlib.figure.Figure` (with an Agg canvas; save it with
@@ -246,13 +250,19 @@ def explanation_figure(
         heat_axes.set_xlabel(time_axis.label(first_step), fontsize=fontsize)
 
     true_name = classes[truth] if 0 <= truth < len(classes) else "unlabelled"
+    known = 0 <= truth < len(classes) or sample is None  # a series' unlabelled step says so
     if compact:
-        title = f"stamp {stamp} · predicted {classes[predicted]} · true {true_name}"
+        where = f"stamp {stamp}" if sample is None else f"sample {sample}"
+        title = f"{where} · predicted {classes[predicted]}"
+        title += f" · true {true_name}" if known else ""
     else:
-        title = (
-            f"Stamp {stamp} (explained step {time_axis.describe(stamp - 1)}): predicted "
-            f"'{classes[predicted]}' ({probs[predicted]:.2f}), true '{true_name}'"
+        where = (
+            f"Stamp {stamp}, explained at {time_axis.describe(stamp - 1)}"
+            if sample is None
+            else f"Sample {sample}, explained at the window's last step"
         )
+        title = f"{where}: predicted '{classes[predicted]}' ({probs[predicted]:.2f})"
+        title += f", true '{true_name}'" if known else ""
     figure.suptitle(title, fontsize=fontsize * 1.1, x=0.01, ha="left")
     bottom = time_axes if time_axes is not None else heat_axes
     fit_time_ticks(figure.figure, bottom, time_axis, fontsize * 0.95)

@@ -64,10 +64,12 @@ def plot_explanations(
     steps: int | None = None,
     normalise: str = "none",
     width: float = 10.0,
+    sample: int | None = None,
 ) -> Figure:
     """The explanation figure of row ``index`` (default 0) or of ``stamp``, on the time axis
     the explanations record; see
-    :meth:`Explanations.plot <spikeattr.explain.files.Explanations.plot>`."""
+    :meth:`Explanations.plot <spikeattr.explain.files.Explanations.plot>`. ``sample``: the
+    row is that sample of a batch explained by the caller (its title says so)."""
     if index is not None and stamp is not None:
         raise FigureError("pass either index or stamp, not both")
     row = explanations.index_of(stamp) if stamp is not None else (index or 0)
@@ -84,6 +86,7 @@ def plot_explanations(
         normalise=_normalisation(normalise),
         time_axis=recorded_time_axis(explanations),
         width=width,
+        sample=sample,
     )
 
 
@@ -143,7 +146,13 @@ def plot_attribution(
         input_names=input_names,
     )
     return plot_explanations(
-        explanations, 0, class_index=class_index, steps=steps, normalise=normalise, width=width
+        explanations,
+        0,
+        class_index=class_index,
+        steps=steps,
+        normalise=normalise,
+        width=width,
+        sample=index if stamp is None else None,  # windows of the caller's, not of a series
     )
 
 
