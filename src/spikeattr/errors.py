@@ -35,6 +35,10 @@ class UnsupportedLayerError(ExplanationError):
     """A model holds a layer (recurrent, convolution, other neuron...) that cannot be explained."""
 
 
+class LayoutWarning(UserWarning):
+    """Input whose layout is ambiguous: read as batch first, but it may be time first."""
+
+
 class MissingExtraError(ExplanationError, ImportError):
     """An optional dependency is missing; the message names the ``spikeattr[...]`` extra."""
 

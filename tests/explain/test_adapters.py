@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from norse.torch.functional.lif import (
 from torch import nn
 
 from spikeattr.data.synthetic import generate_synthetic
-from spikeattr.errors import ExplanationError, UnsupportedLayerError
+from spikeattr.errors import ExplanationError, LayoutWarning, UnsupportedLayerError
 from spikeattr.explain import TSA
 from spikeattr.explain.adapters import NorseAdapter, SnnTorchAdapter, adapt
 
@@ -556,3 +557,29 @@ def test_adapt_picks_the_library_and_refuses_others() -> None:
 def test_input_width_is_checked(snn_sequential: nn.Sequential) -> None:
     with pytest.raises(ExplanationError, match="takes 3"):
         TSA(SnnTorchAdapter(snn_sequential), "s").attribute(torch.ones(1, 10, 5))
+
+
+def test_time_first_input_gives_the_batch_first_maps(snn_sequential: nn.Sequential) -> None:
+    # snnTorch's spikegen and Norse's encoders make [T, B, N]: with time_first=True the adapter
+    # takes that layout and returns the same batch-first maps as for the transposed spikes
+    spikes = _windows(12, seed=4)[0][:, :8]  # 12 windows of 8 steps: more windows than steps
+    for adapter_class, model in ((SnnTorchAdapter, snn_sequential), (NorseAdapter, _norse_cells())):
+        plain = TSA(adapter_class(model), "ns").attribute(spikes)
+        turned = TSA(adapter_class(model, time_first=True), "ns").attribute(spikes.transpose(0, 1))
+        assert tuple(turned.values.shape) == (12, 4, 3, 8)
+        torch.testing.assert_close(turned.values, plain.values, rtol=0, atol=0)
+    assert adapt(snn_sequential, time_first=True).time_first
+
+
+def test_an_ambiguous_batch_first_call_warns_how_to_be_explicit(
+    snn_sequential: nn.Sequential,
+) -> None:
+    adapter = SnnTorchAdapter(snn_sequential)
+    ambiguous = _windows(12, seed=4)[0][:, :8]  # B = 12 > T = 8: perhaps [T, B, N]
+    with pytest.warns(LayoutWarning, match=r"12 windows of 8 steps.*time_first=True"):
+        TSA(adapter, "s").attribute(ambiguous)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)
+        TSA(adapter, "s").attribute(ambiguous[:4])  # B = 4 < T = 8: no warning
+        explicit = SnnTorchAdapter(snn_sequential, time_first=True)
+        TSA(explicit, "s").attribute(ambiguous.transpose(0, 1))  # said so: no warning

@@ -19,16 +19,17 @@ from spikeattr.explain.adapters.snntorch import SnnTorchAdapter
 __all__ = ["AdapterTrace", "DenseSpikingAdapter", "NorseAdapter", "SnnTorchAdapter", "adapt"]
 
 
-def adapt(model: nn.Module) -> DenseSpikingAdapter:
-    """The adapter for ``model``, chosen by the library its neuron layers come from."""
+def adapt(model: nn.Module, time_first: bool = False) -> DenseSpikingAdapter:
+    """The adapter for ``model``, chosen by the library its neuron layers come from;
+    ``time_first``: spikes are given as ``[T, B, ...]`` (see :class:`SnnTorchAdapter`)."""
     libraries = {
         cls.__module__.split(".")[0] for module in model.modules() for cls in type(module).__mro__
     }
     found = libraries & {"snntorch", "norse"}
     if found == {"snntorch"}:
-        return SnnTorchAdapter(model)
+        return SnnTorchAdapter(model, time_first=time_first)
     if found == {"norse"}:
-        return NorseAdapter(model)
+        return NorseAdapter(model, time_first=time_first)
     if found:
         raise ExplanationError(
             f"{type(model).__name__} mixes snnTorch and Norse layers; an adapter explains one "

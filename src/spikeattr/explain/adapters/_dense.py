@@ -22,6 +22,7 @@ from __future__ import annotations
 import abc
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from spikeattr.errors import ExplanationError, UnsupportedLayerError
+from spikeattr.errors import ExplanationError, LayoutWarning, UnsupportedLayerError
 from spikeattr.explain.adapters._maps import (
     AVERAGE_POOLS,
     LINEAR_LAYERS,
@@ -340,6 +341,34 @@ class DenseSpikingAdapter(abc.ABC):
 
     model: nn.Module
     stages: list[Stage]
+    #: Whether ``record_spikes`` takes ``[T, B, ...]`` (the layout of snnTorch's ``spikegen``
+    #: and of Norse's encoders) rather than spikeattr's and Captum's ``[B, T, ...]``.
+    time_first: bool = False
+    #: The library's name, for messages.
+    library: str = "the library"
+
+    def batch_first(self, spikes: torch.Tensor) -> torch.Tensor:
+        """``spikes`` as ``[B, T, ...]``: swapped when the adapter takes time-first input.
+
+        A batch-first call with more windows than steps (``B > T``) is ambiguous for a library
+        whose own tools produce ``[T, B, ...]``: it gets a :class:`~spikeattr.errors.LayoutWarning`
+        that says how to be explicit.
+        """
+        if not isinstance(spikes, torch.Tensor) or spikes.ndim < 3:
+            return spikes  # check_input refuses it with its own message
+        if self.time_first:
+            return spikes.transpose(0, 1)
+        batch, steps = int(spikes.shape[0]), int(spikes.shape[1])
+        if batch > steps:
+            warnings.warn(
+                f"spikes of shape {tuple(spikes.shape)} are read batch first: {batch} windows of "
+                f"{steps} steps each. {self.library}'s own tools give time-first [T, B, ...]; if "
+                f"these are {steps} windows of {batch} steps, create the adapter with "
+                "time_first=True (or pass spikes.transpose(0, 1))",
+                LayoutWarning,
+                stacklevel=5,  # batch_first, record_spikes, record_network, attribute
+            )
+        return spikes
 
     @property
     def is_dense(self) -> bool:
@@ -415,7 +444,10 @@ class DenseSpikingAdapter(abc.ABC):
 
     def record_spikes(self, spikes: torch.Tensor) -> SpikeRecording | MapRecording:
         """What TSA needs from one run on ``spikes [B, T, n_0]`` (see :class:`SpikeRecording`),
-        or on ``[B, T, *shape]`` through convolutions (see :class:`MapRecording`)."""
+        or on ``[B, T, *shape]`` through convolutions (see :class:`MapRecording`); ``[T, B, ...]``
+        when the adapter takes time-first input (:attr:`time_first`). The recording, and so
+        every map, is batch first."""
+        spikes = self.batch_first(spikes)
         if self.is_dense and spikes.ndim == 3:
             trace = self.run(spikes)
             weights = self.weights()

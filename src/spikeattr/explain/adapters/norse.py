@@ -96,6 +96,9 @@ class NorseAdapter(DenseSpikingAdapter):
             ``LI``.
         layers: optional modules of ``model`` in forward order, if the registration order
             differs from it.
+        time_first: the spikes given to ``attribute`` are ``[T, B, ...]``, as Norse's own
+            tools make them (default ``[B, T, ...]``, spikeattr's and Captum's layout; a call
+            with more windows than steps then warns). The maps are ``[B, C, ..., T]`` either way.
 
     Raises:
         UnsupportedLayerError: for a layer TSA cannot explain (recurrent, convolution, pooling,
@@ -111,7 +114,15 @@ class NorseAdapter(DenseSpikingAdapter):
         ((3, 8, 4), [0.9, 0.9])
     """
 
-    def __init__(self, model: nn.Module, layers: Sequence[nn.Module] | None = None) -> None:
+    library = "Norse"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layers: Sequence[nn.Module] | None = None,
+        time_first: bool = False,
+    ) -> None:
+        self.time_first = time_first
         self._norse, self._base = import_norse()
         self.model = model
         self.stages = pair_stages(flatten_modules(model, layers), self._classify, SUPPORTED)

@@ -94,6 +94,9 @@ class SnnTorchAdapter(DenseSpikingAdapter):
             ``snn.Synaptic`` layers.
         layers: optional modules of ``model`` in forward order, if the registration order
             differs from it.
+        time_first: the spikes given to ``attribute`` are ``[T, B, ...]``, as snnTorch's own
+            tools make them (default ``[B, T, ...]``, spikeattr's and Captum's layout; a call
+            with more windows than steps then warns). The maps are ``[B, C, ..., T]`` either way.
 
     Raises:
         UnsupportedLayerError: for a layer TSA cannot explain (recurrent, convolution, pooling,
@@ -109,7 +112,15 @@ class SnnTorchAdapter(DenseSpikingAdapter):
         ((3, 8, 4), [0.8999999761581421, 0.8999999761581421])
     """
 
-    def __init__(self, model: nn.Module, layers: Sequence[nn.Module] | None = None) -> None:
+    library = "snnTorch"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layers: Sequence[nn.Module] | None = None,
+        time_first: bool = False,
+    ) -> None:
+        self.time_first = time_first
         self._snn = import_snntorch()
         self.model = model
         self.stages = pair_stages(flatten_modules(model, layers), self._classify, SUPPORTED)
