@@ -112,3 +112,16 @@ def test_every_bracketed_phrase_of_a_help_text_is_printed(path: tuple[str, ...])
     text = _help(*path)
     for phrase in phrases:
         assert phrase.replace("\\[", "[") in text, phrase
+
+
+@pytest.mark.parametrize("path", [p for p in COMMANDS if p], ids=" ".join)
+def test_every_summary_is_one_whole_sentence(path: tuple[str, ...]) -> None:
+    """The line a command gets in its group's list is its help's first paragraph: one sentence
+    on one line, ending with a full stop (a summary broken over several docstring lines shows
+    those breaks mid-sentence in the list)."""
+    text = _command(path).help or ""
+    first = text.strip().split("\n\n")[0]
+    assert "\n" not in first.strip(), first
+    assert first.strip().endswith("."), first
+    listed = _help(*path[:-1])
+    assert first.strip() in " ".join(listed.split())

@@ -47,8 +47,10 @@ def data_events(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generator.")] = 2024,
     as_json: JsonOption = False,
 ) -> None:
-    """Generate the synthetic event-camera task: shapes crossing a 2 x 34 x 34 sensor, 10
-    classes (shape x direction), 24 000 train and 6 000 test steps, exactly from the seed."""
+    """Generate the synthetic event-camera task: shapes crossing a 2 x 34 x 34 sensor.
+
+    10 classes (shape x direction), 24 000 train and 6 000 test steps, exactly from the seed.
+    """
     from spikeattr.data.events import generate_events
 
     with user_errors():

@@ -71,8 +71,10 @@ def explanation(
     ] = None,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of a PNG (dots per inch).")] = 150,
 ) -> None:
-    """Draw one explained stamp: attribution over the spike raster, and class confidences
-    (for inputs with a shape, e.g. event frames: a strip of frames over the input grid)."""
+    """Draw one explained stamp: attribution over the spike raster, and class confidences.
+
+    For inputs with a shape (e.g. event frames): a strip of frames over the input grid.
+    """
     from spikeattr.explain.files import Explanations
     from spikeattr.viz.explanation import confidence_over_window, explanation_figure
     from spikeattr.viz.figures import FigureError, check_dpi, check_figure_path, save_figure

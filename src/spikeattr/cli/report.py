@@ -24,10 +24,12 @@ def report(
     ] = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Write an HTML report of an evaluation run: accuracy, the comparable protocol (scores with
-    CIs, controls, rankings, paired comparisons, figures), the sanity check, the paper protocol,
-    a gallery of explained stamps and the run's details. Missing results are listed, not
-    fatal."""
+    """Write the HTML report of an evaluation run (and its tables as Markdown).
+
+    It holds the models' accuracy, the comparable protocol (scores with CIs, controls, rankings,
+    paired comparisons, figures), the sanity check, the paper protocol, a gallery of explained
+    stamps and the run's details. Missing results are listed, not fatal.
+    """
     from spikeattr.viz.report import build_report, report_paths
 
     with user_errors():

@@ -99,9 +99,11 @@ def train(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Train a LIF network with the paper's protocol (900-step windows, state carried
-    between batches, Adam, early stopping) and write a checkpoint to OUT/model.json; with
-    --conv, a convolutional one (data whose inputs have a shape)."""
+    """Train a LIF network with the paper's protocol and write OUT/model.json.
+
+    The protocol: 900-step windows, the state carried between batches, Adam, early stopping.
+    With --conv, a convolutional network (for data whose inputs have a shape).
+    """
     from spikeattr.data.series import SpikeSeries
     from spikeattr.runs.training import run_training
     from spikeattr.snn.training import EpochReport

@@ -88,8 +88,10 @@ def tune(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Tune hyper-parameters by validation NLL; writes OUT/tuning.json and OUT/best_config.toml
-    (train with it: spikeattr train --config OUT/best_config.toml ...)."""
+    """Tune hyper-parameters by validation NLL; write OUT/tuning.json and OUT/best_config.toml.
+
+    Train with the best ones: spikeattr train --config OUT/best_config.toml ...
+    """
     from spikeattr.data.series import SpikeSeries
     from spikeattr.runs.study import default_storage
     from spikeattr.runs.tuning import TuningResult, report_study, tune_greedy, tune_optuna
