@@ -50,7 +50,8 @@ def tune(
         typer.Option(
             "--storage",
             help="Optuna: storage URL shared by the workers (default sqlite:///OUT/study.db; "
-            "PostgreSQL: postgresql+psycopg2://user:password@host:5432/database).",
+            "for PostgreSQL a postgresql+psycopg2:// URL naming the user, password, host, port "
+            "and database).",
         ),
     ] = None,
     study: Annotated[
