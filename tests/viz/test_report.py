@@ -70,6 +70,10 @@ def test_score_tables_hold_the_summaries_of_the_files(
         deletion["permuted"]["del_50"]
     )
     assert "[" in comparable[(MODEL, "ns")][0]  # with its CI
+    # a count (cells to the first change) reads as a whole number, not 15.000
+    first = deletion["method"]["first_change"]
+    assert comparable[(MODEL, "ns")][2] == format_cell(first, count=True)
+    assert float(first["value"]).is_integer() and "." not in comparable[(MODEL, "ns")][2]
     ess = _summary(tiny_run, "s", "correctness")["uniform"]["ess_original"]
     assert paper[(MODEL, "s (uniform control)")][0] == format_cell(ess)
     # every row of the run's summary.md, cell by cell, in the HTML tables and in report.md
@@ -376,3 +380,11 @@ def test_confidence_over_the_window_ends_at_the_explained_probabilities(tiny_run
     assert probs.shape == (explanations.window, len(explanations.class_names))
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert np.allclose(probs[-1], explanations.probs[1], atol=1e-5)
+
+
+def test_whole_counts_read_as_integers_and_other_numbers_keep_three_decimals() -> None:
+    assert format_number(15.0, count=True) == "15"
+    assert format_number(15.5, count=True) == "15.500"  # a median of counts
+    assert format_number(15.0) == "15.000"  # not a count: 1.000 stays 1.000
+    entry = {"value": 201.0, "ci_low": 57.0, "ci_high": 201.0}
+    assert format_cell(entry, count=True) == "201 [57, 201]"

@@ -86,7 +86,12 @@ class BudgetedDeletion(Metric):
         self.scores = (
             *(Score(f"del_{b}", f"deletion@{b} (agreement)", False, b == 50) for b in self.budgets),
             *(Score(f"aopc_{b}", f"AOPC@{b} (prob. drop)", True, b == 50) for b in self.budgets),
-            Score("first_change", f"cells to first change (median, {largest + 1} = never)", False),
+            Score(
+                "first_change",
+                f"cells to first change (median, {largest + 1} = never)",
+                False,
+                count=True,
+            ),
         )
 
     def aggregated_otherwise(self, key: str) -> bool:

@@ -39,12 +39,15 @@ class Score:
         heading: table heading (``deletion, 50 cells``).
         higher_is_better: the direction; rankings and paired comparisons read it from here.
         headline: shown in the summary table and the ranking (else only in the files).
+        count: a whole number of cells or steps (a median of counts may end in .5): tables show
+            it without decimals when it is whole.
     """
 
     key: str
     heading: str
     higher_is_better: bool
     headline: bool = True
+    count: bool = False
 
     @property
     def direction(self) -> str:

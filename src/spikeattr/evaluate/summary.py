@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from spikeattr._markdown import Markdown, markdown_table, markdown_text
@@ -37,24 +37,28 @@ def variant_label(method: str, variant: str) -> str:
     return method if variant == METHOD else f"{method} ({CONTROL_LABELS.get(variant, variant)})"
 
 
-def format_number(value: float | None, digits: int = 3) -> str:
-    """``digits`` decimals, or ``digits`` significant digits below 0.01; ``n/a`` for NaN."""
+def format_number(value: float | None, digits: int = 3, count: bool = False) -> str:
+    """``digits`` decimals, or ``digits`` significant digits below 0.01; ``n/a`` for NaN. A
+    ``count`` (cells, steps) that is whole is shown as an integer (``15``, not ``15.000``)."""
     if value is None or value != value:
         return "n/a"
+    if count and float(value).is_integer():
+        return str(int(value))
     if abs(value) < 1e-2 and value != 0:
         return f"{value:.{digits}g}"
     return f"{value:.{digits}f}"
 
 
-def format_cell(entry: Mapping[str, Any] | None, digits: int = 3) -> str:
-    """``value [low, high]``, or ``-`` when there is nothing."""
+def format_cell(entry: Mapping[str, Any] | None, digits: int = 3, count: bool = False) -> str:
+    """``value [low, high]``, or ``-`` when there is nothing; ``count``: see
+    :func:`format_number`."""
     if not entry:
         return "-"
     value = entry.get("value")
-    text = format_number(value, digits)
+    text = format_number(value, digits, count)
     low, high = entry.get("ci_low"), entry.get("ci_high")
     if text != "n/a" and low is not None and high is not None and (low != value or high != value):
-        text += f" [{format_number(low, digits)}, {format_number(high, digits)}]"
+        text += f" [{format_number(low, digits, count)}, {format_number(high, digits, count)}]"
     return text
 
 
@@ -86,6 +90,7 @@ def score_rows(
                         "heading": score.heading,
                         "higher_is_better": score.higher_is_better,
                         "headline": score.headline,
+                        "count": score.count,
                         "value": entry.get("value"),
                         "ci_low": entry.get("ci_low"),
                         "ci_high": entry.get("ci_high"),
@@ -182,6 +187,11 @@ def _same_stamps(a: MetricRecord, b: MetricRecord) -> bool:
     return a.stamps.shape == b.stamps.shape and bool((a.stamps == b.stamps).all())
 
 
+def _cell(row: Mapping[str, Any] | None) -> str:
+    """A score row of :func:`score_rows` as ``value [low, high]``."""
+    return format_cell(row, count=bool(row and row.get("count")))
+
+
 def summary_markdown(
     rows: Sequence[Mapping[str, Any]],
     comparisons: Mapping[str, Mapping[str, Any]],
@@ -229,7 +239,7 @@ def _protocol_section(
         (
             model,
             variant_label(method, variant),
-            *(Markdown(format_cell(table[(model, method, variant)].get(c[:2]))) for c in columns),
+            *(Markdown(_cell(table[(model, method, variant)].get(c[:2]))) for c in columns),
         )
         for model, method, variant in ordered
     ]
@@ -237,16 +247,20 @@ def _protocol_section(
     out.append(markdown_table(("model", "method", *(c[2] for c in columns)), body))
     if protocol == "comparable":
         for model, result in comparisons.items():
-            out += _ranking_section(model, result)
+            counts = {f"{r['metric']}.{r['score']}" for r in rows if r.get("count")}
+            out += _ranking_section(model, result, counts)
     return out
 
 
 def ranking_rows(
-    result: Mapping[str, Any], labels: Mapping[str, str] | None = None
+    result: Mapping[str, Any],
+    labels: Mapping[str, str] | None = None,
+    counts: Collection[str] = (),
 ) -> tuple[list[str], list[tuple[str, ...]]]:
     """The ranking of ``comparisons/MODEL.json`` as a table: headings and one row per method
     (rank, method, mean rank, then ``value (#rank)`` per score). ``labels`` renames the score
-    columns (``deletion.del_50`` by default)."""
+    columns (``deletion.del_50`` by default); ``counts`` names the columns that are counts
+    (:func:`format_number`)."""
     ranking = result.get("ranking") or []
     if not ranking:
         return [], []
@@ -258,7 +272,10 @@ def ranking_rows(
             str(index + 1),
             str(row["method"]),
             f"{row['mean_rank']:.2f}",
-            *(f"{format_number(row[c]['value'])} (#{row[c]['rank']:g})" for c in score_columns),
+            *(
+                f"{format_number(row[c]['value'], count=c in counts)} (#{row[c]['rank']:g})"
+                for c in score_columns
+            ),
         )
         for index, row in enumerate(ranking)
     ]
@@ -313,9 +330,11 @@ def stamp_notes(model: str, n_stamps: int, class_counts: Mapping[str, int]) -> l
     return notes
 
 
-def _ranking_section(model: str, result: Mapping[str, Any]) -> list[str]:
+def _ranking_section(
+    model: str, result: Mapping[str, Any], counts: Collection[str] = ()
+) -> list[str]:
     out = []
-    headings, body = ranking_rows(result)
+    headings, body = ranking_rows(result, counts=counts)
     if body:  # formatted numbers (columns 2..) keep their brackets; names are escaped
         rows = [(*row[:2], *map(Markdown, row[2:])) for row in body]
         out += [f"### Ranking of the methods: {markdown_text(model)}", ""]

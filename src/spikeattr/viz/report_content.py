@@ -197,7 +197,8 @@ def score_table(run: EvaluationRun, protocol: str) -> Table:
                     elif variant not in record.summary:
                         cells.append(NOT_APPLICABLE)
                     else:
-                        cells.append(format_cell(record.summary[variant].get(score.key)))
+                        entry = record.summary[variant].get(score.key)
+                        cells.append(format_cell(entry, count=score.count))
                 if variant != METHOD and all(c in (MISSING, NOT_APPLICABLE) for c in cells):
                     continue
                 if variant != METHOD:
@@ -218,7 +219,8 @@ def comparisons(run: EvaluationRun) -> list[ModelComparison]:
         result = run.comparisons.get(model)
         if result is None:
             continue
-        headings, rows = ranking_rows(result, labels)
+        counts = {f"{m.name}.{s.key}" for m, s in run.headline("comparable") if s.count}
+        headings, rows = ranking_rows(result, labels, counts)
         ranking = Table(
             headings,
             ["text", "name", "num", *("num" for _ in headings[3:])],
