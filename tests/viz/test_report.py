@@ -179,6 +179,17 @@ def test_significant_pairs_are_listed_with_their_difference(tiny_run: Path, tmp_
     assert row[3:5] == ["-0.250 [-0.500, -0.125]", "0.012"]
     assert f"1 of {len(comparisons['pairs'])} significant" in section
     assert "-0.250 [-0.500, -0.125] | 0.012 |" in markdown
+    # folded away: a long list of pairs does not come before the rest of the page
+    assert f'<details class="pairs"><summary><strong>Paired comparisons: {MODEL}' in page
+    assert section.index("</details>") > section.index("-0.250")
+
+
+def test_the_title_names_the_models_and_the_data(report: tuple[Path, str, str]) -> None:
+    _, page, markdown = report
+    title = "synthetic_1L on synthetic.npz (test split)"  # the run's models, data and split
+    assert f"<h1>Evaluation of {title}</h1>" in page
+    assert f"<title>spikeattr: {title}</title>" in page
+    assert markdown.startswith(f"# Evaluation of {title}\n")
 
 
 def test_run_details_manifest_and_accuracy(tiny_run: Path, report: tuple[Path, str, str]) -> None:

@@ -4,10 +4,8 @@ Inputs by name on the y-axis, time on the x-axis, the attribution of one class a
 colour map centred at zero (red positive, blue negative) with the input spikes drawn as thin
 grey marks in the middle of each input's row, a colour bar with the real values, and a side
 panel with the class-confidence distribution at the explained step. Optionally a panel below
-with the confidence of every class over the shown steps.
-
-Everything is built on a :class:`matplotlib.figure.Figure` with an Agg canvas: no pyplot, no
-change to global matplotlib state.
+with the confidence of every class over the shown steps. Everything is built on a
+:class:`matplotlib.figure.Figure` with an Agg canvas: no pyplot, no global matplotlib state.
 """
 
 from __future__ import annotations
@@ -117,9 +115,8 @@ def explanation_figure(
             always on below 7 inches, where the full texts do not fit.
         into: draw into this part of a larger figure (sized by its caller, e.g. with
             :func:`panel_height`) instead of a new one; the larger figure is returned.
-        sample: the window is sample ``sample`` of a batch the caller explained, not a stamp of
-            a series: the title names the sample and the window's last step, and leaves out
-            the true class when none is known.
+        sample: the window is this sample of a batch the caller explained, not a stamp of a
+            series: the title names it, and the true class only when one is known.
 
     Returns:
         The :class:`~matplotlib.figure.Figure` (with an Agg canvas; save it with
@@ -249,20 +246,16 @@ def explanation_figure(
     else:
         heat_axes.set_xlabel(time_axis.label(first_step), fontsize=fontsize)
 
-    true_name = classes[truth] if 0 <= truth < len(classes) else "unlabelled"
-    known = 0 <= truth < len(classes) or sample is None  # a series' unlabelled step says so
+    unknown = "unlabelled" if sample is None else ""  # a series' step; the caller's window
+    true = classes[truth] if 0 <= truth < len(classes) else unknown
     if compact:
         where = f"stamp {stamp}" if sample is None else f"sample {sample}"
-        title = f"{where} · predicted {classes[predicted]}"
-        title += f" · true {true_name}" if known else ""
+        title = f"{where} · predicted {classes[predicted]}" + (f" · true {true}" if true else "")
     else:
-        where = (
-            f"Stamp {stamp}, explained at {time_axis.describe(stamp - 1)}"
-            if sample is None
-            else f"Sample {sample}, explained at the window's last step"
-        )
+        where = f"Stamp {stamp}, explained at {time_axis.describe(stamp - 1)}"
+        where = where if sample is None else f"Sample {sample}, explained at the window's last step"
         title = f"{where}: predicted '{classes[predicted]}' ({probs[predicted]:.2f})"
-        title += f", true '{true_name}'" if known else ""
+        title += f", true '{true}'" if true else ""
     figure.suptitle(title, fontsize=fontsize * 1.1, x=0.01, ha="left")
     bottom = time_axes if time_axes is not None else heat_axes
     fit_time_ticks(figure.figure, bottom, time_axis, fontsize * 0.95)

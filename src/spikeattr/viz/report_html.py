@@ -38,6 +38,7 @@ from spikeattr.viz.report_run import (
     explained_stamps,
     manifest_sections,
     notes_under,
+    run_title,
     summary_facts,
 )
 from spikeattr.viz.style import method_label
@@ -96,7 +97,7 @@ def render_html(content: ReportContent) -> str:
         environment()
         .get_template(TEMPLATE)
         .render(
-            name=run.path.name,
+            name=run_title(run),
             path=str(run.path),
             facts=summary_facts(run),
             missing=run.missing,

@@ -25,7 +25,7 @@ from spikeattr.viz.report_content import (
     trust_table,
     unit_rows,
 )
-from spikeattr.viz.report_run import MANIFEST_TABLES, config_rows, manifest_sections
+from spikeattr.viz.report_run import MANIFEST_TABLES, config_rows, manifest_sections, run_title
 
 
 def table_markdown(table: Table) -> str:
@@ -49,7 +49,10 @@ def render_markdown(content: ReportContent) -> str:
     """``report.md``: missing files, notes, accuracy, the comparable protocol and its sanity
     check, the paper protocol, and the run's details."""
     run = content.run
-    parts = [f"# Evaluation report: {markdown_text(run.path.name)}\n"]
+    parts = [
+        f"# Evaluation of {markdown_text(run_title(run))}\n",
+        f"Run directory: {markdown_text(run.path.name)}\n",
+    ]
     if run.missing:
         parts.append("## Missing\n")
         parts += [

@@ -72,6 +72,18 @@ def manifest_sections(run: EvaluationRun) -> dict[str, list[tuple[str, str]]]:
     return {"general": general, "versions": versions, "checksums": checksums, "timings": timings}
 
 
+def run_title(run: EvaluationRun) -> str:
+    """What the run evaluated, for the report's title: ``synthetic_1L, synthetic_2L on
+    synthetic.npz (test split)`` (the published models without their prefix); the run
+    directory's name when its configuration is unreadable."""
+    config = run.config
+    if not run.models or "data" not in config:
+        return run.path.name
+    models = ", ".join(str(m).removeprefix("published:") for m in run.models)
+    split = config.get("split")
+    return f"{models} on {Path(str(config['data'])).name}" + (f" ({split} split)" if split else "")
+
+
 def summary_facts(run: EvaluationRun) -> list[tuple[str, str]]:
     """What the run evaluated, as ``(text, code)`` pieces of one sentence: ``code`` (a file
     name) is shown as code after ``text``, or is empty."""
