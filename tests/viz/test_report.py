@@ -13,14 +13,17 @@ import pytest
 from typer.testing import CliRunner
 
 from spikeattr.cli import app
+from spikeattr.data.series import SpikeSeries
+from spikeattr.evaluate.registry import MetricSettings
 from spikeattr.evaluate.summary import format_cell, format_number
+from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
 from spikeattr.snn.checkpoint import load_model
 from spikeattr.viz import Explanations, confidence_over_window
 from spikeattr.viz.report import build_report
 from spikeattr.viz.rundir import ReportError, read_run
 
 from .checks import keyed, parse_report, summary_md_tables
-from .conftest import copy_run
+from .conftest import RUN_STAMPS, copy_run
 
 runner = CliRunner()
 MODEL = "published:synthetic_1L"
@@ -399,3 +402,29 @@ def test_whole_counts_read_as_integers_and_other_numbers_keep_three_decimals() -
     assert format_number(15.0) == "15.000"  # not a count: 1.000 stays 1.000
     entry = {"value": 201.0, "ci_low": 57.0, "ci_high": 201.0}
     assert format_cell(entry, count=True) == "201 [57, 201]"
+
+
+def test_a_run_without_the_paper_protocol_has_no_paper_section(
+    synthetic_series: SpikeSeries, tmp_path: Path
+) -> None:
+    """The quick start runs the comparable protocol only: its report shows no empty paper
+    table, no link to one and no paper figures."""
+    data = synthetic_series.save(tmp_path / "synthetic.npz")
+    config = EvaluationConfig(
+        models=["published:synthetic_1L"],
+        methods=["ns"],
+        data=str(data),
+        data_sha256=synthetic_series.checksums()["X_sha256"],
+        split="test",
+        stamps=RUN_STAMPS[:2],
+        controls=["permuted"],
+        control_draws=1,
+        metrics=MetricSettings(budgets=[10], fractions=[0.05], draws=1, randomisation=False),
+        protocols=["comparable"],
+    )
+    run_evaluation(config, synthetic_series, tmp_path / "run")
+    result = build_report(tmp_path / "run")
+    page, markdown = result.html.read_text(), result.markdown.read_text()
+    assert 'id="comparable-protocol"' in page and 'id="figure-deletion"' in page
+    assert "paper-protocol" not in page and 'id="figure-flipping"' not in page
+    assert "## Comparable protocol" in markdown and "## Paper protocol" not in markdown
