@@ -159,11 +159,32 @@ EQUIVALENT: dict[str, str] = {
     "path is never read: the kernel only needs a 4-D float64 array of any shape",
     "evaluate/correctness.py:81:80:const:True->False": "per_stamp_rows has one row per entry of "
     "data.original (the zip that builds it is strict), so this strict never fires",
-    "evaluate/metric.py:186:42:const:1->0": "draws are drawn only when rows > 1, where "
+    "evaluate/metric.py:189:42:const:1->0": "draws are drawn only when rows > 1, where "
     "max(rows, 1) and max(rows, 0) are both rows",
     "data/benchmark/synthetic_pairs.py:51:59:const:0->1": "n_train only sets the base series' "
     "train/test split, which task_series replaces by the 60/20/20 splits; spikes and labels do "
     "not depend on it",
+    "snn/network.py:280:85:unary:drop--": "predict_last's softmax over dim 1 of the 2-D "
+    "[N, C] membrane[:, -1]: dim 1 is dim -1",
+    "explain/tsa.py:78:44:cmp0:<-><=": "the condition starts with spikes.ndim != 3, so "
+    "ndim < 3 and ndim <= 3 never differ where it is read",
+    "explain/tsa_maps.py:94:33:unary:drop--": "argmax over dim 1 of the 2-D [B, C] probs: dim 1 "
+    "is dim -1",
+    "explain/series.py:158:15:cmp0:>=->>": "resuming a complete run: the first missing chunk "
+    "is at most n_chunks, and at n_chunks the mutant reloads the last chunk's carry, rewrites "
+    "the same series.json and has no chunk left to compute: the same files and result",
+    "explain/exact_kernels.py:196:53:const:1->0": "the placeholder for `top` on the full path "
+    "is never read: the kernel reads it only on the low-rank path",
+    "evaluate/paired.py:68:7:cmp0:>->>=": "with one row every resample is that row, so the "
+    "interval is [difference, difference] either way",
+    "evaluate/paired.py:111:67:const:True->False": "rank: ranks come from rankdata over the "
+    "same names, one per name, so strict never fires",
+    "evaluate/sensitivity.py:86:15:ifexp:body": "np.median of an empty array is already NaN "
+    "(with a RuntimeWarning), the value the else branch returns",
+    "data/benchmark/delayed_motif.py:103:52:const:True->False": "onsets and classes are "
+    "appended together, one class per onset, so strict never fires",
+    "data/benchmark/synthetic_pairs.py:35:34:const:1->0": "pair_evidence: column 0 is the "
+    "bias, 1 at every step of the series it is called with, so it never adds a change of run",
     "explain/gradients.py:138:47:unary:drop--": "softmax over dim 1 of the 2-D [N, C] "
     "membrane[:, -1]: dim 1 is dim -1",
 }
@@ -306,7 +327,7 @@ def mutants_of(module: str, source: bytes) -> list[Mutant]:
         match = re.search(pattern, gap)
         if match is None:
             return
-        add(node, name, lo + match.start(), lo + match.end(), new)
+        add(node, name.replace(" ", "_"), lo + match.start(), lo + match.end(), new)
 
     for node in ast.walk(tree):
         if id(node) in skip:
