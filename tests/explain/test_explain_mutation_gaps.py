@@ -9,18 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import ExplanationError
 from spikeattr.explain import TSA
 from spikeattr.explain.kim_panda_sam import neuron_contribution
+from spikeattr.explain.linear_maps import DenseOp, LayerMap, MaxPoolOp
 from spikeattr.explain.online import OnlineExplainer
+from spikeattr.explain.recording import MapRecording
 from spikeattr.explain.series import (
     SeriesExplanation,
     _check_support,
     explain_series,
     iter_series,
 )
+from spikeattr.explain.tsa_maps import attribute_maps
 from spikeattr.snn import LIFNetwork, load_model
 
 from .test_tsa_maps import random_network
@@ -175,3 +179,77 @@ def test_online_names_an_adapter_s_classes_by_its_output_layer() -> None:
     assert online.input_names == ("in0", "in1", "in2")
     assert online.class_names == ("class0", "class1", "class2", "class3")
     assert online.n_classes == 4
+
+
+def test_a_shaped_network_explains_flattened_spikes_like_shaped_ones() -> None:
+    """Kills ``spikes.shape[2:] != (math.prod(input_shape),)`` -> ``spikes.shape[3:]`` in
+    ``check_spikes`` (explain/tsa.py): flattened ``[B, T, n_in]`` spikes are accepted."""
+    net, spikes = random_network(1)  # two-dimensional inputs (channels, 7, 6)
+    shaped = TSA(net, "ns").attribute(spikes)
+    flat = TSA(net, "ns").attribute(spikes.flatten(2))
+    assert flat.values.shape == (*spikes.shape[:1], 3, spikes[0, 0].numel(), spikes.shape[1])
+    expected = shaped.values.reshape(flat.values.shape)
+    torch.testing.assert_close(flat.values, expected, rtol=0, atol=0)
+    with pytest.raises(ExplanationError, match="flattened"):
+        TSA(net, "ns").attribute(spikes.flatten(2)[..., :-1])
+
+
+def test_float32_maps_in_chunks_of_steps_equal_one_chunk() -> None:
+    """Kills ``decay[steps.start - start : steps.stop - start]`` -> ``steps.stop + start`` in the
+    float32 path of explain/tsa_maps.py: a support shorter than the window, cut into chunks."""
+    steps = 200
+    weight = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]], dtype=torch.float64)
+    generator = torch.Generator().manual_seed(3)
+    spikes = (torch.rand(1, steps, 2, generator=generator) < 0.5).double()
+    scores = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64)
+    recording = MapRecording([spikes], [LayerMap([DenseOp(weight)])], [math.exp(-1.0)], scores)
+    whole = attribute_maps(recording, "ns", dtype=torch.float32)
+    assert 0 < whole.support < steps  # float32 cuts the decay's tail
+    for elements in (1, 7, 50):
+        chunked = attribute_maps(recording, "ns", dtype=torch.float32, chunk_elements=elements)
+        torch.testing.assert_close(chunked.values, whole.values, rtol=0, atol=0)
+    double = attribute_maps(recording, "ns").values[..., steps - whole.support :]
+    kept = whole.values[..., steps - whole.support :].double()
+    torch.testing.assert_close(kept, double, rtol=1e-5, atol=1e-30)
+
+
+def test_a_new_online_explainer_starts_like_a_reset_one() -> None:
+    """Kills ``self._counters = np.array([0, 0, -1])`` -> ``[1, 0, -1]`` (explain/online.py):
+    with a support of one step the ring has two slots and the first write must land in slot 0."""
+    model = load_model("published:synthetic_1L")
+    spikes = (np.random.default_rng(1).random((40, 3)) < 0.3).astype(np.float32)
+    fresh = OnlineExplainer(model, variant="ns", support=1)
+    assert fresh._counters.tolist() == [0, 0, -1]
+    first = fresh.feed(spikes)
+    fresh.reset()
+    assert fresh._counters.tolist() == [0, 0, -1]
+    again = fresh.feed(spikes)
+    assert first.attribution is not None and again.attribution is not None
+    np.testing.assert_array_equal(first.attribution, again.attribution)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "ceil_mode"),
+    [(2, 2, 0, True), (3, 2, 1, True), (2, 2, 1, False)],
+)
+def test_max_pooling_routes_to_torch_s_argmax(
+    kernel: int, stride: int, padding: int, ceil_mode: bool
+) -> None:
+    """Kills ``(pads[1][0], pads[1][1], ...)`` -> ``(pads[1][0], pads[1][0], ...)`` in
+    ``MaxPoolOp.routing`` (explain/linear_maps.py): with ``ceil_mode`` the last window needs
+    padding on the right only. Distinct random values: each window routes all of its gradient
+    to the unit torch's max pooling picks."""
+    generator = torch.Generator().manual_seed(kernel + 10 * padding)
+    values = torch.rand(1, 2, 3, 9, dtype=torch.float64, generator=generator)  # [B, T, ch, L]
+    op = MaxPoolOp(values, (kernel,), (stride,), (padding,), (1,), ceil_mode)
+    pooled, index = F.max_pool1d(
+        values[0], kernel, stride, padding, ceil_mode=ceil_mode, return_indices=True
+    )
+    assert op.out_shape == tuple(pooled.shape[1:])
+    grad = torch.randn(1, 2, 2, *op.out_shape, dtype=torch.float64, generator=generator)
+    back = op.transpose(grad, slice(0, 2))  # [B, C, K, ch, L]
+    expected = torch.zeros(1, 2, 2, 3, 9, dtype=torch.float64)
+    for c in range(2):
+        for k in range(2):
+            expected[0, c, k].scatter_add_(1, index[k], grad[0, c, k])
+    torch.testing.assert_close(back, expected, rtol=0, atol=1e-15)
