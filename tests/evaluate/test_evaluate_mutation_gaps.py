@@ -12,16 +12,20 @@ import torch
 
 from spikeattr.errors import SpikeAttrError
 from spikeattr.evaluate.completeness import OutputCompleteness
-from spikeattr.evaluate.controls import control_maps, method_range
+from spikeattr.evaluate.controls import control_maps, method_range, permuted_map
 from spikeattr.evaluate.correctness import Correctness, ess
 from spikeattr.evaluate.deletion import BudgetedDeletion
 from spikeattr.evaluate.draws import keyed_rng
-from spikeattr.evaluate.localisation import rank_accuracy
-from spikeattr.evaluate.metric import Metric, MetricResult, StampSet
+from spikeattr.evaluate.localisation import GroundTruthLocalisation, mass_accuracy, rank_accuracy
+from spikeattr.evaluate.metric import Metric, MetricResult, Score, StampSet, bootstrap_means
 from spikeattr.evaluate.paired import compare, rank
-from spikeattr.evaluate.randomisation import randomised_model
+from spikeattr.evaluate.randomisation import (
+    ModelRandomisation,
+    randomised_model,
+    rank_correlation,
+)
 from spikeattr.evaluate.sensitivity import NormalisedSensitivity, perturb_activity
-from spikeattr.snn import load_model
+from spikeattr.snn import LIFNetwork, load_model
 
 
 def test_rank_accuracy_of_an_empty_mask_is_nan() -> None:
@@ -246,3 +250,129 @@ def test_summary_of_no_rows_and_no_scores_is_empty() -> None:
             return MetricResult({}, {}, {})
 
     assert Nothing().summarise({}) == {}
+
+
+def test_mass_accuracy_of_a_map_with_less_than_unit_mass() -> None:
+    """Kills ``/ total if total > 0 else 0.0`` -> ``total > 1`` (evaluate/localisation.py)."""
+    saliency = np.array([[0.1, 0.4], [0.0, 0.0]])
+    mask = np.array([[True, False], [False, True]])
+    assert mass_accuracy(saliency, mask) == pytest.approx(0.2)
+    assert mass_accuracy(np.zeros((2, 2)), mask) == 0.0
+
+
+def test_every_localisation_score_is_higher_is_better() -> None:
+    """Kills ``Score("prevalence", ..., True, False)`` -> ``False`` (evaluate/localisation.py)."""
+    scores = GroundTruthLocalisation.scores
+    assert [s.key for s in scores][-1] == "prevalence"
+    assert all(s.higher_is_better for s in scores)
+    assert not scores[-1].headline
+
+
+def test_deletion_budgets_default_and_must_be_positive() -> None:
+    """Kills ``DEFAULT_BUDGETS = (10, 50, 100, 200)`` with ``200`` -> ``201`` and
+    ``int(b) < 1`` -> ``int(b) < 0`` (evaluate/deletion.py)."""
+    metric = BudgetedDeletion()
+    assert metric.budgets == (10, 50, 100, 200)
+    assert metric.scores[-1].heading == "cells to first change (median, 201 = never)"
+    assert BudgetedDeletion(budgets=(1,)).budgets == (1,)
+    for bad in ((0, 10), (-5,), ()):
+        with pytest.raises(ValueError, match="budgets"):
+            BudgetedDeletion(budgets=bad)
+
+
+def test_score_direction_words() -> None:
+    """Kills ``"higher is better" if self.higher_is_better else "lower is better"`` ->
+    ``"higher is better"`` (evaluate/metric.py)."""
+    assert Score("a", "A", True).direction == "higher is better"
+    assert Score("b", "B", False).direction == "lower is better"
+
+
+def test_a_stamp_set_is_the_method_s_own_draw_by_default(unit_ns: StampSet) -> None:
+    """Kills ``draw: int = 0`` -> ``1`` (evaluate/metric.py): a stamp set built without a draw
+    is the method itself, draw 0, and its control draws are numbered from there."""
+    assert unit_ns.draw == 0 and unit_ns.control == ""
+    assert unit_ns.with_maps(unit_ns.maps, "permuted").draw == 0
+    assert unit_ns.with_maps(unit_ns.maps, "permuted", 2).draw == 2
+
+
+def test_bootstrap_mean_of_a_resample_without_finite_values_is_nan() -> None:
+    """Kills ``np.where(count > 0, ...)`` -> ``count >= 0`` in ``bootstrap_means``
+    (evaluate/metric.py): a resample of NaN rows only has no mean (not 0)."""
+    values = np.array([np.nan, 2.0, 4.0])
+    draws = np.array([[0, 0, 0], [1, 2, 0], [2, 2, 2]])
+    means = bootstrap_means(values, draws)
+    assert math.isnan(means[0])
+    assert means[1:].tolist() == [3.0, 4.0]
+
+
+def test_permuted_control_shuffles_the_non_zero_cells_only() -> None:
+    """Kills ``np.flatnonzero(out.ravel() != 0)`` -> ``== 0`` in ``permuted_map``
+    (evaluate/controls.py): the zeros stay where they are, the non-zero values move."""
+    explanation = np.zeros((3, 8))
+    explanation[0, 1:6] = [1.0, 2.0, 3.0, 4.0, 5.0]
+    explanation[2, 4] = -1.5
+    moved = False
+    for seed in range(5):
+        out = permuted_map(explanation, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out == 0, explanation == 0)
+        assert sorted(out[out != 0]) == sorted(explanation[explanation != 0])
+        moved |= not np.array_equal(out, explanation)
+    assert moved
+
+
+def test_a_constant_layer_is_randomised_with_unit_scale() -> None:
+    """Kills ``float(trained.std()) or 1.0`` -> ``or 0.0`` (evaluate/randomisation.py)."""
+    model = LIFNetwork([3, 4, 2], seed=0)
+    with torch.no_grad():
+        model.weights[1].fill_(0.5)  # std 0
+    clone = randomised_model(model, 1, seed=2)
+    expected = keyed_rng(2, "randomise-model", 1).normal(0.0, 1.0, size=(4, 2))
+    np.testing.assert_allclose(clone.weights[1].detach().double().numpy(), expected, rtol=1e-6)
+    assert torch.equal(clone.weights[0], model.weights[0])
+
+
+def test_rank_correlation_of_two_cells() -> None:
+    """Kills ``if a.size < 2`` -> ``a.size < 3`` (evaluate/randomisation.py)."""
+    two = rank_correlation(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 3.0]))
+    assert two == pytest.approx(1.0)
+    assert rank_correlation(np.array([1.0, 2.0]), np.array([3.0, 1.0])) == pytest.approx(-1.0)
+    assert math.isnan(rank_correlation(np.array([0.0, 2.0]), np.array([0.0, 1.0])))
+
+
+def test_randomisation_scores_and_curve(unit_ns: StampSet) -> None:
+    """Kills, in evaluate/randomisation.py, ``Score("rho_top", ..., False, False)`` -> higher is
+    better ``True`` and ``_mean``'s ``... if finite.size else nan`` -> ``nan``."""
+    metric = ModelRandomisation()
+    assert [(s.key, s.higher_is_better) for s in metric.scores] == [
+        ("rho_top", False),
+        ("rho_all", False),
+    ]
+    result = metric(unit_ns.subset(range(3)))
+    level = result.per_stamp["rho_level_1"]
+    assert np.isfinite(level).any()
+    assert result.curves["rho_by_level"] == [pytest.approx(float(np.nanmean(level)))]
+
+
+def test_output_completeness_accepts_epsilon_one() -> None:
+    """Kills ``0 <= e <= 1`` -> ``0 <= e < 1`` (evaluate/completeness.py)."""
+    assert OutputCompleteness(epsilons=(0.0, 1.0)).epsilons == (0.0, 1.0)
+    for bad in ((1.5,), (-0.1,), ()):
+        with pytest.raises(ValueError, match="epsilons"):
+            OutputCompleteness(epsilons=bad)
+
+
+def test_ess_of_a_curve_of_one_point_is_that_point() -> None:
+    """Kills ``if values.size == 1`` -> ``values.size == 0`` in ``ess``
+    (evaluate/correctness.py): no stamp has a segment to flip."""
+    assert ess(np.array([0, 1, 1]), np.array([[0], [1], [1]])) == 1.0
+    assert ess(np.array([0, 1]), np.array([[1], [0]])) == 0.0
+
+
+def test_correctness_reports_the_largest_segment_count(unit_ns: StampSet) -> None:
+    """Kills ``{"max_segments": int(width - 1)}`` -> ``width + 1`` or ``width - 0``
+    (evaluate/correctness.py): ``width`` counts the unflipped column too."""
+    result = Correctness()(unit_ns.subset(range(3)))
+    most = int(result.per_stamp["n_segments"].max())
+    assert most > 0
+    assert result.details["max_segments"] == most
+    assert result.per_stamp["flips"].shape[1] == most + 1
