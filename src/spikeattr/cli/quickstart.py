@@ -70,9 +70,8 @@ def quickstart(
         f"{model}: test balanced accuracy {report.balanced_accuracy:.5f} "
         f"(95% CI {low:.5f}-{high:.5f}) over {report.n_steps} steps"
     )
-    n_stamps = len(json.loads((result.evaluation_dir / "config.json").read_text())["stamps"])
     out.print(
-        f"explained {n_stamps} stamps of {len(result.cells)} published models with "
+        f"explained {result.n_stamps} stamps of {len(result.cells)} published models with "
         f"{', '.join(QUICKSTART_METHODS)}, scored against their controls"
     )
     if verbose:

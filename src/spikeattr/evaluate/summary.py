@@ -246,8 +246,8 @@ def _protocol_section(
     out = [f"## {title}", ""]
     out.append(markdown_table(("model", "method", *(c[2] for c in columns)), body))
     if protocol == "comparable":
+        counts = {f"{r['metric']}.{r['score']}" for r in rows if r.get("count")}
         for model, result in comparisons.items():
-            counts = {f"{r['metric']}.{r['score']}" for r in rows if r.get("count")}
             out += _ranking_section(model, result, counts)
     return out
 

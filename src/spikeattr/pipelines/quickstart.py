@@ -64,6 +64,7 @@ class QuickstartResult:
     evaluation_dir: Path
     report_path: Path
     timings_s: dict[str, float]
+    n_stamps: int
     headline: str
     lower_is_better: bool
     cells: dict[str, dict[str, HeadlineCell]]  # model -> method -> its headline score
@@ -165,6 +166,7 @@ def run_quickstart(
         evaluation_dir,
         report_path,
         timings,
+        len(stamp_list),
         heading,
         lower_is_better,
         cells,

@@ -83,9 +83,8 @@ def metric_figures(run: EvaluationRun) -> dict[str, list[MetricFigure]]:
     comparable protocol's deletion curves, completeness by fraction and continuity/sanity bars;
     the paper's flipping curves, completeness versus epsilon and continuity/compactness bars."""
     figures: dict[str, list[MetricFigure]] = {"comparable": [], "paper": []}
-    protocols = run.config.get("protocols") or list(figures)  # older runs: both
     for key, figure in RUN_FIGURES.items():
-        if figure.protocol not in protocols:
+        if not run.headline(figure.protocol):
             continue  # e.g. the quick start's run: no paper metrics, no paper figures
         uri = figure_data_uri(figure.draw(run), METRIC_DPI)
         figures[figure.protocol].append(MetricFigure(key, figure.title, uri))

@@ -84,7 +84,6 @@ def render_html(content: ReportContent) -> str:
         for key, title, headings in MANIFEST_TABLES
         if sections[key]
     ]
-    paper = score_table(run, "paper")  # shown when the run has the paper's metrics
     model_comparisons = [
         {
             "model": c.model,
@@ -117,7 +116,9 @@ def render_html(content: ReportContent) -> str:
             comparisons=model_comparisons,
             sanity_text=SANITY_TEXT,
             sanity=table_context(sanity_table(run), "sanity"),
-            paper=table_context(paper, "paper") if len(paper.headings) > 2 else None,
+            paper=table_context(score_table(run, "paper"), "paper")
+            if run.headline("paper")
+            else None,
             figures=content.figures,
             units={"headings": UNIT_HEADINGS, "rows": unit_rows(run)},
             models=run.models,

@@ -81,10 +81,9 @@ def render_markdown(content: ReportContent) -> str:
     sanity = sanity_table(run)
     parts += ["## Sanity check\n", SANITY_TEXT + "\n"]
     parts.append(table_markdown(sanity) if sanity else "Not computed by this run.\n")
-    paper = score_table(run, "paper")
-    if len(paper.headings) > 2:  # the run has the paper's metrics (the quick start has not)
+    if run.headline("paper"):  # the run has the paper's metrics (the quick start has not)
         title, text = PROTOCOL_TEXTS["paper"]
-        parts += [f"## {title}\n", text + "\n", table_markdown(paper)]
+        parts += [f"## {title}\n", text + "\n", table_markdown(score_table(run, "paper"))]
     parts.append("The figures and the gallery are in the HTML report beside this file.\n")
     parts.append("## Run details\n")
     parts.append(
