@@ -15,7 +15,7 @@ from spikeattr.cli import app
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import SpikeAttrError
 from spikeattr.evaluate.registry import MetricSettings, build_metrics
-from spikeattr.evaluate.results import unit_dir
+from spikeattr.evaluate.results import gallery_path, unit_dir
 from spikeattr.explain.stamps import check_stamps
 from spikeattr.pipelines import evaluation
 from spikeattr.pipelines.evaluation import EvaluationConfig, run_evaluation
@@ -306,6 +306,9 @@ def test_cli_evaluate_json(synthetic_series: SpikeSeries, tmp_path: Path) -> Non
     assert paper.exit_code == 0, paper.output
     unit = unit_dir(tmp_path / "paper", "published:synthetic_1L", "ns") / "stamps.json"
     assert json.loads(unit.read_text())["dtype"] == "float32"
+    gallery = tmp_path / "paper" / gallery_path("published:synthetic_1L", "ns")
+    with np.load(gallery, allow_pickle=False) as archive:  # the gallery's maps too
+        assert archive["attribution"].dtype == np.float32
     refused = runner.invoke(
         app, [*args[:-1], str(tmp_path / "bad"), "--stamps", "2", "--precision", "double"]
     )

@@ -83,3 +83,13 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 def decay_per_step(dt: float, tau_mem: float) -> float:
     """``beta = exp(-dt / tau_mem)``."""
     return math.exp(-dt / tau_mem)
+
+
+def large_product_case(steps: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A one-layer case whose ``B = W diag(p)`` is of order 1e100: ``spikes [1, steps, 2]``
+    (all ones), ``weight [2, 3]`` (row 1 negative) and ``scores [1, 3]``, float64, with
+    ``beta = e^-1``. At 800 steps back the decay e^-800 alone is below float64's range but
+    the attribution e^(230 - 800) is not."""
+    weight = np.full((2, 3), 1e100)
+    weight[1] = -3e100
+    return np.ones((1, steps, 2)), weight, np.array([[0.5, -1.0, 2.0]])

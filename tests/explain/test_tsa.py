@@ -15,7 +15,7 @@ from spikeattr.explain import TSA, SpikeRecording, TemporalSpikeAttribution
 from spikeattr.explain.tsa import attribute_recording, record_network, support_length
 from spikeattr.snn import LIFNetwork, load_model
 
-from .literal import simulate_literal, softmax, tsa_literal
+from .literal import large_product_case, simulate_literal, softmax, tsa_literal
 
 VARIANTS = ("s", "ns", "sam")
 REFERENCE_FILES = {"synthetic": "synthetic", "adl_A_1L": "adl"}
@@ -243,10 +243,7 @@ def test_a_large_product_keeps_the_steps_whose_decay_alone_underflows() -> None:
     # B = W diag(p) of order 1e100: at 800 steps back (beta = e^-1) the decay e^-800 is below
     # float64's range but the value e^(230 - 800) is not; only log space keeps it.
     steps = 1000
-    weight = torch.full((2, 3), 1e100, dtype=torch.float64)
-    weight[1] = -3e100
-    spikes = torch.ones(1, steps, 2, dtype=torch.float64)
-    scores = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64)
+    spikes, weight, scores = (torch.from_numpy(a) for a in large_product_case(steps))
     recording = SpikeRecording([spikes], [weight], [float(np.exp(-1.0))], scores)
     values = attribute_recording(recording, "s").values[0].numpy()  # [C, n_in, T]
     probs = softmax(scores[0].numpy())

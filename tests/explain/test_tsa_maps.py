@@ -35,7 +35,7 @@ from spikeattr.snn.conv_layers import (
 from spikeattr.snn.conv_network import ConvLIFNetwork
 from spikeattr.snn.network import LIFNetwork
 
-from .literal import softmax
+from .literal import large_product_case, softmax
 from .literal_maps import MaxPoolGeometry, dense_matrix, lif_literal, tsa_literal_maps
 
 VARIANTS = ("s", "ns", "sam")
@@ -277,10 +277,7 @@ def test_shaped_maps_keep_the_tails_float32_cuts() -> None:
     # B = W diag(p) of order 1e100 (as in test_tsa): the general path keeps every representable
     # cell, cell for cell equal to the dense path, with the chunks of steps in log space.
     steps = 1000
-    weight = torch.full((2, 3), 1e100, dtype=torch.float64)
-    weight[1] = -3e100
-    spikes = torch.ones(1, steps, 2, dtype=torch.float64)
-    scores = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64)
+    spikes, weight, scores = (torch.from_numpy(a) for a in large_product_case(steps))
     beta = [math.exp(-1.0)]
     dense = attribute_recording(SpikeRecording([spikes], [weight], beta, scores), "ns").values
     shaped = MapRecording([spikes], [LayerMap([DenseOp(weight)])], beta, scores)
