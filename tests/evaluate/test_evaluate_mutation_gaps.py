@@ -343,14 +343,17 @@ def test_randomisation_scores_and_curve(unit_ns: StampSet) -> None:
     """Kills, in evaluate/randomisation.py, ``Score("rho_top", ..., False, False)`` -> higher is
     better ``True`` and ``_mean``'s ``... if finite.size else nan`` -> ``nan``."""
     metric = ModelRandomisation()
-    assert [(s.key, s.higher_is_better) for s in metric.scores] == [
-        ("rho_top", False),
-        ("rho_all", False),
+    assert [(s.key, s.higher_is_better, s.headline) for s in metric.scores] == [
+        ("shape_top", False, False),
+        ("shape_all", False, True),
+        ("rho_top", False, False),
+        ("rho_all", False, False),
     ]
     result = metric(unit_ns.subset(range(3)))
-    level = result.per_stamp["rho_level_1"]
-    assert np.isfinite(level).any()
-    assert result.curves["rho_by_level"] == [pytest.approx(float(np.nanmean(level)))]
+    for name in ("rho", "shape"):
+        level = result.per_stamp[f"{name}_level_1"]
+        assert np.isfinite(level).any()
+        assert result.curves[f"{name}_by_level"] == [pytest.approx(float(np.nanmean(level)))]
 
 
 def test_output_completeness_accepts_epsilon_one() -> None:

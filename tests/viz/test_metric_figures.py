@@ -156,7 +156,7 @@ def test_normalised_continuity_and_sanity_check_bars(tiny_run: Path) -> None:
     assert continuity.get_title(loc="left") == "normalised continuity: relative sensitivity"
     assert sanity.get_title(loc="left") == "sanity check: all layers randomised"
     _check_bars(continuity, tiny_run, "sensitivity", "sens_median")
-    _check_bars(sanity, tiny_run, "randomisation", "rho_all")
+    _check_bars(sanity, tiny_run, "randomisation", "shape_all")
     assert [t.get_text() for t in figure.legends[0].get_texts()] == ["TSA-S", "TSA-NS"]
     _readable(figure)
 

@@ -159,11 +159,21 @@ def test_ranking_and_sanity_check_come_from_the_files(
     sanity = keyed(parse_report(page).tables["sanity"])
     for method in ("s", "ns"):
         summary = _summary(tiny_run, method, "randomisation")["method"]
-        rho = summary["rho_all"]
-        # one level (the 1L model), then the verdict by the output-layer correlation
-        top = summary["rho_top"]["value"]
-        verdict = "passes" if top < 0.5 else f"FAILS (rho {format_number(top)} >= 0.5)"
-        assert sanity[(MODEL, method)] == [format_cell(rho), verdict]
+        # one level (the 1L model: the shape correlation with every layer random), Adebayo's
+        # |a| correlation, then the verdict by the shape correlation
+        shape = summary["shape_all"]
+        top = summary["shape_top"]["value"]
+        assert top == shape["value"]
+        verdict = (
+            "passes"
+            if top < 0.5
+            else f"FAILS (rho >= 0.5 at every level; lowest {format_number(top)})"
+        )
+        assert sanity[(MODEL, method)] == [
+            format_cell(shape),
+            format_cell(summary["rho_top"]),
+            verdict,
+        ]
 
 
 def test_significant_pairs_are_listed_with_their_difference(tiny_run: Path, tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_hostile_names_are_text_in_the_markdown(hostile_report: tuple[str, str])
     paper = [row for row in rendered.rows if len(row) == 11 and row[0] == HOSTILE_MODEL]
     assert len(paper) == 4
     # no cell split off: every row has one of the widths of the report's tables
-    # (the sanity table of a 1L model: model, method, one level and the check)
+    # (the sanity table of a 1L model: model, method, one level, Adebayo's |a| and the check)
     assert {len(row) for row in rendered.rows} <= {2, 4, 5, 6, 9, 10, 11}
     assert f"- {markdown_text(HOSTILE_MODEL)}: 3 stamps" in markdown
     setting = dict(row for row in rendered.rows if len(row) == 2)

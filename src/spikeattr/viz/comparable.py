@@ -7,7 +7,7 @@
 * :func:`fraction_figure`: mean output-completeness against the share of cells kept (0 % and
   each fraction of the run), the permuted control dashed in its method's colour.
 * :func:`comparable_bars_figure`: normalised continuity (``sens_median``) and the sanity check
-  (``rho_all``) per model and method with 95 % CIs.
+  (``shape_all``, all layers random) per model and method with 95 % CIs.
 """
 
 from __future__ import annotations
@@ -181,9 +181,9 @@ COMPARABLE_BARS: tuple[BarPanel, ...] = (
     ),
     BarPanel(
         "randomisation",
-        "rho_all",
+        "shape_all",
         "sanity check: all layers randomised",
-        "Spearman rho of |a| (lower is better)",
+        "Spearman rho, signed step shape (lower is better)",
     ),
 )
 
