@@ -36,6 +36,7 @@ from spikeattr.data.synthetic import generate_synthetic
 from spikeattr.errors import ExplanationError, LayoutWarning, UnsupportedLayerError
 from spikeattr.explain import TSA
 from spikeattr.explain.adapters import NorseAdapter, SnnTorchAdapter, adapt
+from spikeattr.explain.methods import make_explainer
 
 from .literal import softmax, tsa_literal
 
@@ -456,16 +457,6 @@ def _norse_parameters(**values: torch.Tensor) -> object:
             r"layer 2 .*Linear\) is the last layer",
         ),
         (
-            lambda: nn.Sequential(nn.Linear(3, 4), snn.Leaky(beta=torch.linspace(0.5, 0.9, 4))),
-            SnnTorchAdapter,
-            r"layer 1 .*Leaky\) has one beta per neuron",
-        ),
-        (
-            lambda: nn.Sequential(nn.Linear(3, 4), snn.Leaky(beta=1.0)),
-            SnnTorchAdapter,
-            r"layer 1 .*beta = 1 .*0 < beta < 1",
-        ),
-        (
             lambda: nn.Sequential(
                 nn.Linear(3, 10), snn.Leaky(beta=0.9), nn.Linear(9, 4), snn.Leaky(beta=0.9)
             ),
@@ -525,8 +516,6 @@ def _norse_parameters(**values: torch.Tensor) -> object:
         "snntorch-neuron-first",
         "snntorch-relu",
         "snntorch-linear-last",
-        "snntorch-per-neuron-beta",
-        "snntorch-no-leak",
         "snntorch-shapes",
         "norse-recurrent",
         "norse-other-neuron",
@@ -545,6 +534,28 @@ def test_unsupported_layers_are_refused_by_name(
     assert isinstance(caught.value, ExplanationError)
     if re.search("recurrent|convolution|pooling|neuron type|not a layer", message):
         assert "Supported: feed-forward stacks of torch.nn.Linear" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("beta", "message"),
+    [
+        (torch.linspace(0.5, 0.9, 4), r"layer 1 .*Leaky\) has one beta per neuron"),
+        (torch.tensor(1.0), r"layer 1 .*beta = 1 .*0 < beta < 1"),
+    ],
+    ids=["per-neuron-beta", "no-leak"],
+)
+def test_snntorch_decays_tsa_cannot_use_are_refused_by_tsa_only(
+    beta: torch.Tensor, message: str
+) -> None:
+    """TSA has one decay per layer in (0, 1); the exact LIF attribution takes any decay in
+    [0, 1], per neuron, so the adapter accepts the model and TSA refuses it when it is asked."""
+    net = nn.Sequential(nn.Linear(3, 4), snn.Leaky(beta=beta, init_hidden=True))
+    adapter = SnnTorchAdapter(net)
+    spikes = torch.ones(1, 6, 3)
+    with pytest.raises(UnsupportedLayerError, match=message):
+        TSA(adapter, "ns").attribute(spikes)
+    maps = make_explainer("lif_z", adapter).attribute(spikes).values
+    assert tuple(maps.shape) == (1, 4, 3, 6) and bool(torch.isfinite(maps).all())
 
 
 def test_adapt_picks_the_library_and_refuses_others() -> None:

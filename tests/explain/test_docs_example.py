@@ -27,16 +27,21 @@ def _blocks(page: str, count: int) -> list[str]:
 
 def test_the_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
     namespace: dict[str, Any] = {"__name__": "__docs__"}
-    for block in _blocks("own-snn.md", 3):  # one session, as a reader pasting them in turn
+    for block in _blocks("own-snn.md", 4):  # one session, as a reader pasting them in turn
         exec(compile(block, str(DOCS / "own-snn.md"), "exec"), namespace)
     result = namespace["result"]
     assert tuple(result.values.shape) == (1, 4, 3, 100)
     assert float(result.explanation.abs().max()) > 0
+    exact, exact_result = namespace["exact"], namespace["exact_result"]
+    assert exact_result.values.dtype == torch.float64
+    assert tuple(exact_result.values.shape) == (1, 4, 3, 100)
+    assert float(exact_result.explanation.abs().max()) > 0 and exact.last_absorbed is not None
     maps = namespace["maps"]
     assert isinstance(maps, torch.Tensor) and tuple(maps.shape) == (1, 4, 3, 100)
     out = capsys.readouterr().out
     assert "predicted:" in out and "x0_bias" in out
     assert "beta per layer: [0.9, 0.9]" in out
+    assert "explained:" in out and "| biases:" in out
     assert isinstance(namespace["figure"], Figure)  # "Draw it"
 
 

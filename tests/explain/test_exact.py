@@ -265,7 +265,9 @@ def test_alpha_beta_gives_inhibition_nothing() -> None:
 def test_combine_is_linear_in_the_target_weights() -> None:
     rng = np.random.default_rng(0)
     inputs = (rng.random((2, 4, 5)) < 0.5).astype(np.float64)
-    maps = ExactMaps(inputs, rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3)))
+    maps = ExactMaps(
+        inputs, rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    )
     np.testing.assert_array_equal(maps.relevance, inputs[:, None] * maps.sensitivity)
     weights = rng.normal(size=(2, 1, 3))
     sensitivity, target = maps.combine(weights)
@@ -273,6 +275,8 @@ def test_combine_is_linear_in_the_target_weights() -> None:
         sensitivity[:, 0], np.einsum("bc,bcit->bit", weights[:, 0], maps.sensitivity)
     )
     np.testing.assert_allclose(target[:, 0], (weights[:, 0] * maps.membrane).sum(-1))
+    absorbed = maps.combined_absorbed(weights)
+    np.testing.assert_allclose(absorbed[:, 0], (weights[:, 0] * maps.absorbed).sum(-1))
 
 
 def test_bad_arguments_are_refused_with_a_message() -> None:
@@ -338,12 +342,19 @@ def test_a_recording_that_does_not_fit_together_is_refused() -> None:
             r"layer_inputs\[0\]",
         ),
         "alphas": (
-            [np.full(5, 1.0), good.alphas[1]],
-            r"alphas\[0\] must hold 5 decays in \(0, 1\)",
+            [np.full(5, 1.5), good.alphas[1]],
+            r"alphas\[0\] must hold 5 decays in \[0, 1\]",
         ),
+        "betas": ([np.full(4, 0.5), good.betas[1]], r"betas\[0\] must hold 5 decays"),
+        "lag": (2, "lag must be 0 or 1"),
+        "resets": (["zero", "reset"], "resets must name one of"),
+        "thresholds": ([np.ones(5)], r"thresholds needs one entry per layer \(2\)"),
+        "biases": ([np.ones(4), None], r"biases\[0\] must have shape \[5\]"),
         "scores": (good.scores[:, :2], r"scores must have shape \[B=2, C=3\]; got \(2, 2\)"),
     }
     for field, (value, message) in bad.items():
         with pytest.raises(ExplanationError, match=message):
             LIFRecording(**{**fields, field: value})
+    with pytest.raises(ExplanationError, match="by subtraction needs its thresholds"):
+        LIFRecording(**{**fields, "resets": ["subtract", "zero"]})
     LIFRecording(**fields)  # the recording itself is fine

@@ -43,10 +43,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikeattr.errors import ExplanationError
-from spikeattr.explain.exact_kernels import adjoint_scan, hidden_pass, membrane_scan
+from spikeattr.explain.exact_kernels import (
+    CARRY,
+    NONE,
+    ZERO,
+    adjoint_scan,
+    hidden_pass,
+    membrane_scan,
+)
 from spikeattr.explain.recording import check_scores
 
 RULES: tuple[str, ...] = ("z", "alpha_beta")
+#: How a layer's reset acts on its membrane (``r[t]``: the layer reset at step ``t``):
+#: ``zero``: ``mem[t] = 0`` (spikeattr's LIF; snnTorch's ``Synaptic``, reset to zero);
+#: ``carry``: ``mem[t] = syn[t]``, only the carried membrane is cut (snnTorch's ``Leaky``,
+#: reset to zero); ``subtract``: ``mem[t] = beta mem[t-1] + syn[t] - theta`` (snnTorch's
+#: default); ``none``: no reset.
+RESETS: tuple[str, ...] = ("zero", "carry", "subtract", "none")
+_MODES = {"zero": ZERO, "carry": CARRY, "subtract": NONE, "none": NONE}
 
 
 @dataclass
@@ -63,6 +77,13 @@ class LIFRecording:
             layer-wide constant repeated).
         betas: ``L`` float64 arrays ``[n_{l+1}]``: per-neuron membrane decays per step.
         scores: the model's output membrane at the last step ``[B, C]`` (its softmax is ``p``).
+        lag: when a layer's spike leaves it: ``1``, a spike emitted at ``t`` comes from the
+            membrane of ``t - 1`` and resets the membrane at ``t`` (spikeattr's LIF); ``0``, it
+            comes from the membrane of ``t`` and resets the membrane at ``t + 1`` (snnTorch).
+        resets: per layer, how the reset acts (one of :data:`RESETS`; default ``zero``).
+        thresholds: per layer ``[n_{l+1}]`` float64 thresholds (needed for ``subtract``).
+        biases: per layer ``[n_{l+1}]`` float64 constant input currents, or ``None`` (their share
+            of the explained quantity is :attr:`ExactMaps.absorbed`, not any input cell's).
     """
 
     layer_inputs: list[np.ndarray]
@@ -71,6 +92,10 @@ class LIFRecording:
     alphas: list[np.ndarray]
     betas: list[np.ndarray]
     scores: np.ndarray
+    lag: int = 1
+    resets: list[str] | None = None
+    thresholds: list[np.ndarray] | None = None
+    biases: list[np.ndarray | None] | None = None
 
     def __post_init__(self) -> None:
         n_layers = len(self.weights)
@@ -95,12 +120,40 @@ class LIFRecording:
                         f"{tuple(array.shape)}"
                     )
             for name, decays in (("alphas", self.alphas[index]), ("betas", self.betas[index])):
-                if decays.shape != (n_out,) or not bool(((decays > 0) & (decays < 1)).all()):
+                if decays.shape != (n_out,) or not bool(((decays >= 0) & (decays <= 1)).all()):
                     raise ExplanationError(
-                        f"{name}[{index}] must hold {n_out} decays in (0, 1); got shape "
+                        f"{name}[{index}] must hold {n_out} decays in [0, 1]; got shape "
                         f"{tuple(decays.shape)}"
                     )
         check_scores(self.scores, batch, self.n_classes)
+        if self.lag not in (0, 1):
+            raise ExplanationError(f"lag must be 0 or 1; got {self.lag!r}")
+        modes = self.reset_modes
+        if len(modes) != n_layers or any(mode not in RESETS for mode in modes):
+            raise ExplanationError(
+                f"resets must name one of {list(RESETS)} per layer ({n_layers}); got {modes!r}"
+            )
+        for name, values in (("thresholds", self.thresholds), ("biases", self.biases)):
+            if values is None:
+                continue
+            if len(values) != n_layers:
+                raise ExplanationError(f"{name} needs one entry per layer ({n_layers})")
+            for index, value in enumerate(values):
+                size = self.weights[index].shape[1]
+                if value is not None and np.shape(value) != (size,):
+                    raise ExplanationError(
+                        f"{name}[{index}] must have shape [{size}]; got {np.shape(value)}"
+                    )
+        if "subtract" in modes and (
+            self.thresholds is None
+            or any(self.thresholds[i] is None for i, mode in enumerate(modes) if mode == "subtract")
+        ):
+            raise ExplanationError("a layer that resets by subtraction needs its thresholds")
+
+    @property
+    def reset_modes(self) -> list[str]:
+        """The reset of every layer (``zero`` where not given)."""
+        return list(self.resets) if self.resets is not None else ["zero"] * len(self.weights)
 
     @property
     def n_classes(self) -> int:
@@ -117,11 +170,15 @@ class ExactMaps:
         sensitivity: ``[B, C, n_0, T]`` float64: the relevance a spike at each input cell gets
             (or would get) towards ``m_c[T-1]``; defined at silent cells too.
         membrane: ``[B, C]`` float64: ``m_c[T-1]`` recomputed as the sum of its terms.
+        absorbed: ``[B, C]`` float64: the share of ``m_c[T-1]`` that the rule gives to the
+            biases and to subtractive resets of every layer, not to any input cell (0 for
+            spikeattr's networks); ``relevance.sum() + absorbed = membrane``.
     """
 
     inputs: np.ndarray
     sensitivity: np.ndarray
     membrane: np.ndarray
+    absorbed: np.ndarray
 
     @property
     def relevance(self) -> np.ndarray:
@@ -142,6 +199,37 @@ class ExactMaps:
         shape = (batch, weights.shape[1], *self.sensitivity.shape[2:])
         return sensitivity.reshape(shape), target
 
+    def combined_absorbed(self, weights: np.ndarray) -> np.ndarray:
+        """``[B, K]``: the absorbed share of the targets ``F_k = sum_c weights[b, k, c] m_c``."""
+        return np.einsum("bkc,bc->bk", weights, self.absorbed)
+
+
+def _subtracted(
+    resets: np.ndarray, beta: np.ndarray, threshold: np.ndarray | None, mode: str
+) -> np.ndarray | None:
+    """``[B, n, T]``: the membrane's part from subtractive resets, ``q[t] = beta q[t-1] -
+    theta r[t]`` (``None`` unless ``mode`` is ``subtract``)."""
+    if mode != "subtract" or threshold is None:
+        return None
+    batch, n, steps = resets.shape
+    part = np.zeros((batch, n, steps))
+    previous = np.zeros((batch, n))
+    for t in range(steps):
+        previous = beta * previous - threshold * resets[:, :, t]
+        part[:, :, t] = previous
+    return part
+
+
+def _with_bias(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's input ``[B, n_in (+1), T]`` and weight ``[n_in (+1), n]``, a bias appended as
+    an input that is 1 at every step."""
+    if bias is None or not np.any(bias):
+        return x, weight
+    ones = np.ones((x.shape[0], 1, x.shape[2]))
+    return np.concatenate([x, ones], axis=1), np.vstack([weight, np.asarray(bias)[None]])
+
 
 def exact_maps(
     recording: LIFRecording, rule: str = "z", ab: tuple[float, float] = (1.0, 0.0)
@@ -157,21 +245,47 @@ def exact_maps(
         np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float64) for x in recording.layer_inputs
     ]
     emitted = [np.ascontiguousarray(s.transpose(0, 2, 1)) for s in recording.layer_spikes]
-    weights = [np.asarray(w, dtype=np.float64) for w in recording.weights]
+    if recording.lag == 1:
+        resets = emitted
+    else:  # a spike emitted at t resets the membrane at t + 1
+        resets = [np.zeros_like(e) for e in emitted]
+        for reset, spikes in zip(resets, emitted, strict=True):
+            reset[:, :, 1:] = spikes[:, :, :-1]
+    modes = recording.reset_modes
+    n_layers = len(recording.weights)
+    biases = recording.biases if recording.biases is not None else [None] * n_layers
+    thresholds = recording.thresholds if recording.thresholds is not None else [None] * n_layers
+    layers = [
+        _with_bias(x, np.asarray(w, dtype=np.float64), b)
+        for x, w, b in zip(inputs, recording.weights, biases, strict=True)
+    ]
     batch, _, steps = inputs[0].shape
     classes = recording.n_classes
-    last = len(weights) - 1
+    last = n_layers - 1
+    absorbed = np.zeros((batch, classes))
 
     # Output layer: K_c(T-1, t) of every class at once; the sensitivity of its input (i, t) to
     # class c's membrane is W[i, c] K_c(T-1, t).
     readout = np.zeros((batch, classes, steps))
     readout[:, :, -1] = 1.0
     kernel = adjoint_scan(
-        readout, emitted[last], recording.alphas[last], recording.betas[last]
+        readout,
+        resets[last],
+        recording.alphas[last],
+        recording.betas[last],
+        mode=_MODES[modes[last]],
     )  # [B, C, T]
-    top = np.ascontiguousarray(weights[last].T)  # [C, n_L]
-    currents = np.matmul(weights[last].T, inputs[last])  # [B, C, T]
+    x_top, w_top = layers[last]
+    n_top = inputs[last].shape[1]
+    top = np.ascontiguousarray(w_top[:n_top].T)  # [C, n_L]: the spikes' rows only
+    currents = np.matmul(w_top.T, x_top)  # [B, C, T]
     membrane = (currents * kernel).sum(axis=-1)
+    if w_top.shape[0] > n_top:  # the bias's share
+        absorbed += w_top[n_top][None] * kernel.sum(axis=-1)
+    subtracted = _subtracted(resets[last], recording.betas[last], thresholds[last], modes[last])
+    if subtracted is not None:
+        membrane = membrane + subtracted[:, :, -1]
+        absorbed += subtracted[:, :, -1]
     # [B, C, n_L, T] is built only when it is the answer (one layer); the hidden layer under the
     # output layer reads it as kernel x top
     sensitivity: np.ndarray = np.empty((0, 0, 0, 0))
@@ -181,14 +295,20 @@ def exact_maps(
     for layer in range(last - 1, -1, -1):
         spikes = emitted[layer]  # this layer's output: the next layer's input
         alpha, beta = recording.alphas[layer], recording.betas[layer]
-        weight = weights[layer]
+        x_layer, weight = layers[layer]
+        n_spiking = inputs[layer].shape[1]
+        mode = _MODES[modes[layer]]
         if rule == "z":
             parts = [weight]
         else:
             parts = [np.maximum(weight, 0.0), np.minimum(weight, 0.0)]
         membranes = [
-            membrane_scan(np.matmul(part.T, inputs[layer]), spikes, alpha, beta) for part in parts
+            membrane_scan(np.matmul(part.T, x_layer), resets[layer], alpha, beta, mode)
+            for part in parts
         ]
+        subtracted = _subtracted(resets[layer], beta, thresholds[layer], modes[layer])
+        if subtracted is not None:  # an inhibitory term of the membrane, not an input's
+            membranes[-1] = membranes[-1] + subtracted
         if rule == "z":
             factors = [np.ones_like(membranes[0])]
         else:
@@ -198,10 +318,57 @@ def exact_maps(
         below = np.zeros((batch, classes, weight.shape[0], steps))
         upper = (kernel, top) if layer == last - 1 else sensitivity
         for part, denominators, factor in zip(parts, membranes, factors, strict=True):
-            hidden_pass(upper, spikes, denominators, factor, alpha, beta, part, below)
+            hidden_pass(
+                upper,
+                spikes,
+                denominators,
+                factor,
+                alpha,
+                beta,
+                part,
+                below,
+                lag=recording.lag,
+                resets=resets[layer],
+                mode=mode,
+            )
+        if subtracted is not None:
+            absorbed += _reset_share(
+                upper, spikes, recording.lag, membranes[-1], factors[-1], subtracted
+            )
+        if weight.shape[0] > n_spiking:  # the bias row: an input that is 1 at every step
+            absorbed += below[:, :, n_spiking].sum(axis=-1)
+            below = np.ascontiguousarray(below[:, :, :n_spiking])
         sensitivity = below
+    if last == 0 and sensitivity.shape[2] > inputs[0].shape[1]:
+        sensitivity = np.ascontiguousarray(sensitivity[:, :, : inputs[0].shape[1]])
     return ExactMaps(
         inputs=inputs[0],
         sensitivity=sensitivity,
         membrane=membrane,
+        absorbed=absorbed,
     )
+
+
+def _reset_share(
+    upper: np.ndarray | tuple[np.ndarray, np.ndarray],
+    spikes: np.ndarray,
+    lag: int,
+    denominators: np.ndarray,
+    factors: np.ndarray,
+    subtracted: np.ndarray,
+) -> np.ndarray:
+    """``[B, C]``: what the spikes of a layer pass to its subtractive resets: at each spike
+    (``v + lag``), ``factor[v] upper[v + lag] q[v] / denominator[v]``."""
+    steps = spikes.shape[-1]
+    shifted = np.zeros(spikes.shape)
+    shifted[:, :, : steps - lag] = spikes[:, :, lag:]  # [B, n, T]: spike at v + lag
+    safe = np.where(denominators != 0, denominators, 1.0)
+    weight = np.where(shifted * (denominators != 0) != 0, factors * subtracted / safe, 0.0)
+    if isinstance(upper, tuple):
+        kernel, top = upper  # upper[b, c, j, t] = top[c, j] kernel[b, c, t]
+        above = np.zeros(kernel.shape)
+        above[:, :, : steps - lag] = kernel[:, :, lag:]
+        return np.einsum("cj,bct,bjt->bc", top, above, weight)
+    above = np.zeros(upper.shape)
+    above[..., : steps - lag] = upper[..., lag:]
+    return np.einsum("bcjt,bjt->bc", above, weight)

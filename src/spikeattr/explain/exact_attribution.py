@@ -35,12 +35,19 @@ OUTPUTS: tuple[str, ...] = ("contrastive", "membrane")
 
 def record_lif_network(model: Any, spikes: torch.Tensor) -> LIFRecording:
     """Run a :class:`~spikeattr.snn.network.LIFNetwork` on ``spikes [B, T, n_0]`` from zero
-    state and record every layer's input and output spikes, weights and decays (float64)."""
+    state and record every layer's input and output spikes, weights and decays (float64); or ask
+    an adapter that can
+    (:meth:`~spikeattr.explain.adapters.snntorch.SnnTorchAdapter.exact_recording`)."""
     from spikeattr.snn.network import LIFNetwork
 
     if not isinstance(model, LIFNetwork):
+        exact_recording = getattr(model, "exact_recording", None)
+        if callable(exact_recording):
+            recording: LIFRecording = exact_recording(spikes)
+            return recording
         raise ExplanationError(
-            f"the exact LIF attribution needs a spikeattr LIFNetwork; got {type(model).__name__}"
+            "the exact LIF attribution needs a spikeattr LIFNetwork or an snnTorch model "
+            f"through SnnTorchAdapter; got {type(model).__name__}"
         )
     check_spikes(spikes, model.layer_sizes[0])
     with torch.no_grad():
@@ -124,6 +131,7 @@ class ExactLIFAttribution:
         self.ab = ab
         self.name = name
         self.last_target: np.ndarray | None = None
+        self.last_absorbed: np.ndarray | None = None
 
     def maps(self, spikes: torch.Tensor) -> tuple[LIFRecording, ExactMaps]:
         """The recording and the membrane-target maps of every class (float64)."""
@@ -146,7 +154,9 @@ class ExactLIFAttribution:
 
         Returns:
             :class:`Attribution` with float64 ``values [B, C, n_in, T]`` (row ``c``: the map
-            of ``F_c``); ``last_target`` holds ``F [B, C]`` (what the plain rule's maps sum to).
+            of ``F_c``); ``last_target`` holds ``F [B, C]`` and ``last_absorbed`` the share of
+            the biases and subtractive resets ``[B, C]`` (0 for spikeattr's networks): the plain
+            rule's maps sum to ``F - absorbed``.
         """
         recording, maps = self.maps(spikes)
         probs = torch.softmax(torch.from_numpy(recording.scores), dim=-1)
@@ -159,6 +169,7 @@ class ExactLIFAttribution:
         else:
             relevance = (x - rates[:, None, :, None]) * sensitivity
         self.last_target = explained
+        self.last_absorbed = maps.combined_absorbed(weights)
         predicted = probs.argmax(dim=-1)
         chosen = resolve_target(target, predicted, recording.n_classes)
         return Attribution(

@@ -27,6 +27,14 @@ What TSA gets from each weight layer ``l``:
 * class scores: the output layer's membrane ``mem`` after the last step, as for spikeattr's own
   networks (not spike counts); ``p`` is its softmax.
 
+The exact LIF attribution (``lif_z``, ``lif_ab``; :meth:`SnnTorchAdapter.exact_recording`)
+reads more of each layer, as it is: ``alpha`` (``Synaptic``; 0 for ``Leaky``, whose input enters
+the membrane directly) and ``beta`` per neuron, the threshold, the reset mechanism
+(``subtract``, ``zero`` or ``none``; for ``Leaky``, ``zero`` cuts only the carried membrane,
+for ``Synaptic`` it zeroes the whole new membrane) and the ``nn.Linear`` biases, whose share it
+keeps apart from the input cells (``ExactMaps.absorbed``). snnTorch's timing is kept: a spike at
+step ``t`` comes from the membrane of ``t``, and its reset acts at ``t + 1``.
+
 Biases: ``nn.Linear`` layers keep their bias in the forward pass (the recorded spikes and ``p``
 are exactly the model's), but TSA's product ``D_0 W_0 ... W_{L-1} diag(p)`` attributes input
 spikes only, so a bias current is not attributed to anything. Models are accepted with biases
@@ -42,6 +50,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -53,6 +62,7 @@ from spikeattr.explain.adapters._dense import (
     DenseSpikingAdapter,
     LayerKind,
     NamedLayer,
+    Stage,
     check_decay,
     flatten_modules,
     pair_stages,
@@ -61,6 +71,7 @@ from spikeattr.explain.adapters._dense import (
     torch_layer_problem,
 )
 from spikeattr.explain.adapters._maps import LINEAR_LAYERS
+from spikeattr.explain.exact import LIFRecording
 
 SUPPORTED = (
     "Supported: feed-forward stacks of torch.nn.Linear or nn.Conv1d/2d (with nn.AvgPool1d/2d, "
@@ -100,8 +111,10 @@ class SnnTorchAdapter(DenseSpikingAdapter):
 
     Raises:
         UnsupportedLayerError: for a layer TSA cannot explain (recurrent, convolution, pooling,
-            another neuron type, a neuron layer without an ``nn.Linear`` before it, per-neuron
-            ``beta``), naming the layer.
+            another neuron type, a neuron layer without an ``nn.Linear`` before it), naming the
+            layer. A per-neuron ``beta``, or ``beta`` of 0 or 1, is refused when TSA is asked
+            for a map (TSA has one decay per layer in ``(0, 1)``); the exact LIF attribution
+            takes them as they are.
 
     Examples:
         >>> import snntorch as snn
@@ -124,7 +137,9 @@ class SnnTorchAdapter(DenseSpikingAdapter):
         self._snn = import_snntorch()
         self.model = model
         self.stages = pair_stages(flatten_modules(model, layers), self._classify, SUPPORTED)
-        self.betas()  # refuse unusable decays now rather than at the first explanation
+        for stage in self.stages:  # TSA's one decay per layer is checked when TSA asks for it
+            if getattr(stage.neuron.module, "beta", None) is None:
+                raise UnsupportedLayerError(f"{stage.neuron.describe()} has no beta attribute")
 
     def _classify(self, layer: NamedLayer) -> LayerKind:
         snn = self._snn
@@ -202,6 +217,49 @@ class SnnTorchAdapter(DenseSpikingAdapter):
             weights.append(weight)
         return weights
 
+    def exact_recording(self, spikes: torch.Tensor) -> LIFRecording:
+        """What the exact LIF attribution needs from one run on ``spikes [B, T, n_0]`` (from
+        zero state; ``[T, B, n_0]`` when the adapter takes time-first input): every layer's
+        input and emitted spikes, effective weights, biases, per-neuron decays and thresholds,
+        and reset mechanism, in float64 (see the module documentation)."""
+        spikes = self.batch_first(spikes)
+        self.require_dense("the exact LIF attribution")
+        for stage in self.stages:
+            _check_exact_neuron(stage)
+        trace = self.run(spikes)
+        layer_inputs = [spikes, *trace.layer_spikes[:-1]]
+        alphas, betas, thresholds, resets = [], [], [], []
+        biases: list[np.ndarray | None] = []
+        for stage, weight in zip(self.stages, self.weights(), strict=True):
+            neuron: Any = stage.neuron.module
+            size = int(weight.shape[1])
+            is_synaptic = isinstance(neuron, self._snn.Synaptic)
+            alpha = neuron.alpha if is_synaptic else 0.0
+            alphas.append(_per_neuron(torch.as_tensor(alpha).clamp(0, 1), size, stage, "alpha"))
+            betas.append(_per_neuron(torch.as_tensor(neuron.beta).clamp(0, 1), size, stage, "beta"))
+            thresholds.append(
+                _per_neuron(torch.as_tensor(neuron.threshold), size, stage, "threshold")
+            )
+            mechanism = str(neuron.reset_mechanism)
+            resets.append("carry" if mechanism == "zero" and not is_synaptic else mechanism)
+            bias = stage.fc.bias
+            biases.append(None if bias is None else bias.detach().double().cpu().numpy())
+        return LIFRecording(
+            layer_inputs=[
+                spikes.detach().double().cpu().numpy(),
+                *(_numpy(x) for x in layer_inputs[1:]),
+            ],
+            layer_spikes=[_numpy(s) for s in trace.layer_spikes],
+            weights=[w.detach().double().cpu().numpy() for w in self.weights()],
+            alphas=alphas,
+            betas=betas,
+            scores=trace.scores.detach().double().cpu().numpy(),
+            lag=0,
+            resets=resets,
+            thresholds=thresholds,
+            biases=biases,
+        )
+
     def run(
         self, spikes: torch.Tensor, state: list[Any] | None = None, pooled: bool = False
     ) -> AdapterTrace:
@@ -241,6 +299,48 @@ class SnnTorchAdapter(DenseSpikingAdapter):
         layer_spikes = [(torch.stack(record, 1) != 0).to(first.dtype) for record in emitted]
         recorded = [{k: torch.stack(v, 1) for k, v in pool.items()} for pool in pools]
         return AdapterTrace(layer_spikes, scores, final, recorded if pooled else None)
+
+
+def _check_exact_neuron(stage: Stage) -> None:
+    """Refuse the options of a neuron layer whose update the exact attribution does not model."""
+    neuron: Any = stage.neuron.module
+    for name, bad, why in (
+        ("inhibition", True, "lets only the neuron with the highest membrane spike"),
+        ("reset_delay", False, "resets the membrane in the step of the spike"),
+    ):
+        if bool(getattr(neuron, name, not bad)) == bad:
+            raise UnsupportedLayerError(
+                f"{stage.neuron.describe()} has {name}={bad} ({why}); the exact LIF attribution "
+                f"models snnTorch's default update, {name}={not bad}"
+            )
+    if getattr(neuron, "state_quant", False):
+        raise UnsupportedLayerError(
+            f"{stage.neuron.describe()} quantises its state (state_quant); the exact LIF "
+            "attribution needs the unquantised update"
+        )
+    if str(getattr(neuron, "reset_mechanism", "")) not in ("subtract", "zero", "none"):
+        raise UnsupportedLayerError(
+            f"{stage.neuron.describe()} has reset_mechanism "
+            f"{getattr(neuron, 'reset_mechanism', None)!r}; expected subtract, zero or none"
+        )
+
+
+def _per_neuron(value: torch.Tensor, size: int, stage: Stage, what: str) -> np.ndarray:
+    """``value`` (one number, or one per neuron) as float64 ``[size]``."""
+    flat = value.detach().double().cpu().flatten()
+    if flat.numel() == 1:
+        flat = flat.expand(size)
+    if flat.numel() != size or not bool(torch.isfinite(flat).all()):
+        raise UnsupportedLayerError(
+            f"{stage.neuron.describe()} has {flat.numel()} values of {what} for {size} neurons "
+            "(or a value that is not finite); expected 1 or one per neuron"
+        )
+    return flat.numpy().copy()
+
+
+def _numpy(spikes: torch.Tensor) -> np.ndarray:
+    """0/1 int8 ``[B, T, n]``: where a spike happened (graded spikes count as spikes)."""
+    return (spikes.detach().cpu() != 0).to(torch.int8).numpy()
 
 
 @contextlib.contextmanager
