@@ -490,23 +490,6 @@ def _norse_parameters(**values: torch.Tensor) -> object:
             NorseAdapter,
             r"layer 0 .*Conv3d\) is a convolution",
         ),
-        (
-            lambda: norse.SequentialState(
-                nn.Linear(3, 4),
-                norse.LIFCell(
-                    _norse_parameters(tau_mem_inv=torch.tensor([100.0, 100.0, 50.0, 100.0]))
-                ),
-            ),
-            NorseAdapter,
-            r"layer 1 .*LIFCell\) has one tau_mem_inv per neuron",
-        ),
-        (
-            lambda: norse.SequentialState(
-                nn.Linear(3, 4), norse.LIFCell(_norse_parameters(tau_mem_inv=torch.tensor(1000.0)))
-            ),
-            NorseAdapter,
-            r"layer 1 .*beta = 0 \(1 - dt \* tau_mem_inv",
-        ),
     ],
     ids=[
         "snntorch-recurrent",
@@ -522,8 +505,6 @@ def _norse_parameters(**values: torch.Tensor) -> object:
         "norse-linear-cell",
         "norse-readout-in-the-middle",
         "norse-conv",
-        "norse-per-neuron-tau",
-        "norse-beta-zero",
     ],
 )
 def test_unsupported_layers_are_refused_by_name(
@@ -551,6 +532,28 @@ def test_snntorch_decays_tsa_cannot_use_are_refused_by_tsa_only(
     [0, 1], per neuron, so the adapter accepts the model and TSA refuses it when it is asked."""
     net = nn.Sequential(nn.Linear(3, 4), snn.Leaky(beta=beta, init_hidden=True))
     adapter = SnnTorchAdapter(net)
+    spikes = torch.ones(1, 6, 3)
+    with pytest.raises(UnsupportedLayerError, match=message):
+        TSA(adapter, "ns").attribute(spikes)
+    maps = make_explainer("lif_z", adapter).attribute(spikes).values
+    assert tuple(maps.shape) == (1, 4, 3, 6) and bool(torch.isfinite(maps).all())
+
+
+@pytest.mark.parametrize(
+    ("tau_mem_inv", "message"),
+    [
+        (torch.tensor([100.0, 100.0, 50.0, 100.0]), r"layer 1 .*LIFCell\) has one tau_mem_inv"),
+        (torch.tensor(1000.0), r"layer 1 .*beta = 0 \(1 - dt \* tau_mem_inv"),
+    ],
+    ids=["per-neuron-tau", "beta-zero"],
+)
+def test_norse_decays_tsa_cannot_use_are_refused_by_tsa_only(
+    tau_mem_inv: torch.Tensor, message: str
+) -> None:
+    """As for snnTorch: the exact LIF attribution takes per-neuron time constants and a decay
+    of 0; TSA refuses them when it is asked for a map."""
+    parameters = _norse_parameters(tau_mem_inv=tau_mem_inv)
+    adapter = NorseAdapter(norse.SequentialState(nn.Linear(3, 4), norse.LIFCell(parameters)))
     spikes = torch.ones(1, 6, 3)
     with pytest.raises(UnsupportedLayerError, match=message):
         TSA(adapter, "ns").attribute(spikes)

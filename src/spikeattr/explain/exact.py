@@ -84,6 +84,9 @@ class LIFRecording:
         thresholds: per layer ``[n_{l+1}]`` float64 thresholds (needed for ``subtract``).
         biases: per layer ``[n_{l+1}]`` float64 constant input currents, or ``None`` (their share
             of the explained quantity is :attr:`ExactMaps.absorbed`, not any input cell's).
+        scores_after_reset: the scores are read after the last step's reset (Norse): a class
+            whose output neuron spiked at the last step scores 0 (its reset value), whatever
+            its inputs.
     """
 
     layer_inputs: list[np.ndarray]
@@ -96,6 +99,7 @@ class LIFRecording:
     resets: list[str] | None = None
     thresholds: list[np.ndarray] | None = None
     biases: list[np.ndarray | None] | None = None
+    scores_after_reset: bool = False
 
     def __post_init__(self) -> None:
         n_layers = len(self.weights)
@@ -268,6 +272,8 @@ def exact_maps(
     # class c's membrane is W[i, c] K_c(T-1, t).
     readout = np.zeros((batch, classes, steps))
     readout[:, :, -1] = 1.0
+    if recording.scores_after_reset:  # a neuron that spiked at the last step was reset to 0
+        readout[:, :, -1] = emitted[last][:, :, -1] == 0
     kernel = adjoint_scan(
         readout,
         resets[last],

@@ -27,6 +27,16 @@ The gain is positive and the same for every weight of a layer, so it scales the 
 class alike. ``beta`` must lie in ``(0, 1)``, i.e. ``0 < dt * tau_mem_inv < 1``, and be the same
 for every neuron of the layer.
 
+The exact LIF attribution (``lif_z``, ``lif_ab``; :meth:`NorseAdapter.exact_recording`) reads
+each layer as it is, per neuron: with ``g = dt * tau_mem_inv`` and ``i_new = i + I_in``, Norse's
+step is ``v' = (1 - g) v + g i_new`` (``alpha = 1 - dt * tau_syn_inv`` per step for the current;
+``LIFBox`` has no current, ``alpha = 0``), a spike ``z = H(v' - v_th)`` in the same step, and the
+reset ``v = (1 - z) v'``. So the membrane before the reset follows spikeattr's kernel with the
+carried membrane cut after a spike, the spike comes from the membrane of its own step, and the
+class scores are read after the last step's reset. ``nn.Linear`` biases are constant input
+currents (``g * b``). A layer with a non-zero ``v_leak`` or ``v_reset``, or a ``LIFBox`` that
+does not reset to its value, is refused.
+
 Spikes are Norse's output ``z`` at each step (a spike at step ``t`` comes from the membrane of
 step ``t``). Class scores: the output layer's membrane ``v`` after the last step (after the reset
 for a spiking output layer; the read-out's ``v`` for ``LICell``/``LI``); ``p`` is its softmax.
@@ -40,10 +50,11 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from spikeattr.errors import MissingExtraError
+from spikeattr.errors import MissingExtraError, UnsupportedLayerError
 from spikeattr.explain.adapters._dense import (
     PASS_THROUGH,
     RECURRENT,
@@ -60,6 +71,7 @@ from spikeattr.explain.adapters._dense import (
     torch_layer_problem,
 )
 from spikeattr.explain.adapters._maps import LINEAR_LAYERS
+from spikeattr.explain.exact import LIFRecording
 
 SUPPORTED = (
     "Supported: feed-forward stacks of torch.nn.Linear or nn.Conv1d/2d (with nn.AvgPool1d/2d, "
@@ -102,8 +114,10 @@ class NorseAdapter(DenseSpikingAdapter):
 
     Raises:
         UnsupportedLayerError: for a layer TSA cannot explain (recurrent, convolution, pooling,
-            another neuron type, a neuron layer without an ``nn.Linear`` before it, per-neuron
-            time constants), naming the layer.
+            another neuron type, a neuron layer without an ``nn.Linear`` before it), naming the
+            layer. Per-neuron time constants, or a decay of 0, are refused when TSA is asked for
+            a map (TSA has one decay per layer in ``(0, 1)``); the exact LIF attribution takes
+            them as they are.
 
     Examples:
         >>> import norse.torch as norse
@@ -126,7 +140,6 @@ class NorseAdapter(DenseSpikingAdapter):
         self._norse, self._base = import_norse()
         self.model = model
         self.stages = pair_stages(flatten_modules(model, layers), self._classify, SUPPORTED)
-        self.betas()  # refuse unusable decays now rather than at the first explanation
 
     def _classify(self, layer: NamedLayer) -> LayerKind:
         norse = self._norse
@@ -190,6 +203,87 @@ class NorseAdapter(DenseSpikingAdapter):
         """``W_l = dt * tau_mem_inv * W^T [n_l, n_{l+1}]``: how a spike enters the membrane."""
         self.require_dense("weights()")
         return [stage.weight * self._gain(stage)[0] for stage in self.stages]
+
+    def exact_recording(self, spikes: torch.Tensor) -> LIFRecording:
+        """What the exact LIF attribution needs from one run on ``spikes [B, T, n_0]`` (from
+        rest; ``[T, B, n_0]`` when the adapter takes time-first input), in float64, per neuron
+        (see the module documentation)."""
+        spikes = self.batch_first(spikes)
+        self.require_dense("the exact LIF attribution")
+        layers = [self._exact_layer(stage) for stage in self.stages]
+        trace = self.run(spikes)
+        return LIFRecording(
+            layer_inputs=[
+                spikes.detach().double().cpu().numpy(),
+                *((s.detach().cpu() != 0).to(torch.int8).numpy() for s in trace.layer_spikes[:-1]),
+            ],
+            layer_spikes=[
+                (s.detach().cpu() != 0).to(torch.int8).numpy() for s in trace.layer_spikes
+            ],
+            weights=[layer["weight"] for layer in layers],
+            alphas=[layer["alpha"] for layer in layers],
+            betas=[layer["beta"] for layer in layers],
+            scores=trace.scores.detach().double().cpu().numpy(),
+            lag=0,
+            resets=[layer["reset"] for layer in layers],
+            biases=[layer["bias"] for layer in layers],
+            scores_after_reset=True,
+        )
+
+    def _exact_layer(self, stage: Stage) -> dict[str, Any]:
+        """One layer's per-neuron decays, effective weight ``[n_in, n]``, bias and reset."""
+        neuron: Any = stage.neuron.module
+        params = neuron.p
+        size = int(stage.fc.out_features)
+        dt = float(neuron.dt)
+
+        def per_neuron(name: str) -> np.ndarray:
+            value = torch.as_tensor(getattr(params, name)).detach().double().cpu().flatten()
+            if value.numel() == 1:
+                value = value.expand(size)
+            if value.numel() != size or not bool(torch.isfinite(value).all()):
+                raise UnsupportedLayerError(
+                    f"{stage.neuron.describe()} has {value.numel()} values of {name} for "
+                    f"{size} neurons (or one that is not finite); expected 1 or one per neuron"
+                )
+            return value.numpy().copy()
+
+        for name in ("v_leak", "v_reset"):
+            if hasattr(params, name) and np.any(per_neuron(name) != 0):
+                raise UnsupportedLayerError(
+                    f"{stage.neuron.describe()} has a non-zero {name}; the exact LIF attribution "
+                    "needs v_leak = v_reset = 0 (a membrane at rest at 0)"
+                )
+        reset_method = getattr(params, "reset_method", None)
+        if reset_method is not None and getattr(reset_method, "__name__", "") != "reset_value":
+            name = getattr(reset_method, "__name__", reset_method)
+            raise UnsupportedLayerError(
+                f"{stage.neuron.describe()} resets with {name}; the exact LIF attribution "
+                "models reset_value"
+            )
+        gain = dt * per_neuron("tau_mem_inv")
+        beta = 1.0 - gain
+        alpha = (
+            1.0 - dt * per_neuron("tau_syn_inv")
+            if hasattr(params, "tau_syn_inv")
+            else np.zeros(size)
+        )
+        for name, decay in (("1 - dt * tau_mem_inv", beta), ("1 - dt * tau_syn_inv", alpha)):
+            if not bool(((decay >= 0) & (decay <= 1)).all()):
+                raise UnsupportedLayerError(
+                    f"{stage.neuron.describe()} has a decay per step {name} outside [0, 1] "
+                    f"(from {decay.min():.6g} to {decay.max():.6g}); dt is too large for its "
+                    "time constants"
+                )
+        weight = stage.weight.detach().double().cpu().numpy() * gain[None, :]
+        bias = stage.fc.bias
+        return {
+            "weight": weight,
+            "alpha": alpha,
+            "beta": beta,
+            "bias": None if bias is None else bias.detach().double().cpu().numpy() * gain,
+            "reset": "carry" if stage.kind == "neuron" else "none",
+        }
 
     def run(
         self, spikes: torch.Tensor, state: list[Any] | None = None, pooled: bool = False
