@@ -1,7 +1,8 @@
 """Each ``--variant`` option's help lists exactly the names its command accepts.
 
-``spikeattr explain`` (window mode) takes every method of ``METHODS``; ``explain-series`` and
-``stream`` take the TSA variants only, and refuse the others in one line, exit status 2.
+``spikeattr explain`` (window mode) takes every method of ``METHODS``; ``explain-series`` the TSA
+variants and the exact LIF methods, ``stream`` the TSA variants only; each refuses the others in
+one line, exit status 2.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 import typer
 from typer.core import TyperOption
 from typer.testing import CliRunner
@@ -40,12 +40,21 @@ def test_explain_lists_every_method() -> None:
     assert _variant_names(_variant_help(("explain",)), set(METHODS)) == set(METHODS)
 
 
-@pytest.mark.parametrize("path", [("explain-series",), ("stream",)])
-def test_series_commands_list_only_the_tsa_variants(path: tuple[str, ...]) -> None:
+def test_stream_lists_only_the_tsa_variants() -> None:
     from spikeattr.explain.methods import METHODS
     from spikeattr.explain.tsa import VARIANTS
 
-    assert _variant_names(_variant_help(path), set(METHODS) | set(VARIANTS)) == set(VARIANTS)
+    names = _variant_names(_variant_help(("stream",)), set(METHODS) | set(VARIANTS))
+    assert names == set(VARIANTS)
+
+
+def test_explain_series_lists_the_tsa_variants_and_the_exact_methods() -> None:
+    from spikeattr.explain.exact_series import EXACT_SERIES_METHODS
+    from spikeattr.explain.methods import METHODS
+    from spikeattr.explain.tsa import VARIANTS
+
+    names = _variant_names(_variant_help(("explain-series",)), set(METHODS) | set(VARIANTS))
+    assert names == set(VARIANTS) | set(EXACT_SERIES_METHODS)
 
 
 def test_explain_series_refuses_a_window_method_in_one_line(tmp_path: Path) -> None:
@@ -68,6 +77,6 @@ def test_explain_series_refuses_a_window_method_in_one_line(tmp_path: Path) -> N
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     assert "'ig'" in lines[0]
-    for name in ("s", "ns", "sam"):
+    for name in ("s", "ns", "sam", "lif_z", "lif_ab"):
         assert re.search(rf"(?<![\w-]){name}(?![\w-])", lines[0].split("'ig'", 1)[1]), lines[0]
     assert not (tmp_path / "out").exists()

@@ -118,3 +118,11 @@ SERIES_VARIANTS_HELP = (
     "spikeattr explain --variant."
 )
 SeriesVariantOption = Annotated[str, typer.Option("--variant", help=SERIES_VARIANTS_HELP)]
+EXPLAIN_SERIES_VARIANTS_HELP = (
+    "s (TSA-S), ns (TSA-NS), sam (SAM baseline), or lif_z, lif_ab (the exact LIF attribution, "
+    "float64, the split's spike rates as reference). The gradient methods explain windows "
+    "only: spikeattr explain --variant."
+)
+ExplainSeriesVariantOption = Annotated[
+    str, typer.Option("--variant", help=EXPLAIN_SERIES_VARIANTS_HELP)
+]

@@ -10,12 +10,12 @@ import typer
 
 from spikeattr.cli._common import (
     DataOption,
+    ExplainSeriesVariantOption,
     JsonOption,
     ModelOption,
     PrecisionOption,
     QuietOption,
     SchedulerOption,
-    SeriesVariantOption,
     SplitOption,
     VariantOption,
     fail,
@@ -104,13 +104,18 @@ def explain_series_command(
     data: DataOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
     split: SplitOption = "test",
-    variant: SeriesVariantOption = "s",
+    variant: ExplainSeriesVariantOption = "s",
     support: Annotated[
         int | None,
         typer.Option("--support", help="Steps kept per explanation (default: from --tolerance)."),
     ] = None,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", help="Drop past steps whose decay factor is below this.")
+        float,
+        typer.Option(
+            "--tolerance",
+            help="Drop past steps whose decay factor is below this (TSA: beta^(L k); the exact "
+            "methods: max(alpha, beta)^(k / L)).",
+        ),
     ] = 1e-7,
     resume: Annotated[
         bool, typer.Option("--resume/--no-resume", help="Continue an interrupted run in --out.")
@@ -120,14 +125,16 @@ def explain_series_command(
 ) -> None:
     """Explain the prediction at every step of a split from one forward pass (series mode)."""
     from spikeattr.data.series import SpikeSeries
+    from spikeattr.explain.exact_series import EXACT_SERIES_METHODS
     from spikeattr.explain.tsa import VARIANTS
     from spikeattr.pipelines.explain import run_explain_series
     from spikeattr.snn.checkpoint import load_model
 
-    if variant not in VARIANTS:  # before loading anything: series mode computes TSA only
+    known = (*VARIANTS, *EXACT_SERIES_METHODS)
+    if variant not in known:  # before loading anything
         raise fail(
-            f"unknown variant {variant!r} for series mode; choose one of {', '.join(VARIANTS)} "
-            "(the other methods explain windows: spikeattr explain --variant)"
+            f"unknown variant {variant!r} for series mode; choose one of {', '.join(known)} "
+            "(the gradient methods explain windows: spikeattr explain --variant)"
         )
     with user_errors():
         series = SpikeSeries.load(data)

@@ -87,6 +87,13 @@ class LIFRecording:
         scores_after_reset: the scores are read after the last step's reset (Norse): a class
             whose output neuron spiked at the last step scores 0 (its reset value), whatever
             its inputs.
+        initial_syn: per layer ``[B, n_{l+1}]`` float64: the synaptic current before the first
+            step (a window of a longer run; ``None``: 0). Its share, and that of
+            ``initial_mem``, is :attr:`ExactMaps.absorbed`. ``[2, B, n_{l+1}]``: split into
+            the part of the excitatory terms (weights > 0) and of the inhibitory ones, which
+            the alpha-beta rule needs.
+        initial_mem: per layer ``[B, n_{l+1}]`` or ``[2, B, n_{l+1}]`` float64: the membrane
+            before the first step (needs ``beta > 0``).
     """
 
     layer_inputs: list[np.ndarray]
@@ -100,6 +107,8 @@ class LIFRecording:
     thresholds: list[np.ndarray] | None = None
     biases: list[np.ndarray | None] | None = None
     scores_after_reset: bool = False
+    initial_syn: list[np.ndarray] | None = None
+    initial_mem: list[np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         n_layers = len(self.weights)
@@ -148,6 +157,20 @@ class LIFRecording:
                     raise ExplanationError(
                         f"{name}[{index}] must have shape [{size}]; got {np.shape(value)}"
                     )
+        if (self.initial_syn is None) != (self.initial_mem is None):
+            raise ExplanationError("initial_syn and initial_mem are given together or not at all")
+        for name, states in (("initial_syn", self.initial_syn), ("initial_mem", self.initial_mem)):
+            for index, state in enumerate(states or []):
+                size = self.weights[index].shape[1]
+                if np.shape(state) not in ((batch, size), (2, batch, size)):
+                    raise ExplanationError(
+                        f"{name}[{index}] must have shape [B={batch}, {size}] or [2, B, {size}]; "
+                        f"got {np.shape(state)}"
+                    )
+            if states is not None and len(states) != n_layers:
+                raise ExplanationError(f"{name} needs one entry per layer ({n_layers})")
+        if self.initial_mem is not None and any(not bool((beta > 0).all()) for beta in self.betas):
+            raise ExplanationError("an initial membrane needs beta > 0 in every layer")
         if "subtract" in modes and (
             self.thresholds is None
             or any(self.thresholds[i] is None for i, mode in enumerate(modes) if mode == "subtract")
@@ -224,15 +247,86 @@ def _subtracted(
     return part
 
 
-def _with_bias(
-    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None
+def _extra_rows(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    initial: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The layer's input ``[B, n_in (+1), T]`` and weight ``[n_in (+1), n]``, a bias appended as
-    an input that is 1 at every step."""
-    if bias is None or not np.any(bias):
+    """The layer's input ``[B, n_in + e, T]`` and weight ``[n_in + e, n]`` with ``e`` extra rows
+    that are not input cells: a bias (an input that is 1 at every step, weight ``b``), and the
+    initial state.
+
+    With an initial state ``(syn0, mem0, alpha, beta)`` the window has been given two leading
+    steps (``x`` is 0 there). Currents ``c1 = (mem0 - syn0) / beta`` at the first and
+    ``c2 = syn0 - alpha c1`` at the second bring a neuron from rest to exactly ``syn0`` and
+    ``mem0``. They enter as rows of weight ``+I`` (the state of the excitatory terms) and
+    ``-I`` (of the inhibitory ones, negated), so that the alpha-beta rule counts each part
+    where the whole run would."""
+    rows, weights = [x], [weight]
+    batch, steps = x.shape[0], x.shape[2]
+    if bias is not None and np.any(bias):
+        rows.append(np.ones((batch, 1, steps)))
+        weights.append(np.asarray(bias, dtype=np.float64)[None])
+    if initial is not None:
+        syn0, mem0, alpha, beta = initial
+        n = weight.shape[1]
+        if syn0.ndim == 2:  # one state: its terms' signs do not matter (z-rule)
+            syn0, mem0 = (
+                np.stack([syn0, np.zeros_like(syn0)]),
+                np.stack([mem0, np.zeros_like(mem0)]),
+            )
+        for part, sign in ((0, 1.0), (1, -1.0)):
+            c1 = (mem0[part] - syn0[part]) / beta
+            c2 = syn0[part] - alpha * c1
+            currents = np.zeros((batch, n, steps))
+            currents[:, :, 0], currents[:, :, 1] = sign * c1, sign * c2
+            rows.append(currents)
+            weights.append(sign * np.eye(n))
+    if len(rows) == 1:
         return x, weight
-    ones = np.ones((x.shape[0], 1, x.shape[2]))
-    return np.concatenate([x, ones], axis=1), np.vstack([weight, np.asarray(bias)[None]])
+    return np.concatenate(rows, axis=1), np.vstack(weights)
+
+
+def final_states(recording: LIFRecording) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The state after the recording's last step, per layer ``(syn, mem)`` each
+    ``[2, B, n_{l+1}]``: the part of the excitatory terms (weight > 0, the initial state's own
+    excitatory part included) and of the inhibitory ones; their sum is the layer's state. A
+    window that starts there (``initial_syn``, ``initial_mem``) is explained as the tail of the
+    whole run. Resets ``zero``, ``carry`` and ``none`` (a subtractive reset is not a term of
+    either part); biases count by their sign."""
+    modes = recording.reset_modes
+    if "subtract" in modes:
+        raise ExplanationError("the state of a layer that resets by subtraction is not split")
+    syns, mems = [], []
+    for index, weight in enumerate(recording.weights):
+        x = np.asarray(recording.layer_inputs[index], dtype=np.float64)  # [B, T, n_in]
+        emitted = np.asarray(recording.layer_spikes[index]) != 0
+        resets = (
+            emitted if recording.lag == 1 else np.pad(emitted, ((0, 0), (1, 0), (0, 0)))[:, :-1]
+        )
+        alpha, beta = recording.alphas[index], recording.betas[index]
+        bias = None if recording.biases is None else recording.biases[index]
+        batch = x.shape[0]
+        syn = np.zeros((2, batch, weight.shape[1]))
+        mem = np.zeros((2, batch, weight.shape[1]))
+        if recording.initial_syn is not None and recording.initial_mem is not None:
+            syn0 = np.asarray(recording.initial_syn[index], dtype=np.float64)
+            mem0 = np.asarray(recording.initial_mem[index], dtype=np.float64)
+            syn[:], mem[:] = (syn0, mem0) if syn0.ndim == 3 else ((syn0, 0.0), (mem0, 0.0))
+        for part, keep in enumerate((np.maximum, np.minimum)):
+            w = keep(np.asarray(weight, dtype=np.float64), 0.0)
+            b = 0.0 if bias is None else keep(np.asarray(bias, dtype=np.float64), 0.0)
+            for t in range(x.shape[1]):
+                syn[part] = alpha * syn[part] + x[:, t] @ w + b
+                cut = resets[:, t] if modes[index] != "none" else np.zeros_like(resets[:, t])
+                if modes[index] == "zero":
+                    mem[part] = np.where(cut, 0.0, beta * mem[part] + syn[part])
+                else:
+                    mem[part] = np.where(cut, 0.0, beta * mem[part]) + syn[part]
+        syns.append(syn)
+        mems.append(mem)
+    return syns, mems
 
 
 def exact_maps(
@@ -244,11 +338,19 @@ def exact_maps(
     a_weight, b_weight = (float(v) for v in ab)
     if rule == "alpha_beta" and (abs(a_weight - b_weight - 1.0) > 1e-12 or b_weight < 0):
         raise ExplanationError(f"alpha_beta needs a - b = 1 and b >= 0; got ab = {ab!r}")
+    if rule == "alpha_beta" and any(np.ndim(s) == 2 for s in recording.initial_syn or []):
+        raise ExplanationError(
+            "the alpha-beta rule needs the initial state split into the part of the excitatory "
+            "and of the inhibitory terms ([2, B, n])"
+        )
     # neuron-major, step-minor: [B, n, T], the layout of the maps
+    lead = 0 if recording.initial_syn is None else 2  # leading steps that set the initial state
+    pad = ((0, 0), (0, 0), (lead, 0))
     inputs = [
-        np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float64) for x in recording.layer_inputs
+        np.pad(np.asarray(x, dtype=np.float64).transpose(0, 2, 1), pad)
+        for x in recording.layer_inputs
     ]
-    emitted = [np.ascontiguousarray(s.transpose(0, 2, 1)) for s in recording.layer_spikes]
+    emitted = [np.pad(s.transpose(0, 2, 1), pad) for s in recording.layer_spikes]
     if recording.lag == 1:
         resets = emitted
     else:  # a spike emitted at t resets the membrane at t + 1
@@ -259,9 +361,20 @@ def exact_maps(
     n_layers = len(recording.weights)
     biases = recording.biases if recording.biases is not None else [None] * n_layers
     thresholds = recording.thresholds if recording.thresholds is not None else [None] * n_layers
+    initial = [
+        None
+        if recording.initial_syn is None or recording.initial_mem is None
+        else (
+            np.asarray(recording.initial_syn[index], dtype=np.float64),
+            np.asarray(recording.initial_mem[index], dtype=np.float64),
+            np.asarray(recording.alphas[index], dtype=np.float64),
+            np.asarray(recording.betas[index], dtype=np.float64),
+        )
+        for index in range(n_layers)
+    ]
     layers = [
-        _with_bias(x, np.asarray(w, dtype=np.float64), b)
-        for x, w, b in zip(inputs, recording.weights, biases, strict=True)
+        _extra_rows(x, np.asarray(w, dtype=np.float64), b, start)
+        for x, w, b, start in zip(inputs, recording.weights, biases, initial, strict=True)
     ]
     batch, _, steps = inputs[0].shape
     classes = recording.n_classes
@@ -286,8 +399,9 @@ def exact_maps(
     top = np.ascontiguousarray(w_top[:n_top].T)  # [C, n_L]: the spikes' rows only
     currents = np.matmul(w_top.T, x_top)  # [B, C, T]
     membrane = (currents * kernel).sum(axis=-1)
-    if w_top.shape[0] > n_top:  # the bias's share
-        absorbed += w_top[n_top][None] * kernel.sum(axis=-1)
+    if w_top.shape[0] > n_top:  # the extra rows' share (bias, initial state)
+        extra = np.matmul(w_top[n_top:].T, x_top[:, n_top:])  # [B, C, T]
+        absorbed += (extra * kernel).sum(axis=-1)
     subtracted = _subtracted(resets[last], recording.betas[last], thresholds[last], modes[last])
     if subtracted is not None:
         membrane = membrane + subtracted[:, :, -1]
@@ -341,15 +455,13 @@ def exact_maps(
             absorbed += _reset_share(
                 upper, spikes, recording.lag, membranes[-1], factors[-1], subtracted
             )
-        if weight.shape[0] > n_spiking:  # the bias row: an input that is 1 at every step
-            absorbed += below[:, :, n_spiking].sum(axis=-1)
+        if weight.shape[0] > n_spiking:  # the extra rows: bias, initial state
+            absorbed += np.einsum("bkt,bckt->bc", x_layer[:, n_spiking:], below[:, :, n_spiking:])
             below = np.ascontiguousarray(below[:, :, :n_spiking])
         sensitivity = below
-    if last == 0 and sensitivity.shape[2] > inputs[0].shape[1]:
-        sensitivity = np.ascontiguousarray(sensitivity[:, :, : inputs[0].shape[1]])
     return ExactMaps(
-        inputs=inputs[0],
-        sensitivity=sensitivity,
+        inputs=np.ascontiguousarray(inputs[0][:, :, lead:]),
+        sensitivity=np.ascontiguousarray(sensitivity[..., lead:]),
         membrane=membrane,
         absorbed=absorbed,
     )

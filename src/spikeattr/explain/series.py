@@ -9,6 +9,9 @@ prediction at every step ``tau`` from the spikes of that single run. Because
 modes agree wherever the zero-state window run and the carried-state run produce the same spikes
 (always, once the window is much longer than the memory of the network), but not in general.
 
+The exact LIF attribution (``"lif_z"``, ``"lif_ab"``) computes its chunks in
+:mod:`spikeattr.explain.exact_series` (float64, plus ``carried [n, C]``).
+
 Output: a directory with ``series.json`` (shapes, config, progress) and one atomically written
 ``chunks/chunk_NNNNNN.npz`` per chunk, holding for its steps ``predicted [n]``, ``probs [n, C]``
 and ``attribution [n, C, n_in, K]`` where ``attribution[j, :, :, k]`` is series step
@@ -43,6 +46,11 @@ from spikeattr._io import (
 from spikeattr.data.series import SpikeSeries, check_binary_spikes
 from spikeattr.errors import DataFormatError, ExplanationError
 from spikeattr.explain.display import Displayable
+from spikeattr.explain.exact_series import (
+    EXACT_SERIES_METHODS,
+    exact_series_chunks,
+    exact_support,
+)
 from spikeattr.explain.files import Explanations, numbered
 from spikeattr.explain.online_kernels import ProductOperands
 from spikeattr.explain.tsa import VARIANTS, decay_exponents, support_length
@@ -118,8 +126,8 @@ def explain_series(
     spikes = _checked_spikes(model, spikes, variant)
     n_steps, n_inputs = spikes.shape
     n_classes = model.layer_sizes[-1]
-    dtype = model.weights[0].dtype
-    k_support = _resolved_support(model, n_steps, support, tolerance)
+    dtype = _map_dtype(model, variant)
+    k_support = _resolved_support(model, n_steps, support, tolerance, variant)
     if chunk_size is None:
         chunk_size = max(
             _MIN_CHUNK, min(65_536, _CHUNK_ELEMENTS // (n_classes * n_inputs * k_support))
@@ -158,7 +166,7 @@ def explain_series(
             if first_chunk >= info.n_chunks:
                 info.completed_chunks = first_chunk
                 return info
-            if first_chunk > 0:
+            if first_chunk > 0 and variant not in EXACT_SERIES_METHODS:
                 state, tail = _load_carry(_chunk_path(out, first_chunk - 1), model)
         if first_chunk == 0 and (out / "chunks").is_dir():
             for stale in (out / "chunks").glob("chunk_*.npz"):
@@ -166,7 +174,13 @@ def explain_series(
         (out / "chunks").mkdir(parents=True, exist_ok=True)
         info.completed_chunks = first_chunk
         _write_info(out, info)
-        _explain_chunks(model, spikes, out, info, first_chunk, state, tail, progress)
+        if variant in EXACT_SERIES_METHODS:  # recomputes the run up to first_chunk: no carry
+            chunks = exact_series_chunks(
+                model, spikes, variant, k_support, chunk_size, first_chunk=first_chunk
+            )
+        else:
+            chunks = _chunks(model, spikes, info, first_chunk, state, tail)
+        _explain_chunks(out, info, chunks, progress)
     return info
 
 
@@ -182,13 +196,18 @@ def iter_series(
 
     Yields, per chunk of ``chunk_size`` steps, ``start``, ``predicted [n]``, ``probs [n, C]``
     and ``attribution [n, C, n_in, K]`` (``attribution[j, :, :, k]`` is step
-    ``start + j - (K - 1) + k``). Memory is one chunk.
+    ``start + j - (K - 1) + k``), and for the exact methods ``carried [n, C]``. Memory is one
+    chunk.
     """
     spikes = _checked_spikes(model, spikes, variant)
     n_steps, n_inputs = spikes.shape
-    k_support = _resolved_support(model, n_steps, support, tolerance)
+    k_support = _resolved_support(model, n_steps, support, tolerance, variant)
     if chunk_size < 1:
         raise ExplanationError(f"chunk_size must be at least 1; got {chunk_size}")
+    if variant in EXACT_SERIES_METHODS:
+        for _, arrays in exact_series_chunks(model, spikes, variant, k_support, chunk_size):
+            yield arrays
+        return
     info = SeriesExplanationInfo(
         n_steps, n_inputs, model.layer_sizes[-1], k_support, chunk_size, variant, {}, 0
     )
@@ -199,8 +218,10 @@ def iter_series(
 
 def _checked_spikes(model: LIFNetwork, spikes: np.ndarray, variant: str) -> np.ndarray:
     """``spikes`` as a binary ``[T, n_in]`` array with ``T > 0``, and a known ``variant``."""
-    if variant not in VARIANTS:
-        raise ExplanationError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    if variant not in (*VARIANTS, *EXACT_SERIES_METHODS):
+        raise ExplanationError(
+            f"unknown variant {variant!r}; choose one of {[*VARIANTS, *EXACT_SERIES_METHODS]}"
+        )
     spikes = np.asarray(spikes)
     if spikes.ndim != 2 or spikes.shape[1] != model.layer_sizes[0]:
         raise ExplanationError(
@@ -215,22 +236,39 @@ def _checked_spikes(model: LIFNetwork, spikes: np.ndarray, variant: str) -> np.n
     return spikes
 
 
+def _map_dtype(model: LIFNetwork, variant: str) -> torch.dtype:
+    """The dtype of the maps: the model's for TSA, float64 for the exact methods."""
+    return torch.float64 if variant in EXACT_SERIES_METHODS else model.weights[0].dtype
+
+
 def _resolved_support(
-    model: LIFNetwork, n_steps: int, support: int | None, tolerance: float
+    model: LIFNetwork, n_steps: int, support: int | None, tolerance: float, variant: str = "s"
 ) -> int:
     """``support``, or the one ``tolerance`` gives; checked by :func:`_check_support`."""
-    k_support = min(series_support(model, tolerance), n_steps) if support is None else support
-    _check_support(k_support, model, n_steps, model.layer_sizes[0], model.weights[0].dtype)
+    exact = variant in EXACT_SERIES_METHODS
+    default = exact_support(model, tolerance) if exact else series_support(model, tolerance)
+    k_support = min(default, n_steps) if support is None else support
+    _check_support(
+        k_support, model, n_steps, model.layer_sizes[0], _map_dtype(model, variant), exact
+    )
     return k_support
 
 
 def _check_support(
-    k_support: int, model: LIFNetwork, n_steps: int, n_inputs: int, dtype: torch.dtype
+    k_support: int,
+    model: LIFNetwork,
+    n_steps: int,
+    n_inputs: int,
+    dtype: torch.dtype,
+    exact: bool = False,
 ) -> None:
-    """Refuse a support that only adds exact zeros or cannot fit in memory, before any work."""
+    """Refuse a support that only adds exact zeros or cannot fit in memory, before any work
+    (the exact methods keep every tail: only the series' length limits them)."""
     if k_support < 1:
         raise ExplanationError(f"support must be at least 1 step; got {k_support}")
-    useful = max(1, support_length([model.beta] * model.n_layers, 1 << 62, dtype))
+    useful = (
+        n_steps if exact else max(1, support_length([model.beta] * model.n_layers, 1 << 62, dtype))
+    )
     limit = min(n_steps, useful)
     if k_support > limit:
         why = (
@@ -278,17 +316,13 @@ def _first_missing_chunk(out: Path, completed: int) -> int:
 
 
 def _explain_chunks(
-    model: LIFNetwork,
-    spikes: np.ndarray,
     out: Path,
     info: SeriesExplanationInfo,
-    first_chunk: int,
-    state: list[LIFState] | None,
-    tail: torch.Tensor,
+    chunks: Iterator[tuple[int, dict[str, np.ndarray]]],
     progress: Callable[[int], Any] | None,
 ) -> None:
-    """Explain and write chunks ``first_chunk ..`` from the carried ``state`` and ``tail``."""
-    for index, arrays in _chunks(model, spikes, info, first_chunk, state, tail):
+    """Write the ``(index, arrays)`` of ``chunks`` and record the progress after each."""
+    for index, arrays in chunks:
         save_npz_atomic(_chunk_path(out, index), arrays)
         info.completed_chunks = index + 1
         _write_info(out, info)

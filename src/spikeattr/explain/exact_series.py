@@ -1,0 +1,250 @@
+"""Series mode for the exact LIF attribution: every step of one carried run, explained.
+
+The network runs **once** over the series, its state carried from step to step. The prediction
+at step ``tau`` is explained over the ``K`` steps ``tau - K + 1 .. tau`` with every spike of that
+run held as observed, as :class:`~spikeattr.explain.exact_attribution.ExactLIFAttribution`
+explains a window (same rules, targets and reference rates), except that the window starts from
+the state the run carried into it rather than from rest. That state's share of the explained
+quantity is not any input cell's (it is what the steps before the window contributed); the maps
+inside the window are exactly those of the whole run from its first step
+(:func:`~spikeattr.explain.exact.final_states`). Steps before the series' first are silent, from
+rest.
+
+Cost: one window explanation per step, in batches (the compiled scans of
+:mod:`spikeattr.explain.exact_kernels`), plus one forward pass and one state scan per layer over
+the series; memory is bounded by the chunk and the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numba
+import numpy as np
+import torch
+
+from spikeattr.errors import ExplanationError
+from spikeattr.explain.exact import LIFRecording, exact_maps
+from spikeattr.explain.exact_attribution import target_weights
+
+#: The exact methods that series mode computes, by name: ``(rule, target)``.
+EXACT_SERIES_METHODS: dict[str, str] = {"lif_z": "z", "lif_ab": "alpha_beta"}
+#: Windows explained together (bounds the memory of the hidden layers' scans).
+_BATCH_ELEMENTS = 1 << 22
+
+
+def exact_support(model: Any, tolerance: float) -> int:
+    """``K``: ``ceil(L log(tolerance) / log(max(alpha, beta)))``, the steps over which a spike's
+    effect through the ``L`` layers, without resets, falls below ``tolerance`` of its scale."""
+    if not 0 < tolerance < 1:
+        raise ExplanationError(f"tolerance must lie in (0, 1); got {tolerance}")
+    decay = max(float(model.alpha), float(model.beta))
+    return max(1, math.ceil(model.n_layers * math.log(tolerance) / math.log(decay)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _state_kernel(
+    currents: np.ndarray,
+    resets: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    syn: np.ndarray,
+    mem: np.ndarray,
+    syn_out: np.ndarray,
+    mem_out: np.ndarray,
+) -> None:
+    steps, n = currents.shape
+    for j in range(n):
+        s = syn[j]
+        m = mem[j]
+        for t in range(steps):
+            s = alpha[j] * s + currents[t, j]
+            m = 0.0 if resets[t, j] != 0 else beta[j] * m + s
+            syn_out[t, j] = s
+            mem_out[t, j] = m
+        syn[j] = s
+        mem[j] = m
+
+
+class _PartStates:
+    """The excitatory and inhibitory parts of every layer's state, scanned along the series."""
+
+    def __init__(self, weights: list[np.ndarray], alpha: float, beta: float) -> None:
+        self.parts = [(np.maximum(w, 0.0), np.minimum(w, 0.0)) for w in weights]
+        self.alphas = [np.full(w.shape[1], alpha) for w in weights]
+        self.betas = [np.full(w.shape[1], beta) for w in weights]
+        self.syn = [np.zeros((2, w.shape[1])) for w in weights]
+        self.mem = [np.zeros((2, w.shape[1])) for w in weights]
+
+    def advance(
+        self, inputs: list[np.ndarray], spikes: list[np.ndarray]
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Run ``[n_steps, n_l]`` inputs and the observed spikes (the resets); per layer the
+        states ``[n_steps, 2, n]`` after each step."""
+        syns, mems = [], []
+        for layer, (x, s) in enumerate(zip(inputs, spikes, strict=True)):
+            steps, n = x.shape[0], s.shape[1]
+            syn_out = np.empty((steps, 2, n))
+            mem_out = np.empty((steps, 2, n))
+            for part, weight in enumerate(self.parts[layer]):
+                currents = np.ascontiguousarray(x @ weight)
+                out_s = np.empty((steps, n))
+                out_m = np.empty((steps, n))
+                _state_kernel(
+                    currents,
+                    np.ascontiguousarray(s),
+                    self.alphas[layer],
+                    self.betas[layer],
+                    self.syn[layer][part],
+                    self.mem[layer][part],
+                    out_s,
+                    out_m,
+                )
+                syn_out[:, part], mem_out[:, part] = out_s, out_m
+            syns.append(syn_out)
+            mems.append(mem_out)
+        return syns, mems
+
+
+def exact_series_chunks(
+    model: Any,
+    spikes: np.ndarray,
+    method: str,
+    support: int,
+    chunk_size: int,
+    rates: np.ndarray | None = None,
+    first_chunk: int = 0,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """``(index, arrays)`` per chunk from ``first_chunk``: ``start``, ``predicted [n]``,
+    ``probs [n, C]``, ``attribution [n, C, n_in, K]`` (float64; ``attribution[j, :, :, k]`` is
+    step ``start + j - (K - 1) + k``) and ``carried [n, C]``, the carried state's share of each
+    class's explained quantity (contrastive target; the plain rule's map plus it is the target).
+
+    ``rates [n_in]``: the reference input (default: the series' own rates)."""
+    if method not in EXACT_SERIES_METHODS:
+        raise ExplanationError(
+            f"unknown exact method {method!r}; choose one of {list(EXACT_SERIES_METHODS)}"
+        )
+    rule = EXACT_SERIES_METHODS[method]
+    n_steps = spikes.shape[0]
+    if rates is None:
+        rates = spikes.mean(axis=0, dtype=np.float64)
+    weights = [w.detach().cpu().double().numpy() for w in model.weights]
+    sizes = [w.shape[1] for w in weights]
+    classes = sizes[-1]
+    threshold = float(model.params.threshold)
+    states = _PartStates(weights, float(model.alpha), float(model.beta))
+    history = support - 1  # steps of every layer kept from before the chunk
+    lead_inputs = [np.zeros((history, w.shape[0]), dtype=np.int8) for w in weights]
+    lead_spikes = [np.zeros((history, n), dtype=np.int8) for n in sizes]
+    lead_syn = [np.zeros((history + 1, 2, n)) for n in sizes]  # states before each step
+    lead_mem = [np.zeros((history + 1, 2, n)) for n in sizes]
+    run_state = None
+    previous_membrane = np.zeros((1, classes))
+    dtype = model.weights[0].dtype
+    for index in range(-(-n_steps // chunk_size)):
+        start, stop = index * chunk_size, min(n_steps, (index + 1) * chunk_size)
+        chunk = torch.from_numpy(spikes[start:stop].astype(np.float32)).to(dtype)[None]
+        with torch.no_grad():
+            out = model(chunk, run_state)
+        run_state = out.state
+        membrane = out.membrane[0].double().numpy()  # [n, C]
+        hidden = [s[0].numpy().astype(np.int8) for s in out.layer_spikes]
+        # the output layer's spikes: s[t] = H(mem[t-1] - threshold)
+        before = np.concatenate([previous_membrane, membrane[:-1]])
+        emitted = [*hidden, (before - threshold > 0).astype(np.int8)]
+        previous_membrane = membrane[-1:]
+        inputs = [spikes[start:stop].astype(np.int8), *hidden]
+        syn, mem = states.advance([x.astype(np.float64) for x in inputs], emitted)
+        all_inputs = [np.concatenate([a, b]) for a, b in zip(lead_inputs, inputs, strict=True)]
+        all_spikes = [np.concatenate([a, b]) for a, b in zip(lead_spikes, emitted, strict=True)]
+        all_syn = [np.concatenate([a, b]) for a, b in zip(lead_syn, syn, strict=True)]
+        all_mem = [np.concatenate([a, b]) for a, b in zip(lead_mem, mem, strict=True)]
+        lead_inputs = [a[a.shape[0] - history :] for a in all_inputs]
+        lead_spikes = [a[a.shape[0] - history :] for a in all_spikes]
+        lead_syn = [a[a.shape[0] - history - 1 :] for a in all_syn]
+        lead_mem = [a[a.shape[0] - history - 1 :] for a in all_mem]
+        if index < first_chunk:
+            continue
+        probs = torch.softmax(torch.from_numpy(membrane), dim=-1).numpy()
+        attribution, carried = _explain_windows(
+            all_inputs,
+            all_spikes,
+            all_syn,
+            all_mem,
+            weights,
+            model,
+            membrane,
+            probs,
+            rates,
+            rule,
+            support,
+        )
+        _mask_before_the_series(attribution, start)
+        yield (
+            index,
+            {
+                "start": np.array(start, dtype=np.int64),
+                "predicted": probs.argmax(-1).astype(np.int64),
+                "probs": probs,
+                "attribution": attribution,
+                "carried": carried,
+            },
+        )
+
+
+def _explain_windows(
+    inputs: list[np.ndarray],
+    spikes: list[np.ndarray],
+    syn: list[np.ndarray],
+    mem: list[np.ndarray],
+    weights: list[np.ndarray],
+    model: Any,
+    membrane: np.ndarray,
+    probs: np.ndarray,
+    rates: np.ndarray,
+    rule: str,
+    support: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The maps ``[n, C, n_in, K]`` and carried shares ``[n, C]`` of the ``n`` windows ending at
+    the chunk's steps; ``inputs``/``spikes`` hold ``K - 1`` steps before the chunk, ``syn``/
+    ``mem`` the states before each of those steps and after each step."""
+    n = membrane.shape[0]
+    classes = membrane.shape[1]
+    n_inputs = inputs[0].shape[1]
+    widest = max(w.shape[0] for w in weights)
+    batch = max(1, _BATCH_ELEMENTS // (classes * widest * (support + 2)))
+    attribution = np.empty((n, classes, n_inputs, support))
+    carried = np.empty((n, classes))
+    for first in range(0, n, batch):
+        rows = list(range(first, min(n, first + batch)))
+        recording = LIFRecording(
+            layer_inputs=[np.stack([a[j : j + support] for j in rows]) for a in inputs],
+            layer_spikes=[np.stack([a[j : j + support] for j in rows]) for a in spikes],
+            weights=weights,
+            alphas=[np.full(w.shape[1], float(model.alpha)) for w in weights],
+            betas=[np.full(w.shape[1], float(model.beta)) for w in weights],
+            scores=membrane[rows],
+            initial_syn=[np.stack([a[j] for j in rows], axis=1) for a in syn],
+            initial_mem=[np.stack([a[j] for j in rows], axis=1) for a in mem],
+        )
+        if rule == "z":  # the whole state is enough
+            recording.initial_syn = [s.sum(axis=0) for s in recording.initial_syn or []]
+            recording.initial_mem = [m.sum(axis=0) for m in recording.initial_mem or []]
+        maps = exact_maps(recording, rule)
+        target = target_weights(probs[rows], "contrastive")
+        sensitivity, _ = maps.combine(target)
+        x = maps.inputs[:, None]
+        attribution[first : first + len(rows)] = (x - rates[None, None, :, None]) * sensitivity
+        carried[first : first + len(rows)] = maps.combined_absorbed(target)
+    return attribution, carried
+
+
+def _mask_before_the_series(attribution: np.ndarray, start: int) -> None:
+    """Zero the columns of steps before the series' first (``attribution[j, :, :, k]`` is step
+    ``start + j - (K - 1) + k``): they did not happen."""
+    support = attribution.shape[-1]
+    for j in range(min(attribution.shape[0], max(0, support - 1 - start))):
+        attribution[j, :, :, : support - 1 - start - j] = 0.0

@@ -1,0 +1,95 @@
+"""A window of a longer run: the exact attribution with the state carried in.
+
+The initial state enters as two leading pseudo-steps whose currents bring every neuron to its
+carried ``syn`` and ``mem``. The oracle is the attribution of the whole run from rest: inside the
+window the maps must be the same (the rules are linear in the terms, and the terms of the steps
+before the window add up to the initial state's), and the initial state's share must be what
+the whole run gives to the steps before the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spikeattr.errors import ExplanationError
+from spikeattr.explain.exact import LIFRecording, exact_maps, final_states
+from spikeattr.explain.exact_attribution import record_lif_network
+
+from .test_exact import REGIMES, _network, _spikes
+
+
+def _window(recording: LIFRecording, start: int, state: tuple) -> LIFRecording:
+    syn, mem = state
+    return LIFRecording(
+        layer_inputs=[x[:, start:] for x in recording.layer_inputs],
+        layer_spikes=[s[:, start:] for s in recording.layer_spikes],
+        weights=recording.weights,
+        alphas=recording.alphas,
+        betas=recording.betas,
+        scores=recording.scores,
+        initial_syn=syn,
+        initial_mem=mem,
+    )
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+@pytest.mark.parametrize("regime", list(REGIMES))
+@pytest.mark.parametrize("rule", ["z", "alpha_beta"])
+def test_a_window_with_its_carried_state_is_the_tail_of_the_whole_run(
+    depth: int, regime: str, rule: str
+) -> None:
+    net = _network(depth, regime, seed=10 + depth, scale=2.0)
+    spikes = _spikes(3, 90, 6, seed=20 + depth)
+    whole = record_lif_network(net, spikes)
+    assert sum(int(s.sum()) for s in whole.layer_spikes) > 0
+    full = exact_maps(whole, rule)
+    for start in (1, 37, 89):
+        with torch.no_grad():
+            state = net(spikes[:, :start]).state
+        prefix = LIFRecording(
+            **{
+                **vars(whole),
+                "layer_inputs": [x[:, :start] for x in whole.layer_inputs],
+                "layer_spikes": [s[:, :start] for s in whole.layer_spikes],
+            }
+        )
+        syn, mem = final_states(prefix)
+        for part_syn, part_mem, carried in zip(syn, mem, state, strict=True):  # parts add up
+            np.testing.assert_allclose(part_syn.sum(0), carried.syn.numpy(), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(part_mem.sum(0), carried.mem.numpy(), rtol=1e-9, atol=1e-12)
+        if rule == "z":  # the whole state is enough for the z-rule
+            syn = [s.sum(0) for s in syn]
+            mem = [m.sum(0) for m in mem]
+        window = exact_maps(_window(whole, start, (syn, mem)), rule)
+        np.testing.assert_allclose(
+            window.sensitivity, full.sensitivity[..., start:], rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_array_equal(window.inputs, full.inputs[..., start:])
+        before = full.relevance[..., :start].sum(axis=(2, 3))
+        scale = np.abs(full.membrane).max()
+        np.testing.assert_allclose(window.absorbed, before, rtol=1e-8, atol=1e-10 * scale)
+        np.testing.assert_allclose(window.membrane, full.membrane, rtol=1e-9, atol=1e-12)
+        total = window.relevance.sum(axis=(2, 3)) + window.absorbed
+        np.testing.assert_allclose(total, whole.scores, rtol=1e-8, atol=1e-10 * scale)
+
+
+def test_an_initial_state_is_checked() -> None:
+    net = _network(2, "syn>>mem", seed=1)
+    recording = record_lif_network(net, _spikes(2, 10, 6, seed=1))
+    fields = vars(recording).copy()
+    syn = [np.zeros((2, 5)), np.zeros((2, 3))]
+    with pytest.raises(ExplanationError, match="given together"):
+        LIFRecording(**{**fields, "initial_syn": syn})
+    with pytest.raises(ExplanationError, match=r"initial_mem\[1\] must have shape \[B=2, 3\]"):
+        LIFRecording(**{**fields, "initial_syn": syn, "initial_mem": [syn[0], np.zeros((2, 4))]})
+    with pytest.raises(ExplanationError, match="needs beta > 0"):
+        LIFRecording(
+            **{
+                **fields,
+                "initial_syn": syn,
+                "initial_mem": syn,
+                "betas": [np.zeros(5), recording.betas[1]],
+            }
+        )
