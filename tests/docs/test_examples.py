@@ -41,6 +41,8 @@ def test_live_explanation() -> None:
     assert chunk.attribution.shape == (599, 11, 14, 53) and chunk.start == 1
     assert chunk.moved.shape[1:] == (14, 53) and len(chunk.changes) == chunk.moved.shape[0]
     assert namespace["explainer"].steps_seen == 0  # reset at the end
+    exact = namespace["exact"]  # the exact online explainer's example
+    assert exact.steps_seen == 200 and exact.support == 100
 
 
 def test_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -108,6 +108,103 @@ class _PartStates:
         return syns, mems
 
 
+class ExactRun:
+    """One carried run of a :class:`~spikeattr.snn.network.LIFNetwork`, explained step by step
+    with the exact LIF attribution (the engine of series mode and of the online explainer).
+
+    :meth:`advance` takes the next input steps, runs the network on them from the carried
+    state and explains each of them over its ``K``-step window (see the module documentation).
+
+    Args:
+        model: a :class:`~spikeattr.snn.network.LIFNetwork`.
+        method: ``"lif_z"`` or ``"lif_ab"``.
+        support: ``K``.
+        rates: the reference input ``q [n_in]`` (``None``: the plain rule, silence gets 0).
+    """
+
+    def __init__(
+        self, model: Any, method: str, support: int, rates: np.ndarray | None = None
+    ) -> None:
+        if method not in EXACT_SERIES_METHODS:
+            raise ExplanationError(
+                f"unknown exact method {method!r}; choose one of {list(EXACT_SERIES_METHODS)}"
+            )
+        if support < 1:
+            raise ExplanationError(f"support must be at least 1 step; got {support}")
+        self.model = model
+        self.rule = EXACT_SERIES_METHODS[method]
+        self.support = support
+        self.weights = [w.detach().cpu().double().numpy() for w in model.weights]
+        n_inputs = self.weights[0].shape[0]
+        self.rates = np.zeros(n_inputs) if rates is None else np.asarray(rates, dtype=np.float64)
+        if self.rates.shape != (n_inputs,):
+            raise ExplanationError(
+                f"rates must be [n_in={n_inputs}] spike rates; got shape {self.rates.shape}"
+            )
+        self.reset()
+
+    def reset(self) -> None:
+        """Start again from rest, with silent steps before the first."""
+        sizes = [w.shape[1] for w in self.weights]
+        history = self.support - 1
+        self.states = _PartStates(self.weights, float(self.model.alpha), float(self.model.beta))
+        self.lead_inputs = [np.zeros((history, w.shape[0]), dtype=np.int8) for w in self.weights]
+        self.lead_spikes = [np.zeros((history, n), dtype=np.int8) for n in sizes]
+        self.lead_syn = [np.zeros((history + 1, 2, n)) for n in sizes]  # before each step
+        self.lead_mem = [np.zeros((history + 1, 2, n)) for n in sizes]
+        self.run_state: Any = None
+        self.previous_membrane = np.zeros((1, sizes[-1]))
+        self.steps_seen = 0
+
+    def advance(self, rows: np.ndarray, explain: bool = True) -> dict[str, np.ndarray]:
+        """Run and explain the input steps ``rows [n, n_in]`` (0/1): ``probs [n, C]``, and
+        with ``explain`` ``attribution [n, C, n_in, K]`` (float64; column ``k`` of row ``j``
+        is step ``start + j - (K - 1) + k``, steps before the first are 0) and
+        ``carried [n, C]``."""
+        model, history = self.model, self.support - 1
+        start = self.steps_seen
+        chunk = torch.from_numpy(rows.astype(np.float32)).to(model.weights[0].dtype)[None]
+        with torch.no_grad():
+            out = model(chunk, self.run_state)
+        self.run_state = out.state
+        self.steps_seen += rows.shape[0]
+        membrane = out.membrane[0].double().numpy()  # [n, C]
+        hidden = [s[0].numpy().astype(np.int8) for s in out.layer_spikes]
+        # the output layer's spikes: s[t] = H(mem[t-1] - threshold)
+        before = np.concatenate([self.previous_membrane, membrane[:-1]])
+        emitted = [*hidden, (before - float(model.params.threshold) > 0).astype(np.int8)]
+        self.previous_membrane = membrane[-1:]
+        inputs = [rows.astype(np.int8), *hidden]
+        syn, mem = self.states.advance([x.astype(np.float64) for x in inputs], emitted)
+        all_inputs = [np.concatenate(p) for p in zip(self.lead_inputs, inputs, strict=True)]
+        all_spikes = [np.concatenate(p) for p in zip(self.lead_spikes, emitted, strict=True)]
+        all_syn = [np.concatenate(p) for p in zip(self.lead_syn, syn, strict=True)]
+        all_mem = [np.concatenate(p) for p in zip(self.lead_mem, mem, strict=True)]
+        self.lead_inputs = [a[a.shape[0] - history :] for a in all_inputs]
+        self.lead_spikes = [a[a.shape[0] - history :] for a in all_spikes]
+        self.lead_syn = [a[a.shape[0] - history - 1 :] for a in all_syn]
+        self.lead_mem = [a[a.shape[0] - history - 1 :] for a in all_mem]
+        probs = torch.softmax(torch.from_numpy(membrane), dim=-1).numpy()
+        result = {"probs": probs}
+        if explain:
+            attribution, carried = _explain_windows(
+                all_inputs,
+                all_spikes,
+                all_syn,
+                all_mem,
+                self.weights,
+                model,
+                membrane,
+                probs,
+                self.rates,
+                self.rule,
+                self.support,
+            )
+            _mask_before_the_series(attribution, start)
+            result.update(attribution=attribution, carried=carried)
+        return result
+
+
 def exact_series_chunks(
     model: Any,
     spikes: np.ndarray,
@@ -122,75 +219,26 @@ def exact_series_chunks(
     step ``start + j - (K - 1) + k``) and ``carried [n, C]``, the carried state's share of each
     class's explained quantity (contrastive target; the plain rule's map plus it is the target).
 
-    ``rates [n_in]``: the reference input (default: the series' own rates)."""
-    if method not in EXACT_SERIES_METHODS:
-        raise ExplanationError(
-            f"unknown exact method {method!r}; choose one of {list(EXACT_SERIES_METHODS)}"
-        )
-    rule = EXACT_SERIES_METHODS[method]
+    ``rates [n_in]``: the reference input (default: the series' own rates). The chunks before
+    ``first_chunk`` are run, not explained."""
     n_steps = spikes.shape[0]
     if rates is None:
         rates = spikes.mean(axis=0, dtype=np.float64)
-    weights = [w.detach().cpu().double().numpy() for w in model.weights]
-    sizes = [w.shape[1] for w in weights]
-    classes = sizes[-1]
-    threshold = float(model.params.threshold)
-    states = _PartStates(weights, float(model.alpha), float(model.beta))
-    history = support - 1  # steps of every layer kept from before the chunk
-    lead_inputs = [np.zeros((history, w.shape[0]), dtype=np.int8) for w in weights]
-    lead_spikes = [np.zeros((history, n), dtype=np.int8) for n in sizes]
-    lead_syn = [np.zeros((history + 1, 2, n)) for n in sizes]  # states before each step
-    lead_mem = [np.zeros((history + 1, 2, n)) for n in sizes]
-    run_state = None
-    previous_membrane = np.zeros((1, classes))
-    dtype = model.weights[0].dtype
+    run = ExactRun(model, method, support, rates)
     for index in range(-(-n_steps // chunk_size)):
         start, stop = index * chunk_size, min(n_steps, (index + 1) * chunk_size)
-        chunk = torch.from_numpy(spikes[start:stop].astype(np.float32)).to(dtype)[None]
-        with torch.no_grad():
-            out = model(chunk, run_state)
-        run_state = out.state
-        membrane = out.membrane[0].double().numpy()  # [n, C]
-        hidden = [s[0].numpy().astype(np.int8) for s in out.layer_spikes]
-        # the output layer's spikes: s[t] = H(mem[t-1] - threshold)
-        before = np.concatenate([previous_membrane, membrane[:-1]])
-        emitted = [*hidden, (before - threshold > 0).astype(np.int8)]
-        previous_membrane = membrane[-1:]
-        inputs = [spikes[start:stop].astype(np.int8), *hidden]
-        syn, mem = states.advance([x.astype(np.float64) for x in inputs], emitted)
-        all_inputs = [np.concatenate([a, b]) for a, b in zip(lead_inputs, inputs, strict=True)]
-        all_spikes = [np.concatenate([a, b]) for a, b in zip(lead_spikes, emitted, strict=True)]
-        all_syn = [np.concatenate([a, b]) for a, b in zip(lead_syn, syn, strict=True)]
-        all_mem = [np.concatenate([a, b]) for a, b in zip(lead_mem, mem, strict=True)]
-        lead_inputs = [a[a.shape[0] - history :] for a in all_inputs]
-        lead_spikes = [a[a.shape[0] - history :] for a in all_spikes]
-        lead_syn = [a[a.shape[0] - history - 1 :] for a in all_syn]
-        lead_mem = [a[a.shape[0] - history - 1 :] for a in all_mem]
+        arrays = run.advance(spikes[start:stop], explain=index >= first_chunk)
         if index < first_chunk:
             continue
-        probs = torch.softmax(torch.from_numpy(membrane), dim=-1).numpy()
-        attribution, carried = _explain_windows(
-            all_inputs,
-            all_spikes,
-            all_syn,
-            all_mem,
-            weights,
-            model,
-            membrane,
-            probs,
-            rates,
-            rule,
-            support,
-        )
-        _mask_before_the_series(attribution, start)
+        probs = arrays["probs"]
         yield (
             index,
             {
                 "start": np.array(start, dtype=np.int64),
                 "predicted": probs.argmax(-1).astype(np.int64),
                 "probs": probs,
-                "attribution": attribution,
-                "carried": carried,
+                "attribution": arrays["attribution"],
+                "carried": arrays["carried"],
             },
         )
 
