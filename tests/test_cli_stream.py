@@ -223,3 +223,38 @@ def test_ctrl_c_ends_with_status_130(tmp_path: Path) -> None:
     assert stream.wait(timeout=60) == 130
     errors = stream.stderr.read().decode()
     assert "interrupted after 5 steps" in errors and "Traceback" not in errors, errors
+
+
+def test_the_exact_method_streams_the_maps_of_the_exact_online_explainer(tmp_path: Path) -> None:
+    from spikeattr.explain.exact_online import ExactOnlineExplainer
+
+    path, spikes = _rows_file(tmp_path)
+    result = _invoke(
+        "stream", "--model", "published:synthetic_2L", "--variant", "lif_z", "--support", "40",
+        "--input", str(path), "--format", "csv", "--top", "1", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    model = load_model("published:synthetic_2L")
+    expected = ExactOnlineExplainer(model, "lif_z", support=40).feed(spikes, maps="predicted")
+    assert expected.explanation is not None and len(rows) == len(spikes)
+    names = model.input_names
+    explained = 0
+    for row, j in zip(rows, range(len(spikes)), strict=True):
+        assert row["predicted"] == model.class_names[int(expected.predicted[j])]
+        values = np.abs(expected.explanation[j])
+        if values.max() == 0:
+            assert row["top1_channel"] == ""
+            continue
+        channel, _ = np.unravel_index(values.argmax(), values.shape)
+        assert row["top1_channel"] == names[int(channel)], (row, j)
+        explained += 1
+    assert explained > len(rows) // 2
+
+
+def test_stream_refuses_an_unknown_variant_in_one_line() -> None:
+    result = _invoke("stream", "--model", "published:synthetic_1L", "--variant", "ig")
+    assert result.exit_code == 2
+    assert "unknown variant 'ig' for stream" in result.output and "lif_z" in result.output

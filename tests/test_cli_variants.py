@@ -1,8 +1,8 @@
 """Each ``--variant`` option's help lists exactly the names its command accepts.
 
-``spikeattr explain`` (window mode) takes every method of ``METHODS``; ``explain-series`` the TSA
-variants and the exact LIF methods, ``stream`` the TSA variants only; each refuses the others in
-one line, exit status 2.
+``spikeattr explain`` (window mode) takes every method of ``METHODS``; ``explain-series`` and
+``stream`` the TSA variants and the exact LIF methods; each refuses the others in one line, exit
+status 2.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 from typer.core import TyperOption
 from typer.testing import CliRunner
@@ -40,20 +41,13 @@ def test_explain_lists_every_method() -> None:
     assert _variant_names(_variant_help(("explain",)), set(METHODS)) == set(METHODS)
 
 
-def test_stream_lists_only_the_tsa_variants() -> None:
-    from spikeattr.explain.methods import METHODS
-    from spikeattr.explain.tsa import VARIANTS
-
-    names = _variant_names(_variant_help(("stream",)), set(METHODS) | set(VARIANTS))
-    assert names == set(VARIANTS)
-
-
-def test_explain_series_lists_the_tsa_variants_and_the_exact_methods() -> None:
+@pytest.mark.parametrize("command", ["explain-series", "stream"])
+def test_series_commands_list_the_tsa_variants_and_the_exact_methods(command: str) -> None:
     from spikeattr.explain.exact_series import EXACT_SERIES_METHODS
     from spikeattr.explain.methods import METHODS
     from spikeattr.explain.tsa import VARIANTS
 
-    names = _variant_names(_variant_help(("explain-series",)), set(METHODS) | set(VARIANTS))
+    names = _variant_names(_variant_help((command,)), set(METHODS) | set(VARIANTS))
     assert names == set(VARIANTS) | set(EXACT_SERIES_METHODS)
 
 

@@ -112,17 +112,18 @@ VariantOption = Annotated[
         "gradients), kim_panda_sam, and lif_z, lif_ab (the exact LIF attribution).",
     ),
 ]
-#: Series and stream modes: the TSA variants only (``spikeattr.explain.tsa.VARIANTS``).
-SERIES_VARIANTS_HELP = (
-    "s (TSA-S), ns (TSA-NS) or sam (SAM baseline). The other methods explain windows only: "
-    "spikeattr explain --variant."
-)
-SeriesVariantOption = Annotated[str, typer.Option("--variant", help=SERIES_VARIANTS_HELP)]
+#: Stream and series modes: the TSA variants and the exact LIF methods.
 EXPLAIN_SERIES_VARIANTS_HELP = (
     "s (TSA-S), ns (TSA-NS), sam (SAM baseline), or lif_z, lif_ab (the exact LIF attribution, "
     "float64, the split's spike rates as reference). The gradient methods explain windows "
     "only: spikeattr explain --variant."
 )
+STREAM_VARIANTS_HELP = (
+    "ns (TSA-NS), s (TSA-S), sam (SAM baseline), or lif_z, lif_ab (the exact LIF attribution, "
+    "plain rule: silent cells get 0; slower, one window explanation per step). The gradient "
+    "methods explain windows only: spikeattr explain --variant."
+)
+StreamVariantOption = Annotated[str, typer.Option("--variant", help=STREAM_VARIANTS_HELP)]
 ExplainSeriesVariantOption = Annotated[
     str, typer.Option("--variant", help=EXPLAIN_SERIES_VARIANTS_HELP)
 ]

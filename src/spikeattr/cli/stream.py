@@ -18,7 +18,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.text import Text
 
-from spikeattr.cli._common import ModelOption, QuietOption, SeriesVariantOption, console, fail
+from spikeattr.cli._common import ModelOption, QuietOption, StreamVariantOption, console, fail
 from spikeattr.errors import SpikeAttrError
 
 InputOption = Annotated[
@@ -31,7 +31,7 @@ InputOption = Annotated[
 
 def stream(
     model: ModelOption,
-    variant: SeriesVariantOption = "ns",
+    variant: StreamVariantOption = "ns",
     input_path: InputOption = "-",
     follow: Annotated[
         bool,
@@ -79,11 +79,19 @@ def stream(
     """Explain a live spike stream step by step: rows of 0/1 or timestamped events."""
     from spikeattr.data.line_source import read_line_blocks
     from spikeattr.data.stream_input import ON_ERROR_POLICIES, StreamParser
+    from spikeattr.explain.exact_online import ExactOnlineExplainer
+    from spikeattr.explain.exact_series import EXACT_SERIES_METHODS
     from spikeattr.explain.online import OnlineExplainer
     from spikeattr.explain.stream_records import RECORD_FORMATS, RecordWriter
+    from spikeattr.explain.tsa import VARIANTS
     from spikeattr.pipelines.stream import StreamSummary, run_stream
     from spikeattr.snn.checkpoint import load_model
 
+    if variant not in (known := (*VARIANTS, *EXACT_SERIES_METHODS)):
+        raise fail(
+            f"unknown variant {variant!r} for stream; choose one of {', '.join(known)} (the "
+            "gradient methods explain windows: spikeattr explain --variant)"
+        )
     if fmt not in RECORD_FORMATS:
         raise fail(f"--format must be one of {', '.join(RECORD_FORMATS)}; got {fmt!r}")
     if on_error not in ON_ERROR_POLICIES:
@@ -101,7 +109,13 @@ def stream(
     steps_done = [0]
     try:
         network = load_model(model)
-        explainer = OnlineExplainer(network, variant=variant, support=support, tolerance=tolerance)
+        explainer: Any
+        if variant in EXACT_SERIES_METHODS:
+            explainer = ExactOnlineExplainer(network, variant, support, tolerance)
+            label = variant
+        else:
+            explainer = OnlineExplainer(network, variant, support=support, tolerance=tolerance)
+            label = f"TSA-{variant.upper()}"
         parser = StreamParser(
             network.input_names, step_seconds, start=start, on_error=on_error, source=source
         )
@@ -119,7 +133,7 @@ def stream(
             live_view = LiveView(
                 network.input_names,
                 network.class_names,
-                f"{network.name} · TSA-{variant.upper()} · K = {explainer.support}",
+                f"{network.name} · {label} · K = {explainer.support}",
                 clock=clock_text,
             )
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from spikeattr.data.stream_input import StreamInputError, StreamParser
 from spikeattr.data.stream_steps import StepBatch
+from spikeattr.explain.exact_online import ExactOnlineExplainer
 from spikeattr.explain.online import Maps, OnlineChunk, OnlineExplainer
 
 Emit = Callable[[OnlineChunk, "np.ndarray | None", "int | None"], object]
@@ -44,7 +45,7 @@ class StreamSummary:
 
 
 def run_stream(
-    explainer: OnlineExplainer,
+    explainer: OnlineExplainer | ExactOnlineExplainer,
     blocks: Iterable[tuple[int, list[bytes]]],
     parser: StreamParser,
     emit: Emit,
