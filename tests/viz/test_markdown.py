@@ -65,6 +65,7 @@ def test_summary_md_escapes_model_and_method_names() -> None:
         "ci_low": -0.2,
         "ci_high": -0.05,
         "p_value": 0.01,
+        "p_holm": 0.03,
         "better": "first",
         "significant": True,
     }
@@ -82,7 +83,7 @@ def test_summary_md_escapes_model_and_method_names() -> None:
         [HOSTILE_MODEL, method, "0.250 [0.200, 0.300]"],
     ]
     assert ["1", method, "1.00", "0.250 (#1)"] in parsed.rows  # the ranking
-    assert [method, "ns", "deletion.del_50", "-0.100 [-0.200, -0.050]", "0.01", method] in (
+    assert [method, "ns", "deletion.del_50", "-0.100 [-0.200, -0.050]", "0.01", "0.03", method] in (
         parsed.rows
     )  # the significant pair, the better method named as text
     # the headings of the ranking and of the notes name the model as text as well

@@ -181,7 +181,14 @@ def test_significant_pairs_are_listed_with_their_difference(tiny_run: Path, tmp_
     run = copy_run(tiny_run, tmp_path)
     comparisons = json.loads((run / COMPARISONS).read_text())
     pair = comparisons["pairs"][0]
-    pair.update(significant=True, difference=-0.25, ci_low=-0.5, ci_high=-0.125, p_value=0.0123)
+    pair.update(
+        significant=True,
+        difference=-0.25,
+        ci_low=-0.5,
+        ci_high=-0.125,
+        p_value=0.0123,
+        p_holm=0.0456,
+    )
     (run / COMPARISONS).write_text(json.dumps(comparisons))
     result = build_report(run)
     page, markdown = result.html.read_text(), result.markdown.read_text()
@@ -189,9 +196,9 @@ def test_significant_pairs_are_listed_with_their_difference(tiny_run: Path, tmp_
     parsed = parse_report(section.replace("<table ", '<table id="pairs" ', 1))
     (row,) = parsed.tables["pairs"]
     assert row[:2] == [pair["first"], pair["second"]]
-    assert row[3:5] == ["-0.250 [-0.500, -0.125]", "0.012"]
-    assert f"1 of {len(comparisons['pairs'])} significant" in section
-    assert "-0.250 [-0.500, -0.125] | 0.012 |" in markdown
+    assert row[3:6] == ["-0.250 [-0.500, -0.125]", "0.012", "0.046"]
+    assert f"1 of {len(comparisons['pairs'])} significant at 5 % after Holm" in section
+    assert "-0.250 [-0.500, -0.125] | 0.012 | 0.046 |" in markdown
     # folded away: a long list of pairs does not come before the rest of the page
     assert f'<details class="pairs"><summary><strong>Paired comparisons: {MODEL}' in page
     assert section.index("</details>") > section.index("-0.250")
@@ -438,3 +445,18 @@ def test_a_run_without_the_paper_protocol_has_no_paper_section(
     assert 'id="comparable-protocol"' in page and 'id="figure-deletion"' in page
     assert "paper-protocol" not in page and 'id="figure-flipping"' not in page
     assert "## Comparable protocol" in markdown and "## Paper protocol" not in markdown
+
+
+def test_the_comparisons_file_flags_significance_after_holm_over_the_model(
+    tiny_run: Path,
+) -> None:
+    from spikeattr.evaluate.paired import ALPHA, holm
+
+    pairs = json.loads((tiny_run / COMPARISONS).read_text())["pairs"]
+    assert len(pairs) > 3
+    adjusted = holm([p["p_value"] for p in pairs])
+    for pair, p_holm in zip(pairs, adjusted, strict=True):
+        assert pair["p_holm"] == pytest.approx(p_holm, nan_ok=True)
+        excludes_zero = pair["ci_low"] > 0 or pair["ci_high"] < 0
+        expected = bool(p_holm < ALPHA and excludes_zero and pair["better"] != "tie")
+        assert pair["significant"] == expected

@@ -31,7 +31,13 @@ from spikeattr.evaluate.results import (
     read_stamps,
     safe_model_name,
 )
-from spikeattr.evaluate.summary import compare_methods, format_cell, format_number, variant_label
+from spikeattr.evaluate.summary import (
+    SIGNIFICANCE_RULE,
+    compare_methods,
+    format_cell,
+    format_number,
+    variant_label,
+)
 
 #: The protocol whose scores are ranked and compared pairwise.
 RANKED_PROTOCOL = "localisation"
@@ -449,13 +455,13 @@ def _comparison_section(comparison: Mapping[str, Any]) -> list[str]:
     if total:
         out += [
             f"### {markdown_text(label)}: paired comparisons ({len(pairs)} of {total} "
-            "significant: Wilcoxon p < 0.05 and a bootstrap CI excluding 0)",
+            f"{SIGNIFICANCE_RULE})",
             "",
         ]
         if pairs:
             out.append(
                 markdown_table(
-                    ("first", "second", "score", "difference [95 % CI]", "p", "better"),
+                    ("first", "second", "score", "difference [95 % CI]", "p", "p (Holm)", "better"),
                     [
                         (
                             p["first"],
@@ -466,6 +472,7 @@ def _comparison_section(comparison: Mapping[str, Any]) -> list[str]:
                                 f"[{format_number(p['ci_low'])}, {format_number(p['ci_high'])}]"
                             ),
                             f"{p['p_value']:.2g}",
+                            f"{p['p_holm']:.2g}" if "p_holm" in p else "-",
                             {"first": p["first"], "second": p["second"]}.get(p["better"], "tie"),
                         )
                         for p in pairs

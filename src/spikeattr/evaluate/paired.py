@@ -5,6 +5,11 @@ stamp. For each score, the difference of the two aggregates (as :meth:`Metric.ag
 defines them) gets a paired bootstrap 95 % CI (one resample of stamps, applied to both
 methods) and a Wilcoxon signed-rank p-value on the per-stamp differences. The ranking orders
 methods by each headline score in its declared direction; ties share their mean rank.
+
+A model's comparisons are many tests at once (every pair of methods, every method against its
+controls, on every headline score), so their p-values are adjusted together: Holm's step-down
+method (:func:`holm`, which controls the family-wise error rate) decides the "significant" flag;
+Benjamini-Hochberg's (:func:`benjamini_hochberg`, the false discovery rate) is reported beside it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,59 @@ def wilcoxon_p(differences: np.ndarray) -> float:
         return float(stats.wilcoxon(d, zero_method="wilcox", method=method).pvalue)
 
 
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values of ``m`` tests (NaN stays NaN and is not counted).
+
+    With the finite p-values sorted, ``p_(1) <= ... <= p_(m)``, the adjusted value of the
+    ``i``-th is ``max_{j <= i} min(1, (m - j + 1) p_(j))``; rejecting where it is below
+    ``alpha`` keeps the probability of any false rejection at most ``alpha``.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    if finite.size == 0:
+        return out
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = order.size
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (the false discovery rate; NaN stays NaN).
+
+    With the finite p-values sorted, the adjusted value of the ``i``-th is
+    ``min_{j >= i} min(1, m p_(j) / j)``.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    if finite.size == 0:
+        return out
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = order.size
+    scaled = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
+    out[order] = np.minimum.accumulate(scaled[::-1])[::-1]
+    return out
+
+
+def adjust_pairs(pairs: list[dict[str, Any]]) -> None:
+    """Add ``p_holm`` and ``p_bh`` to every pair of one model's comparisons (one family) and
+    set ``significant``: Holm-adjusted p below :data:`ALPHA`, a bootstrap CI excluding 0, and
+    a direction."""
+    raw = [float(p["p_value"]) for p in pairs]
+    for pair, p_holm, p_bh in zip(pairs, holm(raw), benjamini_hochberg(raw), strict=True):
+        pair["p_holm"] = float(p_holm)
+        pair["p_bh"] = float(p_bh)
+        pair["significant"] = bool(
+            np.isfinite(p_holm)
+            and p_holm < ALPHA
+            and (pair["ci_low"] > 0 or pair["ci_high"] < 0)
+            and pair["better"] != "tie"
+        )
+
+
 def compare(
     metric: Metric,
     key: str,
@@ -56,7 +114,8 @@ def compare(
 
     ``first`` and ``second`` map score keys to per-stamp ``[S]`` values in the same stamp order.
     Returns ``{"difference", "ci_low", "ci_high", "p_value", "n", "better", "significant"}``;
-    ``better`` is ``"first"``, ``"second"`` or ``"tie"`` by the score's declared direction.
+    ``better`` is ``"first"``, ``"second"`` or ``"tie"`` by the score's declared direction;
+    ``significant`` is for this test alone (:func:`adjust_pairs` adjusts a family of them).
     """
     a = {k: np.asarray(v, dtype=np.float64) for k, v in first.items()}
     b = {k: np.asarray(v, dtype=np.float64) for k, v in second.items()}

@@ -21,7 +21,7 @@ from typing import Any
 
 from spikeattr._markdown import Markdown, markdown_table, markdown_text
 from spikeattr.evaluate.metric import Metric
-from spikeattr.evaluate.paired import compare, ranking_table
+from spikeattr.evaluate.paired import adjust_pairs, compare, ranking_table
 from spikeattr.evaluate.results import METHOD, MetricRecord
 
 #: Control variants in table order, with the label shown after the method's name.
@@ -179,6 +179,7 @@ def compare_methods(
                         **result,
                     }
                 )
+    adjust_pairs(pairs)  # one family per model: every pair and control, every headline score
     ranking = ranking_table([(m, s.key) for m, s in headline], values) if methods else []
     return {"pairs": pairs, "ranking": ranking}
 
@@ -283,7 +284,12 @@ def ranking_rows(
 
 
 #: Headings of the table of significant paired comparisons.
-PAIR_HEADINGS = ("first", "second", "score", "difference [95 % CI]", "p", "better")
+PAIR_HEADINGS = ("first", "second", "score", "difference [95 % CI]", "p", "p (Holm)", "better")
+#: How a pair is called significant, for captions.
+SIGNIFICANCE_RULE = (
+    "significant at 5 % after Holm's correction over all of the model's comparisons "
+    "(Holm-adjusted Wilcoxon p < 0.05 and a bootstrap CI excluding 0)"
+)
 
 
 def significant_pairs(
@@ -296,10 +302,7 @@ def significant_pairs(
     chosen = [p for p in pairs if p.get("significant")]
     if not pairs:
         return "", []
-    caption = (
-        f"{len(chosen)} of {len(pairs)} significant at 5 %: Wilcoxon p < 0.05 and a bootstrap "
-        "CI excluding 0"
-    )
+    caption = f"{len(chosen)} of {len(pairs)} {SIGNIFICANCE_RULE}"
     body: list[tuple[str, ...]] = [
         (
             str(p["first"]),
@@ -308,6 +311,7 @@ def significant_pairs(
             f"{format_number(p['difference'])} "
             f"[{format_number(p['ci_low'])}, {format_number(p['ci_high'])}]",
             f"{p['p_value']:.2g}",
+            f"{p['p_holm']:.2g}" if "p_holm" in p else "-",
             str({"first": p["first"], "second": p["second"]}.get(p["better"], "tie")),
         )
         for p in chosen

@@ -16,7 +16,7 @@ import jinja2
 
 from spikeattr import __version__
 from spikeattr.evaluate.leaderboard import Leaderboard, headline_heading, model_label
-from spikeattr.evaluate.summary import format_number
+from spikeattr.evaluate.summary import SIGNIFICANCE_RULE, format_number
 
 TEMPLATE = "leaderboard.html.j2"
 
@@ -79,6 +79,7 @@ def render_leaderboard_html(board: Leaderboard) -> str:
                             "difference": f"{format_number(p['difference'])} "
                             f"[{format_number(p['ci_low'])}, {format_number(p['ci_high'])}]",
                             "p": f"{p['p_value']:.2g}",
+                            "p_holm": f"{p['p_holm']:.2g}" if "p_holm" in p else "-",
                             "better": {"first": p["first"], "second": p["second"]}.get(
                                 p["better"], "tie"
                             ),
@@ -138,6 +139,7 @@ def render_leaderboard_html(board: Leaderboard) -> str:
             models=models,
             best=best,
             tasks=tasks,
+            significance_rule=SIGNIFICANCE_RULE,
             version=__version__,
             now=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )

@@ -81,8 +81,9 @@ PROTOCOL_TEXTS: dict[str, tuple[str, str]] = {
         "in italics are the controls, which a method should beat: permuted (the method's own "
         "values shuffled over its support) and random order (its segments flipped in a random "
         "order). Per model, the methods are ranked by their mean rank over these scores; the "
-        "paired comparisons listed are those whose difference is significant (Wilcoxon p < 0.05 "
-        "and a paired bootstrap 95 % CI excluding 0).",
+        "paired comparisons listed are those whose difference is significant after Holm's "
+        "correction over all of the model's comparisons (Holm-adjusted Wilcoxon p < 0.05 and a "
+        "paired bootstrap 95 % CI excluding 0).",
     ),
     "paper": (
         "Paper protocol",
@@ -234,7 +235,7 @@ def comparisons(run: EvaluationRun) -> list[ModelComparison]:
         caption, pairs = significant_pairs(result, labels)
         pair_table = Table(
             list(PAIR_HEADINGS),
-            ["name", "name", "text", "num", "num", "name"],
+            ["name", "name", "text", "num", "num", "num", "name"],
             [list(r) for r in pairs],
         )
         out.append(ModelComparison(model, ranking, caption, pair_table))
