@@ -78,3 +78,9 @@ def test_reset_starts_a_new_stream_and_bad_input_is_refused(synthetic_test: Spik
         ExactOnlineExplainer(model, "ig")
     with pytest.raises(ExplanationError, match="needs a spikeattr LIFNetwork"):
         ExactOnlineExplainer(torch.nn.Linear(3, 4))
+    with pytest.raises(ExplanationError, match=r"support 1000000000 needs .* GiB .* at most"):
+        ExactOnlineExplainer(model, support=10**9)  # refused before anything is allocated
+    with pytest.raises(ExplanationError, match="support must be at least 1 step; got 0"):
+        ExactOnlineExplainer(model, support=0)
+    with pytest.raises(ExplanationError, match="tolerance must lie in"):
+        ExactOnlineExplainer(model, tolerance=1.5)

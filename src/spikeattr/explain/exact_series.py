@@ -33,6 +33,8 @@ from spikeattr.explain.exact_attribution import target_weights
 EXACT_SERIES_METHODS: dict[str, str] = {"lif_z": "z", "lif_ab": "alpha_beta"}
 #: Windows explained together (bounds the memory of the hidden layers' scans).
 _BATCH_ELEMENTS = 1 << 22
+#: The most memory a run's history and one step's maps may take.
+_MAX_RUN_BYTES = 1 << 30
 
 
 def exact_support(model: Any, tolerance: float) -> int:
@@ -131,6 +133,14 @@ class ExactRun:
             )
         if support < 1:
             raise ExplanationError(f"support must be at least 1 step; got {support}")
+        sizes = list(model.layer_sizes)
+        per_step = sum(sizes) + 32 * sum(sizes[1:]) + 8 * sizes[0] * sizes[-1]
+        if support * per_step > _MAX_RUN_BYTES:
+            most = _MAX_RUN_BYTES // per_step
+            raise ExplanationError(
+                f"support {support} needs {support * per_step / 2**30:.1f} GiB of history and "
+                f"maps for this model; use at most {most}"
+            )
         self.model = model
         self.rule = EXACT_SERIES_METHODS[method]
         self.support = support
