@@ -62,6 +62,17 @@ _METRICS = [
     f"{_EVALUATE}/test_comparable_metrics.py",
     _GAPS_EVALUATE,
 ]
+# The exact attribution: its own tests, then the snnTorch and Norse adapters' (reset modes,
+# lag, biases, subtractive resets, `absorbed`, `scores_after_reset`), then the gap tests.
+_EXACT = [
+    f"{_EXPLAIN}/test_exact.py",
+    f"{_EXPLAIN}/test_literal_exact.py",
+    f"{_EXPLAIN}/test_exact_snntorch.py",
+    f"{_EXPLAIN}/test_exact_norse.py",
+    _GAPS_EXPLAIN,
+    f"{_EXPLAIN}/test_exact_mutation_gaps.py",
+]
+_GAPS_RANDOMISATION = f"{_EVALUATE}/test_randomisation_mutation_gaps.py"
 _BENCHMARK = [
     "tests/data/test_benchmark_tasks.py",
     "tests/snn/test_published_benchmark.py",
@@ -112,27 +123,19 @@ TESTS: dict[str, list[str]] = {
     "explain/linear_maps.py": [f"{_EXPLAIN}/test_tsa_maps.py", _GAPS_EXPLAIN],
     "explain/kim_panda_sam.py": [f"{_EXPLAIN}/test_kim_panda_sam.py", _GAPS_EXPLAIN],
     "explain/gradients.py": [f"{_EXPLAIN}/test_gradients.py", _GAPS_EXPLAIN],
-    "explain/exact.py": [
-        f"{_EXPLAIN}/test_exact.py",
-        f"{_EXPLAIN}/test_literal_exact.py",
-        _GAPS_EXPLAIN,
-    ],
-    "explain/exact_kernels.py": [
-        f"{_EXPLAIN}/test_exact.py",
-        f"{_EXPLAIN}/test_literal_exact.py",
-        _GAPS_EXPLAIN,
-    ],
-    "explain/exact_attribution.py": [
-        f"{_EXPLAIN}/test_exact.py",
-        f"{_EXPLAIN}/test_literal_exact.py",
-        _GAPS_EXPLAIN,
-    ],
+    "explain/exact.py": _EXACT,
+    "explain/exact_kernels.py": _EXACT,
+    "explain/exact_attribution.py": _EXACT,
     "evaluate/localisation.py": [f"{_EVALUATE}/test_localisation.py", _GAPS_EVALUATE],
     "evaluate/deletion.py": _METRICS,
     "evaluate/paired.py": [*_METRICS, f"{_EVALUATE}/test_bootstrap.py"],
     "evaluate/metric.py": [*_METRICS, f"{_EVALUATE}/test_localisation.py"],
     "evaluate/controls.py": _METRICS,
-    "evaluate/randomisation.py": _METRICS,
+    "evaluate/randomisation.py": [
+        f"{_EVALUATE}/test_randomisation_shape.py",
+        *_METRICS,
+        _GAPS_RANDOMISATION,
+    ],
     "evaluate/completeness.py": _METRICS,
     "evaluate/correctness.py": [*_METRICS, f"{_EVALUATE}/test_results.py"],
     "evaluate/sensitivity.py": _METRICS,
