@@ -190,6 +190,16 @@ EQUIVALENT: dict[str, str] = {
     "bias, 1 at every step of the series it is called with, so it never adds a change of run",
     "explain/gradients.py:138:47:unary:drop--": "softmax over dim 1 of the 2-D [N, C] "
     "membrane[:, -1]: dim 1 is dim -1",
+    "evaluate/randomisation.py:82:35:const:0->1": "shape_correlation: a.size < 2 is read "
+    "first, so a has two entries or more, and all of them equal a[0] exactly when all equal a[1]",
+    "evaluate/randomisation.py:97:35:const:0->1": "rank_correlation: a.size < 2 is read first, "
+    "so a has two entries or more, and all of them equal a[0] exactly when all equal a[1]",
+    "evaluate/randomisation.py:97:56:const:0->1": "rank_correlation: b is masked by the same "
+    "cells as a, so it has a's two or more entries: all equal b[0] exactly when all equal b[1]",
+    "evaluate/randomisation.py:97:28:cmp0:==->!=": "rank_correlation: a constant a then goes "
+    "on to spearmanr, whose rho of a constant input is NaN, the value the early return gives",
+    "evaluate/randomisation.py:97:49:cmp0:==->!=": "rank_correlation: a constant b then goes "
+    "on to spearmanr, whose rho of a constant input is NaN, the value the early return gives",
 }
 
 _COMPARE_SWAP = {
