@@ -62,6 +62,17 @@ _METRICS = [
     f"{_EVALUATE}/test_comparable_metrics.py",
     _GAPS_EVALUATE,
 ]
+# The exact attribution: its own tests, then the snnTorch and Norse adapters' (reset modes,
+# lag, biases, subtractive resets, `absorbed`, `scores_after_reset`), then the gap tests.
+_EXACT = [
+    f"{_EXPLAIN}/test_exact.py",
+    f"{_EXPLAIN}/test_literal_exact.py",
+    f"{_EXPLAIN}/test_exact_snntorch.py",
+    f"{_EXPLAIN}/test_exact_norse.py",
+    _GAPS_EXPLAIN,
+    f"{_EXPLAIN}/test_exact_mutation_gaps.py",
+]
+_GAPS_RANDOMISATION = f"{_EVALUATE}/test_randomisation_mutation_gaps.py"
 _BENCHMARK = [
     "tests/data/test_benchmark_tasks.py",
     "tests/snn/test_published_benchmark.py",
@@ -112,27 +123,19 @@ TESTS: dict[str, list[str]] = {
     "explain/linear_maps.py": [f"{_EXPLAIN}/test_tsa_maps.py", _GAPS_EXPLAIN],
     "explain/kim_panda_sam.py": [f"{_EXPLAIN}/test_kim_panda_sam.py", _GAPS_EXPLAIN],
     "explain/gradients.py": [f"{_EXPLAIN}/test_gradients.py", _GAPS_EXPLAIN],
-    "explain/exact.py": [
-        f"{_EXPLAIN}/test_exact.py",
-        f"{_EXPLAIN}/test_literal_exact.py",
-        _GAPS_EXPLAIN,
-    ],
-    "explain/exact_kernels.py": [
-        f"{_EXPLAIN}/test_exact.py",
-        f"{_EXPLAIN}/test_literal_exact.py",
-        _GAPS_EXPLAIN,
-    ],
-    "explain/exact_attribution.py": [
-        f"{_EXPLAIN}/test_exact.py",
-        f"{_EXPLAIN}/test_literal_exact.py",
-        _GAPS_EXPLAIN,
-    ],
+    "explain/exact.py": _EXACT,
+    "explain/exact_kernels.py": _EXACT,
+    "explain/exact_attribution.py": _EXACT,
     "evaluate/localisation.py": [f"{_EVALUATE}/test_localisation.py", _GAPS_EVALUATE],
     "evaluate/deletion.py": _METRICS,
     "evaluate/paired.py": [*_METRICS, f"{_EVALUATE}/test_bootstrap.py"],
     "evaluate/metric.py": [*_METRICS, f"{_EVALUATE}/test_localisation.py"],
     "evaluate/controls.py": _METRICS,
-    "evaluate/randomisation.py": _METRICS,
+    "evaluate/randomisation.py": [
+        f"{_EVALUATE}/test_randomisation_shape.py",
+        *_METRICS,
+        _GAPS_RANDOMISATION,
+    ],
     "evaluate/completeness.py": _METRICS,
     "evaluate/correctness.py": [*_METRICS, f"{_EVALUATE}/test_results.py"],
     "evaluate/sensitivity.py": _METRICS,
@@ -155,7 +158,7 @@ EQUIVALENT: dict[str, str] = {
     "integer spikes to float32 itself, and float32 times 0/1 integers is the same float32",
     "explain/gradients.py:136:51:unary:drop--": "log_softmax over dim 1 of membrane[:, -1], "
     "a 2-D [N, C] tensor: dim 1 is dim -1",
-    "explain/exact_kernels.py:192:31:const:1->0": "the placeholder for `full` on the low-rank "
+    "explain/exact_kernels.py:231:31:const:1->0": "the placeholder for `full` on the low-rank "
     "path is never read: the kernel only needs a 4-D float64 array of any shape",
     "evaluate/correctness.py:81:80:const:True->False": "per_stamp_rows has one row per entry of "
     "data.original (the zip that builds it is strict), so this strict never fires",
@@ -173,7 +176,7 @@ EQUIVALENT: dict[str, str] = {
     "explain/series.py:158:15:cmp0:>=->>": "resuming a complete run: the first missing chunk "
     "is at most n_chunks, and at n_chunks the mutant reloads the last chunk's carry, rewrites "
     "the same series.json and has no chunk left to compute: the same files and result",
-    "explain/exact_kernels.py:196:53:const:1->0": "the placeholder for `top` on the full path "
+    "explain/exact_kernels.py:235:53:const:1->0": "the placeholder for `top` on the full path "
     "is never read: the kernel reads it only on the low-rank path",
     "evaluate/paired.py:68:7:cmp0:>->>=": "with one row every resample is that row, so the "
     "interval is [difference, difference] either way",
@@ -187,6 +190,40 @@ EQUIVALENT: dict[str, str] = {
     "bias, 1 at every step of the series it is called with, so it never adds a change of run",
     "explain/gradients.py:138:47:unary:drop--": "softmax over dim 1 of the 2-D [N, C] "
     "membrane[:, -1]: dim 1 is dim -1",
+    "explain/exact_attribution.py:173:37:unary:drop--": "argmax over dim 1 of the 2-D [B, C] "
+    "probs: dim 1 is dim -1",
+    "explain/exact.py:297:49:const:0->1": "the placeholder sensitivity is never read: one layer "
+    "replaces it at once, and the layer under the output layer reads (kernel, top) instead",
+    "explain/exact.py:326:80:const:True->False": "parts, membranes and factors have one entry "
+    "per part of the rule (1 for z, 2 for alpha_beta) by construction: strict never fires",
+    "explain/exact.py:348:39:const:2->3": "dead branch: one layer's sensitivity is built from "
+    "top, the spikes' rows of W only, so it has n_0 rows and slicing it to n_0 changes nothing",
+    "explain/exact.py:348:21:cmp0:>->>=": "dead branch: one layer's sensitivity is built from "
+    "top, the spikes' rows of W only, so it has n_0 rows and slicing it to n_0 changes nothing",
+    "explain/exact_kernels.py:235:32:const:1->0": "the placeholder for `kernel` on the full "
+    "path is never read: the kernel reads it only on the low-rank path",
+    "explain/exact_kernels.py:235:38:const:1->0": "the placeholder for `kernel` on the full "
+    "path is never read: the kernel reads it only on the low-rank path",
+    "explain/exact_kernels.py:235:56:const:1->0": "the placeholder for `top` on the full path "
+    "is never read: the kernel reads it only on the low-rank path",
+    "explain/exact_kernels.py:128:51:const:1.0->0.0": "_hidden_kernel: scale is read only on "
+    "the low-rank path (scale * kernel), so its full-path value is never used",
+    "explain/exact_kernels.py:91:17:const:0.0->1.0": "_adjoint_kernel: cut_next starts True, "
+    "so the first step sets lm = weights + 0.0 and lm's initial value is never read",
+    "explain/exact_kernels.py:129:21:const:0.0->1.0": "_hidden_kernel: cut_next starts True, "
+    "so the first step sets lm = share + 0.0 and lm's initial value is never read",
+    "explain/exact_kernels.py:131:27:const:True->False": "_hidden_kernel: lm starts at 0.0, so "
+    "at the first step share + d * lm is share + 0.0 either way",
+    "evaluate/randomisation.py:82:35:const:0->1": "shape_correlation: a.size < 2 is read "
+    "first, so a has two entries or more, and all of them equal a[0] exactly when all equal a[1]",
+    "evaluate/randomisation.py:97:35:const:0->1": "rank_correlation: a.size < 2 is read first, "
+    "so a has two entries or more, and all of them equal a[0] exactly when all equal a[1]",
+    "evaluate/randomisation.py:97:56:const:0->1": "rank_correlation: b is masked by the same "
+    "cells as a, so it has a's two or more entries: all equal b[0] exactly when all equal b[1]",
+    "evaluate/randomisation.py:97:28:cmp0:==->!=": "rank_correlation: a constant a then goes "
+    "on to spearmanr, whose rho of a constant input is NaN, the value the early return gives",
+    "evaluate/randomisation.py:97:49:cmp0:==->!=": "rank_correlation: a constant b then goes "
+    "on to spearmanr, whose rho of a constant input is NaN, the value the early return gives",
 }
 
 _COMPARE_SWAP = {
