@@ -192,14 +192,10 @@ EQUIVALENT: dict[str, str] = {
     "membrane[:, -1]: dim 1 is dim -1",
     "explain/exact_attribution.py:173:37:unary:drop--": "argmax over dim 1 of the 2-D [B, C] "
     "probs: dim 1 is dim -1",
-    "explain/exact.py:297:49:const:0->1": "the placeholder sensitivity is never read: one layer "
+    "explain/exact.py:411:49:const:0->1": "the placeholder sensitivity is never read: one layer "
     "replaces it at once, and the layer under the output layer reads (kernel, top) instead",
-    "explain/exact.py:326:80:const:True->False": "parts, membranes and factors have one entry "
+    "explain/exact.py:440:80:const:True->False": "parts, membranes and factors have one entry "
     "per part of the rule (1 for z, 2 for alpha_beta) by construction: strict never fires",
-    "explain/exact.py:348:39:const:2->3": "dead branch: one layer's sensitivity is built from "
-    "top, the spikes' rows of W only, so it has n_0 rows and slicing it to n_0 changes nothing",
-    "explain/exact.py:348:21:cmp0:>->>=": "dead branch: one layer's sensitivity is built from "
-    "top, the spikes' rows of W only, so it has n_0 rows and slicing it to n_0 changes nothing",
     "explain/exact_kernels.py:235:32:const:1->0": "the placeholder for `kernel` on the full "
     "path is never read: the kernel reads it only on the low-rank path",
     "explain/exact_kernels.py:235:38:const:1->0": "the placeholder for `kernel` on the full "
