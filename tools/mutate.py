@@ -126,9 +126,19 @@ TESTS: dict[str, list[str]] = {
     "explain/exact.py": _EXACT,
     "explain/exact_kernels.py": _EXACT,
     "explain/exact_attribution.py": _EXACT,
+    "explain/exact_series.py": [
+        f"{_EXPLAIN}/test_exact_series.py",
+        f"{_EXPLAIN}/test_exact_online.py",
+        f"{_EXPLAIN}/test_exact_window_state.py",
+    ],
+    "explain/exact_online.py": [f"{_EXPLAIN}/test_exact_online.py"],
     "evaluate/localisation.py": [f"{_EVALUATE}/test_localisation.py", _GAPS_EVALUATE],
     "evaluate/deletion.py": _METRICS,
-    "evaluate/paired.py": [*_METRICS, f"{_EVALUATE}/test_bootstrap.py"],
+    "evaluate/paired.py": [
+        *_METRICS,
+        f"{_EVALUATE}/test_bootstrap.py",
+        f"{_EVALUATE}/test_multiple_comparisons.py",
+    ],
     "evaluate/metric.py": [*_METRICS, f"{_EVALUATE}/test_localisation.py"],
     "evaluate/controls.py": _METRICS,
     "evaluate/randomisation.py": [
