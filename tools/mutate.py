@@ -202,6 +202,10 @@ EQUIVALENT: dict[str, str] = {
     "membrane[:, -1]: dim 1 is dim -1",
     "explain/exact_attribution.py:173:37:unary:drop--": "argmax over dim 1 of the 2-D [B, C] "
     "probs: dim 1 is dim -1",
+    "explain/exact_series.py:81:30:const:2->3": "a third row of the part states is never "
+    "read: advance writes and reads parts 0 and 1 only",
+    "evaluate/paired.py:43:23:const:0->1": "with one non-zero difference the exact two-sided "
+    "Wilcoxon p is 1, the value the early return gives",
     "explain/exact.py:411:49:const:0->1": "the placeholder sensitivity is never read: one layer "
     "replaces it at once, and the layer under the output layer reads (kernel, top) instead",
     "explain/exact.py:440:80:const:True->False": "parts, membranes and factors have one entry "
