@@ -332,3 +332,38 @@ def test_a_resumed_series_run_recomputes_a_lost_chunk(good: Path, tmp_path: Path
     chunks[3].unlink()
     explain_series(model, spikes, out, variant="ns", support=5, chunk_size=500)
     assert {p.name: p.read_bytes() for p in sorted((out / "chunks").glob("*.npz"))} == before
+
+
+def test_a_refused_series_prints_one_line_without_a_terminal(tmp_path: Path) -> None:
+    """Without a terminal no progress bar is drawn, so the error is the only line (rich used to
+    end its bar with an empty line before it)."""
+    from spikeattr.data import generate_synthetic
+    from spikeattr.data.series import SpikeSeries
+
+    full = generate_synthetic(n_steps=600, n_train=300)
+    data = tmp_path / "small.npz"
+    SpikeSeries(
+        spikes=full.spikes,
+        labels=full.labels,
+        input_names=full.input_names,
+        class_names=full.class_names,
+        splits={"test": (0, 600)},
+    ).save(data)
+    result = runner.invoke(
+        app,
+        [
+            "explain-series",
+            "--model",
+            "published:synthetic_1L",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--variant",
+            "lif_z",
+            "--support",
+            "-3",
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [result.output.strip()], result.output

@@ -40,8 +40,9 @@ def user_errors() -> Iterator[None]:
 
 @contextmanager
 def progress_bar(description: str, total: int, quiet: bool) -> Iterator[Callable[[int], Any]]:
-    """A rich progress bar; yields ``update(done)``. Silent with ``quiet`` or no terminal."""
-    if quiet:
+    """A rich progress bar; yields ``update(done)``. Silent with ``quiet`` or no terminal (rich
+    would still end with an empty line there, before any error message)."""
+    if quiet or not console.is_terminal:
         yield lambda done: None
         return
     columns = (
@@ -61,8 +62,8 @@ def units_progress(
     description: str, total: int, quiet: bool
 ) -> Iterator[Callable[[str, int, int], Any] | None]:
     """A rich progress bar over a run's units; yields the ``progress(label, done, total)`` that
-    the pipelines call, or None with ``quiet`` (nothing drawn)."""
-    if quiet:
+    the pipelines call, or None with ``quiet`` or no terminal (nothing drawn)."""
+    if quiet or not console.is_terminal:
         yield None
         return
     columns = (
