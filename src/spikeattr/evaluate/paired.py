@@ -56,12 +56,7 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     ``i``-th is ``max_{j <= i} min(1, (m - j + 1) p_(j))``; rejecting where it is below
     ``alpha`` keeps the probability of any false rejection at most ``alpha``.
     """
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    if finite.size == 0:
-        return out
-    order = finite[np.argsort(p[finite], kind="stable")]
+    p, out, order = _ascending(p_values)
     m = order.size
     scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
     out[order] = np.maximum.accumulate(scaled)
@@ -74,16 +69,19 @@ def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
     With the finite p-values sorted, the adjusted value of the ``i``-th is
     ``min_{j >= i} min(1, m p_(j) / j)``.
     """
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    if finite.size == 0:
-        return out
-    order = finite[np.argsort(p[finite], kind="stable")]
+    p, out, order = _ascending(p_values)
     m = order.size
     scaled = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
     out[order] = np.minimum.accumulate(scaled[::-1])[::-1]
     return out
+
+
+def _ascending(p_values: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The p-values as float64, an all-NaN result of their shape, and the positions of the
+    finite ones in ascending order of p (ties in their given order)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(p))
+    return p, np.full(p.shape, np.nan), finite[np.argsort(p[finite], kind="stable")]
 
 
 def adjust_pairs(pairs: list[dict[str, Any]]) -> None:
