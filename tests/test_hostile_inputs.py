@@ -338,17 +338,8 @@ def test_a_refused_series_prints_one_line_without_a_terminal(tmp_path: Path) -> 
     """Without a terminal no progress bar is drawn, so the error is the only line (rich used to
     end its bar with an empty line before it)."""
     from spikeattr.data import generate_synthetic
-    from spikeattr.data.series import SpikeSeries
 
-    full = generate_synthetic(n_steps=600, n_train=300)
-    data = tmp_path / "small.npz"
-    SpikeSeries(
-        spikes=full.spikes,
-        labels=full.labels,
-        input_names=full.input_names,
-        class_names=full.class_names,
-        splits={"test": (0, 600)},
-    ).save(data)
+    data = generate_synthetic(n_steps=600, n_train=300).save(tmp_path / "small.npz")
     result = runner.invoke(
         app,
         [

@@ -23,19 +23,9 @@ from spikeattr.errors import UnsupportedLayerError
 from spikeattr.explain.adapters import NorseAdapter
 from spikeattr.explain.exact_attribution import ExactLIFAttribution
 
+from .held_spikes import HeldSpike
+
 DT = 1e-3
-
-
-class _Step(torch.autograd.Function):
-    """Heaviside ``x > 0`` whose gradient is 0: every spike held as observed."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        return torch.zeros_like(grad)
 
 
 def _network(sizes: tuple[int, ...], cell: str, readout: bool, bias: bool, seed: int) -> Any:
@@ -95,7 +85,7 @@ def _layer_run(linear: nn.Linear, neuron: Any, inputs: torch.Tensor) -> dict[str
         if isinstance(neuron, norse.LICell):
             z = torch.zeros_like(v_pre)
         else:
-            z = _Step.apply(v_pre - v_th)
+            z = HeldSpike.apply(v_pre - v_th)
         v = (1 - z) * v_pre
         before.append(v_pre)
         spikes.append(z.detach())

@@ -16,6 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 from spikeattr.cli import app
+from spikeattr.data import generate_synthetic
 from spikeattr.data.series import SpikeSeries
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.exact_attribution import ExactLIFAttribution
@@ -100,17 +101,8 @@ def test_a_support_longer_than_the_series_is_refused() -> None:
         list(iter_series(model, np.zeros((20, 3), dtype=np.int8), "lif_z", support=50))
 
 
-def test_the_command_explains_a_series_with_the_exact_method(
-    synthetic_test: SpikeSeries, tmp_path: Path
-) -> None:
-    data = tmp_path / "data.npz"
-    SpikeSeries(
-        spikes=synthetic_test.spikes[:300],
-        labels=synthetic_test.labels[:300],
-        input_names=synthetic_test.input_names,
-        class_names=synthetic_test.class_names,
-        splits={"test": (0, 300)},
-    ).save(data)
+def test_the_command_explains_a_series_with_the_exact_method(tmp_path: Path) -> None:
+    data = generate_synthetic(n_steps=600, n_train=300).save(tmp_path / "data.npz")
     result = CliRunner().invoke(
         app,
         [

@@ -26,17 +26,7 @@ from spikeattr.explain.adapters import SnnTorchAdapter
 from spikeattr.explain.exact_attribution import ExactLIFAttribution
 from spikeattr.explain.methods import make_explainer
 
-
-class _Step(torch.autograd.Function):
-    """Heaviside ``x > 0`` whose gradient is 0: every spike held as observed."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        return torch.zeros_like(grad)
+from .held_spikes import HeldSpike
 
 
 def _network(
@@ -52,7 +42,7 @@ def _network(
             if bias:
                 linear.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n_out)))
         beta = torch.from_numpy(rng.uniform(0.5, 0.95, n_out))  # per neuron
-        common = {"spike_grad": _Step.apply, "init_hidden": True, "reset_mechanism": reset}
+        common = {"spike_grad": HeldSpike.apply, "init_hidden": True, "reset_mechanism": reset}
         if neuron == "leaky":
             cell: nn.Module = snn.Leaky(beta=beta, threshold=0.8, **common)
         else:
