@@ -173,7 +173,7 @@ EQUIVALENT: dict[str, str] = {
     "integer spikes to float32 itself, and float32 times 0/1 integers is the same float32",
     "explain/gradients.py:136:51:unary:drop--": "log_softmax over dim 1 of membrane[:, -1], "
     "a 2-D [N, C] tensor: dim 1 is dim -1",
-    "explain/exact_kernels.py:231:31:const:1->0": "the placeholder for `full` on the low-rank "
+    "explain/exact_kernels.py:292:31:const:1->0": "the placeholder for `full` on the low-rank "
     "path is never read: the kernel only needs a 4-D float64 array of any shape",
     "evaluate/correctness.py:81:80:const:True->False": "per_stamp_rows has one row per entry of "
     "data.original (the zip that builds it is strict), so this strict never fires",
@@ -191,7 +191,7 @@ EQUIVALENT: dict[str, str] = {
     "explain/series.py:158:15:cmp0:>=->>": "resuming a complete run: the first missing chunk "
     "is at most n_chunks, and at n_chunks the mutant reloads the last chunk's carry, rewrites "
     "the same series.json and has no chunk left to compute: the same files and result",
-    "explain/exact_kernels.py:235:53:const:1->0": "the placeholder for `top` on the full path "
+    "explain/exact_kernels.py:296:53:const:1->0": "the placeholder for `top` on the full path "
     "is never read: the kernel reads it only on the low-rank path",
     "evaluate/paired.py:68:7:cmp0:>->>=": "with one row every resample is that row, so the "
     "interval is [difference, difference] either way",
@@ -207,27 +207,27 @@ EQUIVALENT: dict[str, str] = {
     "membrane[:, -1]: dim 1 is dim -1",
     "explain/exact_attribution.py:173:37:unary:drop--": "argmax over dim 1 of the 2-D [B, C] "
     "probs: dim 1 is dim -1",
-    "explain/exact_series.py:81:30:const:2->3": "a third row of the part states is never "
+    "explain/exact_series.py:57:30:const:2->3": "a third row of the part states is never "
     "read: advance writes and reads parts 0 and 1 only",
     "evaluate/paired.py:43:23:const:0->1": "with one non-zero difference the exact two-sided "
     "Wilcoxon p is 1, the value the early return gives",
-    "explain/exact.py:411:49:const:0->1": "the placeholder sensitivity is never read: one layer "
+    "explain/exact.py:415:49:const:0->1": "the placeholder sensitivity is never read: one layer "
     "replaces it at once, and the layer under the output layer reads (kernel, top) instead",
-    "explain/exact.py:440:80:const:True->False": "parts, membranes and factors have one entry "
+    "explain/exact.py:444:80:const:True->False": "parts, membranes and factors have one entry "
     "per part of the rule (1 for z, 2 for alpha_beta) by construction: strict never fires",
-    "explain/exact_kernels.py:235:32:const:1->0": "the placeholder for `kernel` on the full "
+    "explain/exact_kernels.py:296:32:const:1->0": "the placeholder for `kernel` on the full "
     "path is never read: the kernel reads it only on the low-rank path",
-    "explain/exact_kernels.py:235:38:const:1->0": "the placeholder for `kernel` on the full "
+    "explain/exact_kernels.py:296:38:const:1->0": "the placeholder for `kernel` on the full "
     "path is never read: the kernel reads it only on the low-rank path",
-    "explain/exact_kernels.py:235:56:const:1->0": "the placeholder for `top` on the full path "
+    "explain/exact_kernels.py:296:56:const:1->0": "the placeholder for `top` on the full path "
     "is never read: the kernel reads it only on the low-rank path",
-    "explain/exact_kernels.py:128:51:const:1.0->0.0": "_hidden_kernel: scale is read only on "
+    "explain/exact_kernels.py:161:51:const:1.0->0.0": "_hidden_kernel: scale is read only on "
     "the low-rank path (scale * kernel), so its full-path value is never used",
-    "explain/exact_kernels.py:91:17:const:0.0->1.0": "_adjoint_kernel: cut_next starts True, "
+    "explain/exact_kernels.py:124:17:const:0.0->1.0": "_adjoint_kernel: cut_next starts True, "
     "so the first step sets lm = weights + 0.0 and lm's initial value is never read",
-    "explain/exact_kernels.py:129:21:const:0.0->1.0": "_hidden_kernel: cut_next starts True, "
+    "explain/exact_kernels.py:162:21:const:0.0->1.0": "_hidden_kernel: cut_next starts True, "
     "so the first step sets lm = share + 0.0 and lm's initial value is never read",
-    "explain/exact_kernels.py:131:27:const:True->False": "_hidden_kernel: lm starts at 0.0, so "
+    "explain/exact_kernels.py:164:27:const:True->False": "_hidden_kernel: lm starts at 0.0, so "
     "at the first step share + d * lm is share + 0.0 either way",
     "evaluate/randomisation.py:82:35:const:0->1": "shape_correlation: a.size < 2 is read "
     "first, so a has two entries or more, and all of them equal a[0] exactly when all equal a[1]",

@@ -93,3 +93,31 @@ def test_an_initial_state_is_checked() -> None:
                 "betas": [np.zeros(5), recording.betas[1]],
             }
         )
+
+
+@pytest.mark.parametrize("mode", ["zero", "carry", "none"])
+def test_state_scan_is_the_literal_update_and_carries_its_state(mode: str) -> None:
+    from spikeattr.explain.exact_kernels import CARRY, NONE, ZERO, state_scan
+
+    rng = np.random.default_rng(len(mode))
+    currents = rng.normal(size=(30, 4))
+    resets = (rng.random((30, 4)) < 0.2).astype(np.int8)
+    alpha, beta = rng.uniform(0.2, 0.9, 4), rng.uniform(0.2, 0.9, 4)
+    syn0, mem0 = rng.normal(size=4), rng.normal(size=4)
+    syn, mem = syn0.copy(), mem0.copy()
+    code = {"zero": ZERO, "carry": CARRY, "none": NONE}[mode]
+    syn_out, mem_out = state_scan(currents, resets, alpha, beta, syn, mem, code)
+    for j in range(4):
+        s, m = syn0[j], mem0[j]
+        for t in range(30):
+            s = alpha[j] * s + currents[t, j]
+            cut = resets[t, j] != 0 and mode != "none"
+            if cut and mode == "zero":
+                m = 0.0
+            elif cut:
+                m = s
+            else:
+                m = beta[j] * m + s
+            assert syn_out[t, j] == pytest.approx(s, rel=1e-12)
+            assert mem_out[t, j] == pytest.approx(m, rel=1e-12, abs=1e-15)
+        assert (syn[j], mem[j]) == (pytest.approx(s), pytest.approx(m))  # carried in place

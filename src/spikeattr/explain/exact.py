@@ -50,6 +50,7 @@ from spikeattr.explain.exact_kernels import (
     adjoint_scan,
     hidden_pass,
     membrane_scan,
+    state_scan,
 )
 from spikeattr.explain.recording import check_scores
 
@@ -317,13 +318,16 @@ def final_states(recording: LIFRecording) -> tuple[list[np.ndarray], list[np.nda
         for part, keep in enumerate((np.maximum, np.minimum)):
             w = keep(np.asarray(weight, dtype=np.float64), 0.0)
             b = 0.0 if bias is None else keep(np.asarray(bias, dtype=np.float64), 0.0)
-            for t in range(x.shape[1]):
-                syn[part] = alpha * syn[part] + x[:, t] @ w + b
-                cut = resets[:, t] if modes[index] != "none" else np.zeros_like(resets[:, t])
-                if modes[index] == "zero":
-                    mem[part] = np.where(cut, 0.0, beta * mem[part] + syn[part])
-                else:
-                    mem[part] = np.where(cut, 0.0, beta * mem[part]) + syn[part]
+            for row in range(batch):  # advances syn[part, row], mem[part, row] in place
+                state_scan(
+                    x[row] @ w + b,
+                    resets[row],
+                    alpha,
+                    beta,
+                    syn[part, row],
+                    mem[part, row],
+                    _MODES[modes[index]],
+                )
         syns.append(syn)
         mems.append(mem)
     return syns, mems

@@ -14,6 +14,8 @@ over the steps of one neuron reads contiguous memory. For one layer whose output
                                                                 # subtractive reset is added
                                                                 # apart, it is not an input)
 
+* :func:`state_scan` (forward): the same update from a given state, returning ``syn`` and
+  ``mem`` after every step and carrying the state on (windows of a longer run).
 * :func:`adjoint_scan` (backward): for read-out weights ``h [R, n, T]`` on the membranes, the
   weight ``G[t]`` of each input current in ``sum_v h[v] mem[v]``, that is
   ``G[t] = sum_v h[v] K(v, t)`` with the exact response ``K`` of the linear map above::
@@ -70,6 +72,37 @@ def _membrane_kernel(
                 else:
                     mem = b * mem + syn
                 out[r, j, t] = mem
+
+
+@numba.njit(cache=True, nogil=True)
+def _state_kernel(
+    currents: np.ndarray,
+    resets: np.ndarray,
+    mode: int,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    syn: np.ndarray,
+    mem: np.ndarray,
+    syn_out: np.ndarray,
+    mem_out: np.ndarray,
+) -> None:
+    steps, n = currents.shape
+    for j in range(n):
+        s = syn[j]
+        m = mem[j]
+        for t in range(steps):
+            s = alpha[j] * s + currents[t, j]
+            reset = mode != NONE and resets[t, j] != 0
+            if reset and mode == ZERO:
+                m = 0.0
+            elif reset:
+                m = s
+            else:
+                m = beta[j] * m + s
+            syn_out[t, j] = s
+            mem_out[t, j] = m
+        syn[j] = s
+        mem[j] = m
 
 
 @numba.njit(cache=True, nogil=True)
@@ -169,6 +202,34 @@ def membrane_scan(
         out,
     )
     return out
+
+
+def state_scan(
+    currents: np.ndarray,
+    resets: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    syn: np.ndarray,
+    mem: np.ndarray,
+    mode: int = ZERO,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One layer's ``syn`` and ``mem`` ``[T, n]`` after each step of currents ``[T, n]`` with the
+    resets ``[T, n]`` acting as ``mode`` says, from the state ``syn``, ``mem`` ``[n]`` (float64,
+    contiguous), which is advanced in place to the state after the last step."""
+    syn_out = np.empty(currents.shape, dtype=np.float64)
+    mem_out = np.empty(currents.shape, dtype=np.float64)
+    _state_kernel(
+        np.ascontiguousarray(currents, dtype=np.float64),
+        np.ascontiguousarray(resets),
+        int(mode),
+        np.ascontiguousarray(alpha, dtype=np.float64),
+        np.ascontiguousarray(beta, dtype=np.float64),
+        syn,
+        mem,
+        syn_out,
+        mem_out,
+    )
+    return syn_out, mem_out
 
 
 def adjoint_scan(

@@ -21,13 +21,13 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-import numba
 import numpy as np
 import torch
 
 from spikeattr.errors import ExplanationError
 from spikeattr.explain.exact import LIFRecording, exact_maps
 from spikeattr.explain.exact_attribution import target_weights
+from spikeattr.explain.exact_kernels import state_scan
 
 #: The exact methods that series mode computes, by name: ``(rule, target)``.
 EXACT_SERIES_METHODS: dict[str, str] = {"lif_z": "z", "lif_ab": "alpha_beta"}
@@ -44,30 +44,6 @@ def exact_support(model: Any, tolerance: float) -> int:
         raise ExplanationError(f"tolerance must lie in (0, 1); got {tolerance}")
     decay = max(float(model.alpha), float(model.beta))
     return max(1, math.ceil(model.n_layers * math.log(tolerance) / math.log(decay)))
-
-
-@numba.njit(cache=True, nogil=True)
-def _state_kernel(
-    currents: np.ndarray,
-    resets: np.ndarray,
-    alpha: np.ndarray,
-    beta: np.ndarray,
-    syn: np.ndarray,
-    mem: np.ndarray,
-    syn_out: np.ndarray,
-    mem_out: np.ndarray,
-) -> None:
-    steps, n = currents.shape
-    for j in range(n):
-        s = syn[j]
-        m = mem[j]
-        for t in range(steps):
-            s = alpha[j] * s + currents[t, j]
-            m = 0.0 if resets[t, j] != 0 else beta[j] * m + s
-            syn_out[t, j] = s
-            mem_out[t, j] = m
-        syn[j] = s
-        mem[j] = m
 
 
 class _PartStates:
@@ -91,20 +67,14 @@ class _PartStates:
             syn_out = np.empty((steps, 2, n))
             mem_out = np.empty((steps, 2, n))
             for part, weight in enumerate(self.parts[layer]):
-                currents = np.ascontiguousarray(x @ weight)
-                out_s = np.empty((steps, n))
-                out_m = np.empty((steps, n))
-                _state_kernel(
-                    currents,
-                    np.ascontiguousarray(s),
+                syn_out[:, part], mem_out[:, part] = state_scan(
+                    x @ weight,
+                    s,
                     self.alphas[layer],
                     self.betas[layer],
                     self.syn[layer][part],
                     self.mem[layer][part],
-                    out_s,
-                    out_m,
                 )
-                syn_out[:, part], mem_out[:, part] = out_s, out_m
             syns.append(syn_out)
             mems.append(mem_out)
         return syns, mems
@@ -197,22 +167,57 @@ class ExactRun:
         probs = torch.softmax(torch.from_numpy(membrane), dim=-1).numpy()
         result = {"probs": probs}
         if explain:
-            attribution, carried = _explain_windows(
-                all_inputs,
-                all_spikes,
-                all_syn,
-                all_mem,
-                self.weights,
-                model,
-                membrane,
-                probs,
-                self.rates,
-                self.rule,
-                self.support,
+            attribution, carried = self._explain(
+                all_inputs, all_spikes, all_syn, all_mem, membrane, probs
             )
             _mask_before_the_series(attribution, start)
             result.update(attribution=attribution, carried=carried)
         return result
+
+    def _explain(
+        self,
+        inputs: list[np.ndarray],
+        spikes: list[np.ndarray],
+        syn: list[np.ndarray],
+        mem: list[np.ndarray],
+        membrane: np.ndarray,
+        probs: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The maps ``[n, C, n_in, K]`` and carried shares ``[n, C]`` of the ``n`` windows ending
+        at the chunk's steps; ``inputs``/``spikes`` hold ``K - 1`` steps before the chunk,
+        ``syn``/``mem`` the split states before each of those steps and after each step."""
+        n, classes = membrane.shape
+        support = self.support
+        widest = max(w.shape[0] for w in self.weights)
+        batch = max(1, _BATCH_ELEMENTS // (classes * widest * (support + 2)))
+        attribution = np.empty((n, classes, self.weights[0].shape[0], support))
+        carried = np.empty((n, classes))
+        for first in range(0, n, batch):
+            rows = list(range(first, min(n, first + batch)))
+            initial_syn = [np.stack([a[j] for j in rows], axis=1) for a in syn]  # [2, b, n]
+            initial_mem = [np.stack([a[j] for j in rows], axis=1) for a in mem]
+            if self.rule == "z":  # the whole state is enough
+                initial_syn = [s.sum(axis=0) for s in initial_syn]
+                initial_mem = [m.sum(axis=0) for m in initial_mem]
+            recording = LIFRecording(
+                layer_inputs=[np.stack([a[j : j + support] for j in rows]) for a in inputs],
+                layer_spikes=[np.stack([a[j : j + support] for j in rows]) for a in spikes],
+                weights=self.weights,
+                alphas=self.states.alphas,
+                betas=self.states.betas,
+                scores=membrane[rows],
+                initial_syn=initial_syn,
+                initial_mem=initial_mem,
+            )
+            maps = exact_maps(recording, self.rule)
+            target = target_weights(probs[rows], "contrastive")
+            sensitivity, _ = maps.combine(target)
+            x = maps.inputs[:, None]
+            attribution[first : first + len(rows)] = (
+                x - self.rates[None, None, :, None]
+            ) * sensitivity
+            carried[first : first + len(rows)] = maps.combined_absorbed(target)
+        return attribution, carried
 
 
 def exact_series_chunks(
@@ -251,53 +256,6 @@ def exact_series_chunks(
                 "carried": arrays["carried"],
             },
         )
-
-
-def _explain_windows(
-    inputs: list[np.ndarray],
-    spikes: list[np.ndarray],
-    syn: list[np.ndarray],
-    mem: list[np.ndarray],
-    weights: list[np.ndarray],
-    model: Any,
-    membrane: np.ndarray,
-    probs: np.ndarray,
-    rates: np.ndarray,
-    rule: str,
-    support: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The maps ``[n, C, n_in, K]`` and carried shares ``[n, C]`` of the ``n`` windows ending at
-    the chunk's steps; ``inputs``/``spikes`` hold ``K - 1`` steps before the chunk, ``syn``/
-    ``mem`` the states before each of those steps and after each step."""
-    n = membrane.shape[0]
-    classes = membrane.shape[1]
-    n_inputs = inputs[0].shape[1]
-    widest = max(w.shape[0] for w in weights)
-    batch = max(1, _BATCH_ELEMENTS // (classes * widest * (support + 2)))
-    attribution = np.empty((n, classes, n_inputs, support))
-    carried = np.empty((n, classes))
-    for first in range(0, n, batch):
-        rows = list(range(first, min(n, first + batch)))
-        recording = LIFRecording(
-            layer_inputs=[np.stack([a[j : j + support] for j in rows]) for a in inputs],
-            layer_spikes=[np.stack([a[j : j + support] for j in rows]) for a in spikes],
-            weights=weights,
-            alphas=[np.full(w.shape[1], float(model.alpha)) for w in weights],
-            betas=[np.full(w.shape[1], float(model.beta)) for w in weights],
-            scores=membrane[rows],
-            initial_syn=[np.stack([a[j] for j in rows], axis=1) for a in syn],
-            initial_mem=[np.stack([a[j] for j in rows], axis=1) for a in mem],
-        )
-        if rule == "z":  # the whole state is enough
-            recording.initial_syn = [s.sum(axis=0) for s in recording.initial_syn or []]
-            recording.initial_mem = [m.sum(axis=0) for m in recording.initial_mem or []]
-        maps = exact_maps(recording, rule)
-        target = target_weights(probs[rows], "contrastive")
-        sensitivity, _ = maps.combine(target)
-        x = maps.inputs[:, None]
-        attribution[first : first + len(rows)] = (x - rates[None, None, :, None]) * sensitivity
-        carried[first : first + len(rows)] = maps.combined_absorbed(target)
-    return attribution, carried
 
 
 def _mask_before_the_series(attribution: np.ndarray, start: int) -> None:

@@ -230,7 +230,8 @@ class SnnTorchAdapter(DenseSpikingAdapter):
         layer_inputs = [spikes, *trace.layer_spikes[:-1]]
         alphas, betas, thresholds, resets = [], [], [], []
         biases: list[np.ndarray | None] = []
-        for stage, weight in zip(self.stages, self.weights(), strict=True):
+        weights = [w.detach().double().cpu().numpy() for w in self.weights()]
+        for stage, weight in zip(self.stages, weights, strict=True):
             neuron: Any = stage.neuron.module
             size = int(weight.shape[1])
             is_synaptic = isinstance(neuron, self._snn.Synaptic)
@@ -250,7 +251,7 @@ class SnnTorchAdapter(DenseSpikingAdapter):
                 *(_numpy(x) for x in layer_inputs[1:]),
             ],
             layer_spikes=[_numpy(s) for s in trace.layer_spikes],
-            weights=[w.detach().double().cpu().numpy() for w in self.weights()],
+            weights=weights,
             alphas=alphas,
             betas=betas,
             scores=trace.scores.detach().double().cpu().numpy(),
