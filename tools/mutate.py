@@ -211,9 +211,9 @@ EQUIVALENT: dict[str, str] = {
     "read: advance writes and reads parts 0 and 1 only",
     "evaluate/paired.py:43:23:const:0->1": "with one non-zero difference the exact two-sided "
     "Wilcoxon p is 1, the value the early return gives",
-    "explain/exact.py:415:49:const:0->1": "the placeholder sensitivity is never read: one layer "
+    "explain/exact.py:423:49:const:0->1": "the placeholder sensitivity is never read: one layer "
     "replaces it at once, and the layer under the output layer reads (kernel, top) instead",
-    "explain/exact.py:444:80:const:True->False": "parts, membranes and factors have one entry "
+    "explain/exact.py:452:80:const:True->False": "parts, membranes and factors have one entry "
     "per part of the rule (1 for z, 2 for alpha_beta) by construction: strict never fires",
     "explain/exact_kernels.py:296:32:const:1->0": "the placeholder for `kernel` on the full "
     "path is never read: the kernel reads it only on the low-rank path",

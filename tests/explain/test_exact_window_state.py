@@ -9,6 +9,8 @@ the whole run gives to the steps before the window.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -84,6 +86,8 @@ def test_an_initial_state_is_checked() -> None:
         LIFRecording(**{**fields, "initial_syn": syn})
     with pytest.raises(ExplanationError, match=r"initial_mem\[1\] must have shape \[B=2, 3\]"):
         LIFRecording(**{**fields, "initial_syn": syn, "initial_mem": [syn[0], np.zeros((2, 4))]})
+    with pytest.raises(ExplanationError, match="a window with a carried state needs lag 1"):
+        LIFRecording(**{**fields, "initial_syn": syn, "initial_mem": syn, "lag": 0})
     with pytest.raises(ExplanationError, match="needs beta > 0"):
         LIFRecording(
             **{
@@ -121,3 +125,69 @@ def test_state_scan_is_the_literal_update_and_carries_its_state(mode: str) -> No
             assert syn_out[t, j] == pytest.approx(s, rel=1e-12)
             assert mem_out[t, j] == pytest.approx(m, rel=1e-12, abs=1e-15)
         assert (syn[j], mem[j]) == (pytest.approx(s), pytest.approx(m))  # carried in place
+
+
+@pytest.mark.parametrize("mode", ["carry", "none"])
+@pytest.mark.parametrize("rule", ["z", "alpha_beta"])
+def test_other_reset_modes_split_and_carry_their_state(mode: str, rule: str) -> None:
+    """final_states follows each layer's reset mode (here snnTorch's carry cut, or no reset),
+    with biases: its parts add up to a literal run of that update, and a window started from
+    them is the tail of the whole run."""
+    rng = np.random.default_rng(len(mode) + len(rule))
+    sizes, steps, batch = [4, 5, 3], 40, 2
+    weights = [rng.normal(0, 1.0, (a, b)) for a, b in itertools.pairwise(sizes)]
+    alphas = [rng.uniform(0.3, 0.9, n) for n in sizes[1:]]
+    betas = [rng.uniform(0.3, 0.9, n) for n in sizes[1:]]
+    biases = [rng.normal(0, 0.3, n) for n in sizes[1:]]
+    spikes = [(rng.random((batch, steps, n)) < 0.3).astype(np.int8) for n in sizes[1:]]
+    for emitted in spikes:  # spikes as a run could make them: none from the state before step 0
+        emitted[:, 0] = 0
+    inputs = [(rng.random((batch, steps, sizes[0])) < 0.4).astype(np.int8), spikes[0]]
+    whole = LIFRecording(
+        layer_inputs=inputs,
+        layer_spikes=spikes,
+        weights=weights,
+        alphas=alphas,
+        betas=betas,
+        scores=rng.normal(size=(batch, sizes[-1])),
+        resets=[mode, mode],
+        biases=biases,
+    )
+    start = 23
+    prefix = LIFRecording(
+        **{
+            **vars(whole),
+            "layer_inputs": [x[:, :start] for x in inputs],
+            "layer_spikes": [s[:, :start] for s in spikes],
+        }
+    )
+    syn, mem = final_states(prefix)
+    for layer in range(2):  # the literal update, by hand
+        for b in range(batch):
+            s_, m_ = np.zeros(sizes[layer + 1]), np.zeros(sizes[layer + 1])
+            for t in range(start):
+                s_ = alphas[layer] * s_ + inputs[layer][b, t] @ weights[layer] + biases[layer]
+                cut = spikes[layer][b, t] != 0 if mode == "carry" else False
+                m_ = np.where(cut, 0.0, betas[layer] * m_) + s_
+            np.testing.assert_allclose(syn[layer][:, b].sum(0), s_, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(mem[layer][:, b].sum(0), m_, rtol=1e-12, atol=1e-12)
+    if rule == "z":
+        syn, mem = [s.sum(0) for s in syn], [m.sum(0) for m in mem]
+    window = LIFRecording(
+        **{
+            **vars(whole),
+            "layer_inputs": [x[:, start:] for x in inputs],
+            "layer_spikes": [s[:, start:] for s in spikes],
+            "initial_syn": syn,
+            "initial_mem": mem,
+        }
+    )
+    full, part = exact_maps(whole, rule), exact_maps(window, rule)
+    conserved = full.relevance.sum(axis=(2, 3)) + full.absorbed  # the biases keep every
+    np.testing.assert_allclose(conserved, full.membrane, rtol=1e-9, atol=1e-12)  # membrane > 0
+    np.testing.assert_allclose(
+        part.sensitivity, full.sensitivity[..., start:], rtol=1e-9, atol=1e-12
+    )
+    scale = np.abs(full.membrane).max()
+    before = full.relevance[..., :start].sum(axis=(2, 3))
+    np.testing.assert_allclose(part.absorbed, full.absorbed + before, rtol=1e-8, atol=1e-10 * scale)

@@ -94,7 +94,7 @@ class LIFRecording:
             the part of the excitatory terms (weights > 0) and of the inhibitory ones, which
             the alpha-beta rule needs.
         initial_mem: per layer ``[B, n_{l+1}]`` or ``[2, B, n_{l+1}]`` float64: the membrane
-            before the first step (needs ``beta > 0``).
+            before the first step (needs ``beta > 0`` and ``lag = 1``).
     """
 
     layer_inputs: list[np.ndarray]
@@ -160,6 +160,11 @@ class LIFRecording:
                     )
         if (self.initial_syn is None) != (self.initial_mem is None):
             raise ExplanationError("initial_syn and initial_mem are given together or not at all")
+        if self.initial_syn is not None and self.lag == 0:
+            raise ExplanationError(
+                "a window with a carried state needs lag 1: with lag 0 the reset of its first "
+                "step comes from a spike before the window, which the recording does not hold"
+            )
         for name, states in (("initial_syn", self.initial_syn), ("initial_mem", self.initial_mem)):
             for index, state in enumerate(states or []):
                 size = self.weights[index].shape[1]
@@ -255,8 +260,8 @@ def _extra_rows(
     initial: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The layer's input ``[B, n_in + e, T]`` and weight ``[n_in + e, n]`` with ``e`` extra rows
-    that are not input cells: a bias (an input that is 1 at every step, weight ``b``), and the
-    initial state.
+    that are not input cells: a bias (an input that is 1 at every step of the window, weight
+    ``b``; the initial state holds what it gave before), and the initial state.
 
     With an initial state ``(syn0, mem0, alpha, beta)`` the window has been given two leading
     steps (``x`` is 0 there). Currents ``c1 = (mem0 - syn0) / beta`` at the first and
@@ -266,8 +271,11 @@ def _extra_rows(
     where the whole run would."""
     rows, weights = [x], [weight]
     batch, steps = x.shape[0], x.shape[2]
+    lead = 0 if initial is None else 2
     if bias is not None and np.any(bias):
-        rows.append(np.ones((batch, 1, steps)))
+        ones = np.ones((batch, 1, steps))
+        ones[:, :, :lead] = 0.0  # not during the leading steps that set the initial state
+        rows.append(ones)
         weights.append(np.asarray(bias, dtype=np.float64)[None])
     if initial is not None:
         syn0, mem0, alpha, beta = initial
